@@ -1,0 +1,114 @@
+"""Build the Telegram application: every handler, the error handler and the jobs, in one place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import BotCommand
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import commands
+from bot.deliver import DigestSender
+from bot.render import render_digest
+from config.settings import Settings
+from jobs.digests import send_due_digests
+from jobs.poll import poll_due_feeds
+from jobs.runtime import open_service
+from trends.models import Digest
+from trends.service import TrendService
+
+__all__ = ["BOT_COMMANDS", "build_application"]
+
+TICK = timedelta(seconds=60)
+
+BOT_COMMANDS = [
+    ("start", "What trendbot does"),
+    ("subscribe", "Weekly digest of the ten AI trends"),
+    ("unsubscribe", "Stop the digest"),
+    ("trend", "Newest posts on a trend: /trend 6"),
+    ("trends", "The ten trends with this week's counts"),
+    ("help", "All commands"),
+]
+BOT_COMMANDS_ZH = [
+    ("start", "trendbot 能做什么"),
+    ("subscribe", "订阅十大 AI 趋势每周简报"),
+    ("unsubscribe", "退订简报"),
+    ("trend", "某个趋势的最新文章：/trend 6"),
+    ("trends", "十大趋势及本周文章数"),
+    ("help", "全部命令"),
+]
+
+
+def build_application(settings: Settings, service: TrendService | None = None) -> Application:
+    """The bot, wired to `settings`; `service` is opened in post_init unless one is given."""
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    base = settings.telegram_api_base_url
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, overall_time_period=1))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    if service is not None:
+        application.bot_data["service"] = service
+
+    application.add_handler(CommandHandler("start", commands.start))
+    application.add_handler(CommandHandler("help", commands.help_command))
+    application.add_handler(CommandHandler("subscribe", commands.subscribe))
+    application.add_handler(CommandHandler("unsubscribe", commands.unsubscribe))
+    application.add_handler(CommandHandler("trend", commands.trend))
+    application.add_handler(CommandHandler("trends", commands.trends_overview))
+    application.add_handler(MessageHandler(filters.COMMAND, commands.unknown))
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, commands.unknown)
+    )
+    application.add_error_handler(commands.on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    if "service" not in application.bot_data:
+        application.bot_data["service"] = await open_service(application.bot_data["settings"])
+        application.bot_data["owns_service"] = True
+    await application.bot.set_my_commands([BotCommand(*pair) for pair in BOT_COMMANDS])
+    await application.bot.set_my_commands(
+        [BotCommand(*pair) for pair in BOT_COMMANDS_ZH], language_code="zh"
+    )
+    jobs = application.job_queue
+    if jobs is not None:
+        options = {"misfire_grace_time": 30, "coalesce": True, "max_instances": 1}
+        jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
+        jobs.run_repeating(_digest_tick, TICK, first=5, name="digests", job_kwargs=options)
+
+
+async def _post_shutdown(application: Application) -> None:
+    if application.bot_data.get("owns_service"):
+        await application.bot_data["service"].close()
+
+
+async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await poll_due_feeds(commands.service_of(context))
+
+
+async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = commands.service_of(context)
+    sender = DigestSender(context.bot, service)
+    await send_due_digests(service, _render, sender.send)
+
+
+def _render(digest: Digest, language: str, cadence: str) -> list[str]:
+    return render_digest(digest, language, cadence=cadence)

@@ -1,0 +1,186 @@
+"""The `trendbot` command: run the bot, try it offline, poll, preview digests, analyze posts.
+
+Every command calls the same `TrendService` the bot and the jobs use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from trends.themes import load_themes
+
+from bot.render import render_digest, render_trend_page, to_terminal
+from config.settings import Settings, SettingsError, load_settings
+from jobs.runtime import open_service
+from trends.analyze import analyze_lines
+from trends.pipeline import PollReport
+from trends.service import TrendService
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="trendbot: the AI press, read for you and filed under ten trends.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+T = TypeVar("T")
+
+SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"trendbot: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())
+
+
+@app.command()
+def run() -> None:
+    """Run the bot and its scheduler (needs TELEGRAM_BOT_TOKEN)."""
+    settings = _settings()
+    if not settings.telegram_bot_token:
+        typer.echo(
+            "trendbot: TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather, "
+            "or try `trendbot demo`, which needs none",
+            err=True,
+        )
+        raise typer.Exit(2)
+    from bot.app import build_application  # imported late: the other commands need no PTB app
+
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    build_application(settings).run_polling(
+        allowed_updates=["message", "callback_query", "channel_post", "my_chat_member"]
+    )
+
+
+@app.command()
+def demo(
+    database: Annotated[
+        Path | None, typer.Option(help="SQLite file to use (default: a fresh temporary one)")
+    ] = None,
+) -> None:
+    """Offline tour: ingest the bundled sample feeds, print the weekly digest and /trend 6."""
+    with tempfile.TemporaryDirectory(prefix="trendbot-demo-") as scratch:
+        path = database or Path(scratch) / "demo.db"
+        _run(lambda: _demo(f"sqlite+aiosqlite:///{path}"))
+
+
+async def _demo(database_url: str) -> None:
+    service = await TrendService.open(database_url, feeds_path=SAMPLE_FEEDS)
+    try:
+        report = await service.poll(only_due=False)
+        typer.echo(_poll_summary(report))
+        # The samples are fixed in time: read the digest as of their newest post.
+        newest = await service.newest_post_time()
+        until = newest + timedelta(minutes=1) if newest else None
+        digest = await service.digest(until=until)
+        typer.echo("\n" + _rule("Weekly digest, as a subscriber receives it"))
+        for part in render_digest(digest, "en"):
+            typer.echo(to_terminal(part))
+        trend = service.themes.get(6)
+        assert trend is not None
+        page = await service.trend_page(trend, limit=5)
+        typer.echo("\n" + _rule("Reply to /trend 6"))
+        typer.echo(to_terminal(render_trend_page(page, "en")))
+    finally:
+        await service.close()
+
+
+@app.command()
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="Poll every enabled feed now")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Poll the feeds now and print what happened."""
+    if not once:
+        typer.echo(
+            "trendbot: use `trendbot poll --once` (the bot polls on its own schedule)", err=True
+        )
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def go() -> PollReport:
+        service = await open_service(settings)
+        try:
+            return await service.poll(only_due=False)
+        finally:
+            await service.close()
+
+    report = _run(go)
+    typer.echo(
+        json.dumps(report.to_json(), ensure_ascii=False) if as_json else _poll_summary(report)
+    )
+
+
+@app.command()
+def digest(
+    preview: Annotated[bool, typer.Option("--preview", help="Print the digest due now")] = False,
+    language: Annotated[str, typer.Option(help="en or zh")] = "en",
+) -> None:
+    """Print the digest that would go out now."""
+    if not preview:
+        typer.echo("trendbot: use `trendbot digest --preview`", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def go() -> list[str]:
+        service = await open_service(settings)
+        try:
+            return render_digest(await service.digest(), language)
+        finally:
+            await service.close()
+
+    for part in _run(go):
+        typer.echo(to_terminal(part))
+
+
+@app.command()
+def analyze(
+    themes: Annotated[
+        Path | None, typer.Option(help="Themes file (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Read JSON lines of posts on stdin; write trends, scores, summary and duplicate_of."""
+    for line in analyze_lines(sys.stdin.read().splitlines(), load_themes(themes)):
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _poll_summary(report: PollReport) -> str:
+    lines = [
+        f"Feeds fetched: {report.count('fetched')}, not modified: {report.count('not_modified')}, "
+        f"failed: {report.count('failed')}",
+        f"New posts: {report.new_posts}, duplicates: {report.duplicates}",
+    ]
+    lines += [
+        f"  failed: {feed.name} ({feed.url}): {feed.error}"
+        for feed in report.feeds
+        if feed.status == "failed"
+    ]
+    return "\n".join(lines)
+
+
+def _rule(title: str) -> str:
+    return f"── {title} " + "─" * max(0, 60 - len(title))

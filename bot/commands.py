@@ -1,0 +1,113 @@
+"""Command handlers: parse, call the service, render, reply. Nothing else lives here."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.messages import language_of, text
+from bot.render import render_trend_choices, render_trend_page, render_trends_overview
+from trends.service import TrendService
+
+__all__ = [
+    "help_command",
+    "on_error",
+    "start",
+    "subscribe",
+    "trend",
+    "trends_overview",
+    "unknown",
+    "unsubscribe",
+]
+
+TREND_PAGE_SIZE = 5
+
+log = logging.getLogger(__name__)
+
+
+def service_of(context: ContextTypes.DEFAULT_TYPE) -> TrendService:
+    return context.bot_data["service"]
+
+
+def _language(update: Update) -> str:
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
+
+
+async def _reply(update: Update, html: str) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(html, disable_web_page_preview=True)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome: what the bot does and how to use it."""
+    await _reply(update, text(_language(update), "start"))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands."""
+    await _reply(update, text(_language(update), "help"))
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Subscribe this chat to the weekly digest."""
+    chat, language = update.effective_chat, _language(update)
+    if chat is None:
+        return
+    service = service_of(context)
+    changed = await service.subscribe(chat.id, chat.type, title=chat.title, language=language)
+    defaults = service.defaults
+    when = text(
+        language,
+        "at_hour",
+        day=text(language, f"weekday_{defaults.weekday}"),
+        hour=defaults.hour,
+    )
+    key = "subscribed" if changed else "already_subscribed"
+    await _reply(update, text(language, key, when=when, timezone=defaults.timezone))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop this chat's digests."""
+    chat, language = update.effective_chat, _language(update)
+    if chat is None:
+        return
+    stopped = await service_of(context).unsubscribe(chat.id)
+    await _reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
+
+
+async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/trend N: the newest posts of trend N, with summaries and links."""
+    service, language = service_of(context), _language(update)
+    query = " ".join(context.args or []).strip()
+    found = service.themes.find(query) if query else None
+    if found is None:
+        choices = render_trend_choices(service.themes.trends, language, query=query or None)
+        await _reply(update, choices)
+        return
+    page = await service.trend_page(found, limit=TREND_PAGE_SIZE)
+    await _reply(update, render_trend_page(page, language))
+
+
+async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/trends: the ten trends with this week's counts."""
+    service, language = service_of(context), _language(update)
+    counts, previous = await service.weekly_counts()
+    await _reply(update, render_trends_overview(service.themes.trends, counts, previous, language))
+
+
+async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Unknown commands and plain text in a private chat get a pointer to /help."""
+    await _reply(update, text(_language(update), "unknown_command"))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every handler failure once, and tell the user something went wrong."""
+    log.error("handler failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        await update.effective_message.reply_text(
+            text(_language(update), "error"), parse_mode=ParseMode.HTML
+        )

@@ -1,0 +1,151 @@
+"""Settings from environment variables (and an optional `.env` file).
+
+Every setting has a default that works offline: SQLite in the working directory, the shipped
+feed list, no token. `load_settings()` turns a bad value into one line that names the
+variable and what it expects, so start-up never ends in a traceback.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_FEEDS_PATH",
+    "DEFAULT_THEMES_PATH",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+DEFAULT_FEEDS_PATH = Path(str(files("config") / "feeds.yaml"))
+DEFAULT_THEMES_PATH = Path(str(files("config") / "themes.yaml"))
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# What each variable expects, said in the one-line start-up error.
+_EXPECTS = {
+    "TELEGRAM_BOT_TOKEN": "a bot token from @BotFather, like 123456:ABC-DEF",
+    "TELEGRAM_API_BASE_URL": "an http(s) URL of a Bot API server",
+    "DATABASE_URL": "a SQLAlchemy async URL, e.g. sqlite+aiosqlite:///trendbot.db",
+    "TRENDBOT_FEEDS": "the path of a feeds file that exists",
+    "TRENDBOT_THEMES": "the path of a themes file that exists",
+    "TRENDBOT_ADMINS": "Telegram user ids separated by commas, e.g. 12345,67890",
+    "TRENDBOT_SEND_RATE": "messages per second, a number from 1 to 1000",
+    "TRENDBOT_TIMEZONE": "an IANA time zone such as UTC or Asia/Shanghai",
+    "TRENDBOT_DIGEST_DAY": "a weekday: mon, tue, wed, thu, fri, sat or sun",
+    "TRENDBOT_DIGEST_HOUR": "an hour of the day from 0 to 23",
+    "TRENDBOT_ALLOW_PRIVATE_FEEDS": "true or false",
+    "TRENDBOT_PAID_BROADCAST": "true or false",
+}
+
+
+class SettingsError(Exception):
+    """A setting has a value trendbot cannot use; the message is meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org", alias="TELEGRAM_API_BASE_URL"
+    )
+    database_url: str = Field(default="sqlite+aiosqlite:///trendbot.db", alias="DATABASE_URL")
+    feeds_path: Path = Field(default=DEFAULT_FEEDS_PATH, alias="TRENDBOT_FEEDS")
+    themes_path: Path = Field(default=DEFAULT_THEMES_PATH, alias="TRENDBOT_THEMES")
+    admins: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="TRENDBOT_ADMINS"
+    )
+    send_rate: float = Field(default=30.0, ge=1, le=1000, alias="TRENDBOT_SEND_RATE")
+    timezone: str = Field(default="UTC", alias="TRENDBOT_TIMEZONE")
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", alias="TRENDBOT_DIGEST_DAY"
+    )
+    digest_hour: int = Field(default=9, ge=0, le=23, alias="TRENDBOT_DIGEST_HOUR")
+    allow_private_feeds: bool = Field(default=False, alias="TRENDBOT_ALLOW_PRIVATE_FEEDS")
+    paid_broadcast: bool = Field(default=False, alias="TRENDBOT_PAID_BROADCAST")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if ":" not in value:
+            raise ValueError("missing ':'")
+        return value.strip()
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Operators often paste a plain postgres:// URL from their host; give it an async driver.
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                return "postgresql+asyncpg://" + value[len(plain) :]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("unsupported driver")
+        return value
+
+    @field_validator("feeds_path", "themes_path")
+    @classmethod
+    def _file_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError("no such file")
+        return value
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> frozenset[int]:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            return frozenset(int(part) for part in parts if part)
+        return frozenset(value)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("digest_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @property
+    def digest_weekday(self) -> int:
+        """The weekly digest's day, 0 = Monday (Python's convention)."""
+        return WEEKDAYS.index(self.digest_day)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise `SettingsError` with one readable line on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = _variable_for(field)
+        given = error.get("input")
+        raise SettingsError(
+            f"{variable}={given!s} is not valid: expected {_EXPECTS.get(variable, error['msg'])}"
+        ) from None
+
+
+def _variable_for(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    return (info.alias if info and info.alias else field).upper()

@@ -1,0 +1,25 @@
+"""Scheduled work: poll the feeds whose next check has come."""
+
+from __future__ import annotations
+
+import logging
+
+from trends.pipeline import PollReport
+from trends.service import TrendService
+
+__all__ = ["poll_due_feeds"]
+
+log = logging.getLogger(__name__)
+
+
+async def poll_due_feeds(service: TrendService) -> PollReport:
+    report = await service.poll(only_due=True)
+    if report.feeds:
+        log.info(
+            "polled %d feeds: %d new posts, %d duplicates, %d failed",
+            len(report.feeds),
+            report.new_posts,
+            report.duplicates,
+            report.count("failed"),
+        )
+    return report

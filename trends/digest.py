@@ -1,0 +1,72 @@
+"""Build a digest from stored posts: pure, so previews, sends and tests agree.
+
+Each story appears once, under the strongest of the reader's trends it is tagged with;
+stories covered by more outlets rank first, then by tag score, then by date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from trends.models import Digest, DigestSection, DigestStory, StoredPost, Trend
+
+__all__ = ["STORIES_PER_TREND", "build_digest", "digest_key"]
+
+STORIES_PER_TREND = 3
+
+
+def digest_key(cadence: str, slot: datetime) -> str:
+    """Names one digest period; the ledger keeps one delivery per (subscriber, key)."""
+    return f"{cadence}:{slot.strftime('%Y-%m-%dT%H')}"
+
+
+def build_digest(
+    *,
+    key: str,
+    since: datetime,
+    until: datetime,
+    trends: Sequence[Trend],
+    posts: Iterable[StoredPost],
+    counts: dict[int, int],
+    previous_counts: dict[int, int],
+    stories_per_trend: int = STORIES_PER_TREND,
+) -> Digest:
+    followed = {trend.number for trend in trends}
+    by_trend: dict[int, list[StoredPost]] = {number: [] for number in followed}
+    for post in posts:
+        primary = max(
+            (tag for tag in post.trends if tag.trend in followed),
+            key=lambda tag: tag.score,
+            default=None,
+        )
+        if primary is not None:
+            by_trend[primary.trend].append(post)
+    sections = []
+    for trend in trends:
+        ranked = sorted(by_trend[trend.number], key=lambda post: _rank(post, trend.number))
+        sections.append(
+            DigestSection(
+                trend=trend,
+                count=counts.get(trend.number, 0),
+                previous_count=previous_counts.get(trend.number, 0),
+                stories=tuple(_story(post) for post in ranked[:stories_per_trend]),
+            )
+        )
+    return Digest(key=key, since=since, until=until, sections=tuple(sections))
+
+
+def _rank(post: StoredPost, trend: int) -> tuple[float, float, float]:
+    tag = post.tag(trend)
+    return (-len(post.also_covered_by), -(tag.score if tag else 0.0), -post.published.timestamp())
+
+
+def _story(post: StoredPost) -> DigestStory:
+    return DigestStory(
+        title=post.title,
+        link=post.link,
+        source=post.source,
+        summary=post.summary,
+        published=post.published,
+        also_covered_by=post.also_covered_by,
+    )

@@ -1,0 +1,63 @@
+"""Errors of the domain, classified once at the boundary where they happen.
+
+    TrendbotError
+    ├── FetchError            a feed could not be downloaded
+    │   ├── FeedTimeout       connect, read or total time ran out
+    │   ├── FeedTooLarge      the body passed the size cap while streaming
+    │   ├── FeedGone          410 Gone: the feed was removed for good
+    │   └── RateLimited       429/503 with Retry-After (`retry_after` seconds)
+    ├── ParseError            the bytes are not a usable feed
+    └── UnsafeFeedURL         not http(s), or a private address (SSRF guard)
+
+Each error has a stable `key` (for the message catalogue and logs) and a short message
+that an operator can act on.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FeedGone",
+    "FeedTimeout",
+    "FeedTooLarge",
+    "FetchError",
+    "ParseError",
+    "RateLimited",
+    "TrendbotError",
+    "UnsafeFeedURL",
+]
+
+
+class TrendbotError(Exception):
+    key = "error"
+
+
+class FetchError(TrendbotError):
+    key = "fetch"
+
+
+class FeedTimeout(FetchError):
+    key = "fetch.timeout"
+
+
+class FeedTooLarge(FetchError):
+    key = "fetch.too_large"
+
+
+class FeedGone(FetchError):
+    key = "fetch.gone"
+
+
+class RateLimited(FetchError):
+    key = "fetch.rate_limited"
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ParseError(TrendbotError):
+    key = "parse"
+
+
+class UnsafeFeedURL(TrendbotError):
+    key = "feed.unsafe_url"

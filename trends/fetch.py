@@ -1,0 +1,175 @@
+"""Download a feed: conditional GET, timeouts, a size cap enforced while streaming.
+
+Every failure leaves this module as one `FetchError` subclass with a short reason; a 304 is
+a result (`FetchResult.not_modified`), not an error. `file://` URLs are read from disk so
+the bundled sample feeds work offline; only the operator's feeds file can name them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from trends.errors import FeedGone, FeedTimeout, FeedTooLarge, FetchError, RateLimited
+
+__all__ = ["MAX_FEED_BYTES", "FetchResult", "fetch", "new_client", "retry_after_seconds"]
+
+MAX_FEED_BYTES = 5 * 1024 * 1024  # feeds larger than this are hostile or broken
+MAX_REDIRECTS = 5
+TIMEOUT = httpx.Timeout(connect=10.0, read=20.0, write=10.0, pool=30.0)
+TOTAL_SECONDS = 60.0  # a server dripping a byte every few seconds is cut off here
+USER_AGENT = "trendbot/0.1 (+https://github.com/trendbot/trendbot)"
+
+
+@dataclass(slots=True)
+class FetchResult:
+    url: str  # the final URL, after redirects
+    status: int
+    content: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    permanent_redirect: str | None = None  # set when a 301/308 moved the feed
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def new_client(**limits: int) -> httpx.AsyncClient:
+    """The one client a poll run shares: compressed responses, bounded connections."""
+    return httpx.AsyncClient(
+        timeout=TIMEOUT,
+        follow_redirects=False,  # followed by hand, to notice permanent moves
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        limits=httpx.Limits(
+            max_connections=limits.get("max_connections", 20),
+            max_keepalive_connections=limits.get("max_keepalive", 20),
+        ),
+    )
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    max_bytes: int = MAX_FEED_BYTES,
+) -> FetchResult:
+    """GET `url`, sending the validators we kept; raise a `FetchError` on any failure."""
+    if url.startswith("file://"):
+        return await _read_file(url, max_bytes)
+    try:
+        return await asyncio.wait_for(
+            _fetch_http(client, url, etag, last_modified, max_bytes), TOTAL_SECONDS
+        )
+    except TimeoutError as exc:
+        raise FeedTimeout(f"no complete answer within {TOTAL_SECONDS:.0f} s") from exc
+    except httpx.TimeoutException as exc:
+        raise FeedTimeout(f"timed out ({type(exc).__name__})") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError(f"network error: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+
+async def _fetch_http(
+    client: httpx.AsyncClient,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+) -> FetchResult:
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    first_url = url
+    only_permanent_moves = True
+    seen = {url}
+    for _ in range(MAX_REDIRECTS + 1):
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.is_redirect:
+                target = str(response.url.join(response.headers.get("location", "")))
+                if target in seen:
+                    raise FetchError("redirect loop")
+                seen.add(target)
+                only_permanent_moves &= response.status_code in (301, 308)
+                url = target
+                continue
+            _raise_for_status(response)
+            content = (
+                b"" if response.status_code == 304 else await _read_capped(response, max_bytes)
+            )
+            return FetchResult(
+                url=url,
+                status=response.status_code,
+                content=content,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                content_type=response.headers.get("content-type"),
+                permanent_redirect=url if only_permanent_moves and url != first_url else None,
+                headers=dict(response.headers),
+            )
+    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 304 or 200 <= status < 300:
+        return
+    if status == 410:
+        raise FeedGone("410 Gone: the feed was removed")
+    if status in (429, 503):
+        raise RateLimited(
+            f"HTTP {status}", retry_after_seconds(response.headers.get("retry-after"))
+        )
+    raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise FeedTooLarge(f"{int(declared)} bytes declared, the limit is {max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:  # checked while streaming: an endless body stops here
+            raise FeedTooLarge(f"more than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+async def _read_file(url: str, max_bytes: int) -> FetchResult:
+    path = Path(unquote(urlparse(url).path))
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(content) > max_bytes:
+        raise FeedTooLarge(f"more than {max_bytes} bytes")
+    return FetchResult(url=url, status=200, content=content)

@@ -1,0 +1,139 @@
+"""Plain data shared by the pipeline stages: no I/O, no ORM, no Telegram.
+
+The flow is feed → fetch (`FetchResult`) → parse (`ParsedFeed` of `RawEntry`) → normalise
+(`Post`) → dedup → summarise → tag (`TrendTag`) → store → digest (`Digest`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Digest",
+    "DigestSection",
+    "DigestStory",
+    "FeedSpec",
+    "ParsedFeed",
+    "Post",
+    "RawEntry",
+    "StoredPost",
+    "Trend",
+    "TrendTag",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """One of the ten trends; `number` is part of the user interface (`/trend 6`)."""
+
+    number: int
+    key: str
+    name_en: str
+    name_zh: str
+    definition: str = ""
+
+    def name(self, language: str) -> str:
+        return self.name_zh if language.startswith("zh") else self.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class TrendTag:
+    """A trend a post is about, how strongly, and the terms that made the tag."""
+
+    trend: int
+    score: float
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as configured in the feeds file."""
+
+    url: str
+    name: str
+    language: str = "en"
+    poll_minutes: int = 60
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class RawEntry:
+    """One entry as the feed gave it, before any cleaning."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    content_html: str
+    published: datetime | None
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    title: str | None
+    entries: list[RawEntry]
+    warning: str | None = None  # set when the XML was malformed but entries were recovered
+
+
+@dataclass(slots=True)
+class Post:
+    """A normalised post, ready for dedup, summarising and tagging."""
+
+    guid: str
+    link: str
+    canonical_link: str
+    title: str
+    text: str  # plain text of the body, HTML removed
+    published: datetime | None
+    content_hash: str
+    source: str = ""
+    language: str = "en"
+    summary: str = ""
+    trends: list[TrendTag] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A post as read back from the store, with its tags and the other outlets covering it."""
+
+    id: int
+    title: str
+    link: str
+    summary: str
+    source: str
+    published: datetime
+    trends: tuple[TrendTag, ...] = ()
+    also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
+
+    def tag(self, trend: int) -> TrendTag | None:
+        return next((tag for tag in self.trends if tag.trend == trend), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStory:
+    title: str
+    link: str
+    source: str
+    summary: str
+    published: datetime | None
+    also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    trend: Trend
+    count: int
+    previous_count: int
+    stories: tuple[DigestStory, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    key: str  # identifies the digest period, e.g. "weekly:2026-11-30"; one delivery per chat
+    since: datetime
+    until: datetime
+    sections: tuple[DigestSection, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(section.stories for section in self.sections)

@@ -1,0 +1,71 @@
+"""Turn a feed's bytes into `RawEntry`s with feedparser (RSS 0.9x–2.0, RSS 1.0, Atom).
+
+feedparser is synchronous and can take seconds on a large feed, so callers run `parse`
+in a worker thread. Malformed XML whose entries were recovered is a warning, not a failure.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from trends.errors import ParseError
+from trends.models import ParsedFeed, RawEntry
+
+__all__ = ["parse"]
+
+
+def parse(content: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes fetched from `url`; raise `ParseError` when no feed is there."""
+    # content-location keeps relative links right; without a content-type feedparser flags
+    # every feed as malformed, so a missing one is taken as generic XML.
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    result = feedparser.parse(content, response_headers=headers)
+    entries = [_raw_entry(entry) for entry in result.entries]
+    if not result.version and not entries:
+        raise ParseError(_not_a_feed_reason(content, result))
+    warning = None
+    if result.bozo:
+        warning = f"malformed feed, {len(entries)} entries recovered: {result.bozo_exception}"
+    return ParsedFeed(title=result.feed.get("title") or None, entries=entries, warning=warning)
+
+
+def _raw_entry(entry: Any) -> RawEntry:
+    return RawEntry(
+        guid=entry.get("id") or None,
+        link=entry.get("link") or None,
+        title=(entry.get("title") or "").strip(),
+        content_html=_best_content(entry),
+        published=_published(entry),
+    )
+
+
+def _best_content(entry: Any) -> str:
+    """The fullest body the entry offers: content:encoded / atom content, else the summary."""
+    contents = entry.get("content") or []
+    longest = max((item.get("value", "") for item in contents), key=len, default="")
+    summary = entry.get("summary") or ""
+    return longest if len(longest) > len(summary) else summary
+
+
+def _published(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed and parsed.tm_year > 1970:
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    return None
+
+
+def _not_a_feed_reason(content: bytes, result: Any) -> str:
+    head = content[:2048].lower()
+    if b"<html" in head or b"<!doctype html" in head:
+        if b"just a moment" in head or b"cf-chl" in content[:20000].lower():
+            return "an HTML page (a Cloudflare challenge), not a feed"
+        return "an HTML page, not a feed"
+    if not content.strip():
+        return "an empty response"
+    exception = result.get("bozo_exception")
+    return f"not a feed ({exception})" if exception else "not a feed"

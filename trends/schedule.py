@@ -1,0 +1,77 @@
+"""When to check a feed next: pure policy, so it can be tested without a clock or a server.
+
+A healthy feed is checked at its own interval, or later when it says so (Cache-Control
+max-age, RSS ttl, Retry-After). A failing feed is slowed down step by step, but never
+dropped: the backoff is capped, so a feed that comes back is noticed within a day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "ALERT_AFTER_FAILURES",
+    "CEILING",
+    "FLOOR",
+    "digest_slot",
+    "next_check_after_failure",
+    "next_check_after_success",
+]
+
+FLOOR = timedelta(minutes=5)
+CEILING = timedelta(hours=24)
+ALERT_AFTER_FAILURES = 5  # admins hear about a feed after this many failures in a row
+
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+def next_check_after_success(
+    now: datetime,
+    poll_minutes: int,
+    *,
+    cache_control: str | None = None,
+    ttl_minutes: int | None = None,
+) -> datetime:
+    """The feed's own interval, stretched by its hints, clamped to [FLOOR, CEILING]."""
+    interval = timedelta(minutes=poll_minutes)
+    if cache_control and (match := _MAX_AGE.search(cache_control)):
+        interval = max(interval, timedelta(seconds=int(match.group(1))))
+    if ttl_minutes:
+        interval = max(interval, timedelta(minutes=ttl_minutes))
+    return now + _clamp(interval)
+
+
+def next_check_after_failure(
+    now: datetime, poll_minutes: int, failures: int, *, retry_after: float | None = None
+) -> datetime:
+    """Graded backoff: the interval doubles with each failure in a row, up to CEILING."""
+    interval = timedelta(minutes=poll_minutes) * (2 ** min(max(failures - 1, 0), 10))
+    if retry_after is not None:
+        interval = max(interval, timedelta(seconds=retry_after))
+    return now + _clamp(interval)
+
+
+def _clamp(interval: timedelta) -> timedelta:
+    return min(max(interval, FLOOR), CEILING)
+
+
+def digest_slot(
+    now: datetime, cadence: str, weekday: int, hour: int, timezone: str
+) -> datetime | None:
+    """The latest digest time at or before `now`, in the subscriber's own zone (DST-safe).
+
+    Weekly slots fall on `weekday` (0 = Monday) at `hour` local time; daily ones every day.
+    Returns None for cadence "off".
+    """
+    if cadence == "off":
+        return None
+    local_now = now.astimezone(ZoneInfo(timezone))
+    slot = local_now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if cadence == "weekly":
+        slot -= timedelta(days=(slot.weekday() - weekday) % 7)
+    if slot > local_now:
+        slot -= timedelta(days=7 if cadence == "weekly" else 1)
+    # Re-resolve the wall-clock time in its zone so a DST change doesn't shift the hour.
+    return slot.replace(tzinfo=None).replace(tzinfo=ZoneInfo(timezone))

@@ -1,0 +1,238 @@
+"""The one service layer: the bot, the scheduled jobs and the CLI all call `TrendService`.
+
+Each method opens its own session, so concurrent handlers never share one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from trends import pipeline, schedule
+from trends.digest import build_digest, digest_key
+from trends.feedlist import load_feed_specs
+from trends.fetch import new_client
+from trends.models import Digest, StoredPost, Trend
+from trends.pipeline import DIGEST_WINDOW, PollReport
+from trends.store import deliveries, feeds, posts, subscribers
+from trends.store.db import Database, open_database
+from trends.store.schema import PreferencesRow, SubscriberRow
+from trends.themes import Themes, load_themes
+
+__all__ = ["DigestDefaults", "DueDigest", "TrendPage", "TrendService"]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDefaults:
+    """What a new subscriber starts with."""
+
+    weekday: int = 0  # Monday
+    hour: int = 9
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPage:
+    trend: Trend
+    posts: list[StoredPost]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueDigest:
+    subscriber: SubscriberRow
+    preferences: PreferencesRow
+    key: str
+    slot: datetime
+
+
+class TrendService:
+    def __init__(
+        self,
+        db: Database,
+        themes: Themes,
+        *,
+        feeds_path: Path | None = None,
+        defaults: DigestDefaults | None = None,
+    ) -> None:
+        self.db = db
+        self.themes = themes
+        self.feeds_path = feeds_path
+        self.defaults = defaults or DigestDefaults()
+
+    @classmethod
+    async def open(
+        cls,
+        database_url: str,
+        *,
+        themes_path: Path | None = None,
+        feeds_path: Path | None = None,
+        defaults: DigestDefaults | None = None,
+    ) -> TrendService:
+        """Open (and migrate) the database, load the themes, and register configured feeds."""
+        db = await open_database(database_url)
+        service = cls(db, load_themes(themes_path), feeds_path=feeds_path, defaults=defaults)
+        if feeds_path is not None:
+            await service.sync_configured_feeds()
+        return service
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # Feeds and polling
+
+    async def sync_configured_feeds(self, now: datetime | None = None) -> int:
+        if self.feeds_path is None:
+            return 0
+        specs = load_feed_specs(self.feeds_path)
+        async with self.db.new_session() as session, session.begin():
+            return await feeds.sync_feeds(session, specs, now or _now())
+
+    async def poll(self, *, only_due: bool = True, now: datetime | None = None) -> PollReport:
+        """Poll the feeds whose time has come (or all enabled feeds) and store new posts."""
+        now = now or _now()
+        async with self.db.new_session() as session:
+            if only_due:
+                due = await feeds.due_feeds(session, now)
+            else:
+                due = [feed for feed in await feeds.all_feeds(session) if feed.enabled]
+        async with new_client() as client:
+            return await pipeline.poll(self.db, client, due, self.themes, now)
+
+    # Subscribers
+
+    async def subscribe(
+        self, chat_id: int, chat_type: str, *, title: str | None = None, language: str = "en"
+    ) -> bool:
+        """Subscribe a chat; False when it was already subscribed."""
+        async with self.db.new_session() as session, session.begin():
+            _, changed = await subscribers.subscribe(
+                session,
+                chat_id=chat_id,
+                chat_type=chat_type,
+                title=title,
+                language=language,
+                now=_now(),
+                digest_day=self.defaults.weekday,
+                digest_hour=self.defaults.hour,
+                timezone=self.defaults.timezone,
+            )
+            return changed
+
+    async def unsubscribe(self, chat_id: int) -> bool:
+        async with self.db.new_session() as session, session.begin():
+            return await subscribers.unsubscribe(session, chat_id)
+
+    # Archive queries
+
+    async def trend_page(
+        self, trend: Trend, *, limit: int = 5, offset: int = 0, days: int | None = None
+    ) -> TrendPage:
+        since = _now() - timedelta(days=days) if days else None
+        async with self.db.new_session() as session:
+            found, total = await posts.newest_by_trend(
+                session, trend.number, limit=limit, offset=offset, since=since
+            )
+        return TrendPage(trend=trend, posts=found, total=total, offset=offset)
+
+    async def newest_post_time(self) -> datetime | None:
+        async with self.db.new_session() as session:
+            return await posts.newest_published(session)
+
+    async def weekly_counts(
+        self, now: datetime | None = None
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Stories per trend in the last seven days, and in the seven days before."""
+        now = now or _now()
+        async with self.db.new_session() as session:
+            this_week = await posts.trend_counts(session, now - DIGEST_WINDOW, now)
+            last_week = await posts.trend_counts(
+                session, now - 2 * DIGEST_WINDOW, now - DIGEST_WINDOW
+            )
+        return this_week, last_week
+
+    # Digests
+
+    async def digest(
+        self,
+        *,
+        until: datetime | None = None,
+        trends: list[int] | None = None,
+        key: str = "preview",
+    ) -> Digest:
+        """The digest of the seven days up to `until`, for the given trends (default all)."""
+        until = until or _now()
+        since = until - DIGEST_WINDOW
+        followed = [t for t in self.themes.trends if trends is None or t.number in trends]
+        async with self.db.new_session() as session:
+            found = await posts.posts_in_window(session, since, until, [t.number for t in followed])
+            counts = await posts.trend_counts(session, since, until)
+            previous = await posts.trend_counts(session, since - DIGEST_WINDOW, since)
+        return build_digest(
+            key=key,
+            since=since,
+            until=until,
+            trends=followed,
+            posts=found,
+            counts=counts,
+            previous_counts=previous,
+        )
+
+    async def due_digests(self, now: datetime | None = None) -> list[DueDigest]:
+        """Active subscribers whose digest time has come and who have not had this one."""
+        now = now or _now()
+        due = []
+        async with self.db.new_session() as session:
+            for subscriber, prefs in await subscribers.active_subscribers(session):
+                slot = schedule.digest_slot(
+                    now, prefs.cadence, prefs.digest_day, prefs.digest_hour, prefs.timezone
+                )
+                # A chat that subscribes after this period's slot waits for the next one.
+                if slot is None or slot < subscriber.created_at:
+                    continue
+                key = digest_key(prefs.cadence, slot)
+                if not await deliveries.is_sent(session, subscriber.id, key):
+                    due.append(DueDigest(subscriber, prefs, key, slot))
+        return due
+
+    async def all_active(self, key: str, now: datetime | None = None) -> list[DueDigest]:
+        """Every active subscriber, for a broadcast on demand under one digest key."""
+        now = now or _now()
+        async with self.db.new_session() as session:
+            return [
+                DueDigest(subscriber, prefs, key, now)
+                for subscriber, prefs in await subscribers.active_subscribers(session)
+            ]
+
+    # Delivery ledger
+
+    async def claim_delivery(self, subscriber_id: int, key: str) -> int | None:
+        """A delivery id to send, or None if this digest already reached the subscriber."""
+        async with self.db.new_session() as session, session.begin():
+            row = await deliveries.claim(session, subscriber_id, key, _now())
+            return row.id if row else None
+
+    async def delivery_sent(self, delivery_id: int, subscriber_id: int) -> None:
+        async with self.db.new_session() as session, session.begin():
+            await deliveries.mark_sent(session, delivery_id, _now())
+            await subscribers.reset_failures(session, subscriber_id)
+
+    async def delivery_failed(self, delivery_id: int, error: str) -> None:
+        async with self.db.new_session() as session, session.begin():
+            await deliveries.mark_failed(session, delivery_id, error)
+
+    async def record_refusal(self, subscriber_id: int, reason: str, limit: int) -> bool:
+        """Count a "blocked" or "chat not found" answer; deactivate at `limit` in a row."""
+        async with self.db.new_session() as session, session.begin():
+            return await subscribers.record_refusal(session, subscriber_id, reason, limit)
+
+    async def move_chat(self, subscriber_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its digests follow it to the new id."""
+        async with self.db.new_session() as session, session.begin():
+            await subscribers.move_chat(session, subscriber_id, new_chat_id)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,91 @@
+"""Feeds: the configured list, their validators and their health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trends.models import FeedSpec
+from trends.store.schema import FeedRow, PostRow
+
+__all__ = [
+    "add_feed",
+    "all_feeds",
+    "due_feeds",
+    "feed_by_url",
+    "posts_since_by_feed",
+    "remove_feed",
+    "sync_feeds",
+]
+
+
+async def sync_feeds(session: AsyncSession, specs: list[FeedSpec], now: datetime) -> int:
+    """Insert configured feeds that are new; returns how many were added."""
+    known = set((await session.scalars(select(FeedRow.url))).all())
+    added = 0
+    for spec in specs:
+        if spec.url not in known:
+            session.add(_row_from_spec(spec, now))
+            known.add(spec.url)
+            added += 1
+    await session.flush()
+    return added
+
+
+async def add_feed(session: AsyncSession, spec: FeedSpec, now: datetime) -> FeedRow:
+    row = _row_from_spec(spec, now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def remove_feed(session: AsyncSession, url: str) -> bool:
+    row = await feed_by_url(session, url)
+    if row is None:
+        return False
+    await session.delete(row)
+    return True
+
+
+async def feed_by_url(session: AsyncSession, url: str) -> FeedRow | None:
+    return await session.scalar(select(FeedRow).where(FeedRow.url == url))
+
+
+async def all_feeds(session: AsyncSession) -> list[FeedRow]:
+    return list((await session.scalars(select(FeedRow).order_by(FeedRow.id))).all())
+
+
+async def due_feeds(
+    session: AsyncSession, now: datetime, limit: int | None = None
+) -> list[FeedRow]:
+    """Enabled feeds whose next check has come, the longest-waiting first."""
+    query = (
+        select(FeedRow)
+        .where(FeedRow.enabled, or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
+        .order_by(FeedRow.next_check_at.asc().nulls_first(), FeedRow.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def posts_since_by_feed(session: AsyncSession, since: datetime) -> dict[int, int]:
+    query = (
+        select(PostRow.feed_id, func.count())
+        .where(PostRow.fetched_at >= since)
+        .group_by(PostRow.feed_id)
+    )
+    return {feed_id: count for feed_id, count in (await session.execute(query)).all()}
+
+
+def _row_from_spec(spec: FeedSpec, now: datetime) -> FeedRow:
+    return FeedRow(
+        url=spec.url,
+        name=spec.name,
+        language=spec.language,
+        poll_minutes=spec.poll_minutes,
+        enabled=spec.enabled,
+        consecutive_failures=0,
+        created_at=now,
+    )

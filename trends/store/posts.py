@@ -1,0 +1,213 @@
+"""Posts, their trend tags and LSH band keys; the archive queries behind /trend and digests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trends.models import Post, StoredPost, TrendTag
+from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
+
+__all__ = [
+    "candidates_by_bands",
+    "count_posts",
+    "insert_post",
+    "is_known",
+    "newest_by_trend",
+    "newest_published",
+    "posts_in_window",
+    "trend_counts",
+]
+
+
+async def is_known(session: AsyncSession, feed_id: int, post: Post) -> bool:
+    """True when the same guid (in this feed), canonical link or content is stored already."""
+    query = select(PostRow.id).where(
+        or_(
+            and_(PostRow.feed_id == feed_id, PostRow.guid == post.guid),
+            PostRow.canonical_link == post.canonical_link,
+            PostRow.content_hash == post.content_hash,
+        )
+    )
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def candidates_by_bands(
+    session: AsyncSession, band_keys: Sequence[int]
+) -> list[tuple[int, int | None, bytes]]:
+    """(post id, cluster id, minhash) of posts sharing a band key: an index seek, not a scan."""
+    if not band_keys:
+        return []
+    query = (
+        select(PostRow.id, PostRow.cluster_id, PostRow.minhash)
+        .join(PostBandRow, PostBandRow.post_id == PostRow.id)
+        .where(PostBandRow.band_key.in_(list(band_keys)))
+        .distinct()
+    )
+    return [(pid, cid, sig) for pid, cid, sig in (await session.execute(query)).all()]
+
+
+async def insert_post(
+    session: AsyncSession,
+    post: Post,
+    *,
+    feed_id: int,
+    fetched_at: datetime,
+    cluster_id: int | None,
+    minhash: bytes | None,
+    band_keys: Iterable[int],
+    in_digests: bool,
+) -> int:
+    row = PostRow(
+        feed_id=feed_id,
+        guid=post.guid,
+        link=post.link,
+        canonical_link=post.canonical_link,
+        title=post.title,
+        summary=post.summary,
+        content_hash=post.content_hash,
+        language=post.language,
+        published_at=post.published or fetched_at,
+        fetched_at=fetched_at,
+        cluster_id=cluster_id,
+        minhash=minhash,
+        in_digests=in_digests,
+    )
+    session.add(row)
+    await session.flush()
+    for tag in post.trends:
+        session.add(
+            PostTrendRow(
+                post_id=row.id,
+                trend=tag.trend,
+                score=tag.score,
+                matched=list(tag.matched),
+                published_at=row.published_at,
+            )
+        )
+    for key in set(band_keys):
+        session.add(PostBandRow(band_key=key, post_id=row.id))
+    await session.flush()
+    return row.id
+
+
+async def newest_by_trend(
+    session: AsyncSession,
+    trend: int,
+    *,
+    limit: int,
+    offset: int = 0,
+    since: datetime | None = None,
+) -> tuple[list[StoredPost], int]:
+    """The newest first reports of a trend's stories, and how many there are in all."""
+    conditions = [PostTrendRow.trend == trend, PostRow.cluster_id.is_(None)]
+    if since is not None:
+        conditions.append(PostTrendRow.published_at >= since)
+    base = select(PostRow.id).join(PostTrendRow, PostTrendRow.post_id == PostRow.id)
+    total = await session.scalar(
+        select(func.count()).select_from(base.where(*conditions).subquery())
+    )
+    ids = (
+        await session.scalars(
+            base.where(*conditions)
+            .order_by(PostTrendRow.published_at.desc(), PostRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return await _load(session, list(ids)), int(total or 0)
+
+
+async def posts_in_window(
+    session: AsyncSession, since: datetime, until: datetime, trends: Iterable[int]
+) -> list[StoredPost]:
+    """First reports tagged with any of `trends`, published in [since, until), for digests."""
+    ids = (
+        await session.scalars(
+            select(PostRow.id)
+            .join(PostTrendRow, PostTrendRow.post_id == PostRow.id)
+            .where(
+                PostTrendRow.trend.in_(list(trends)),
+                PostTrendRow.published_at >= since,
+                PostTrendRow.published_at < until,
+                PostRow.cluster_id.is_(None),
+                PostRow.in_digests,
+            )
+            .distinct()
+        )
+    ).all()
+    return await _load(session, list(ids))
+
+
+async def trend_counts(session: AsyncSession, since: datetime, until: datetime) -> dict[int, int]:
+    """Stories (clusters, not copies) per trend published in [since, until)."""
+    query = (
+        select(PostTrendRow.trend, func.count())
+        .join(PostRow, PostRow.id == PostTrendRow.post_id)
+        .where(
+            PostTrendRow.published_at >= since,
+            PostTrendRow.published_at < until,
+            PostRow.cluster_id.is_(None),
+        )
+        .group_by(PostTrendRow.trend)
+    )
+    return {trend: count for trend, count in (await session.execute(query)).all()}
+
+
+async def count_posts(session: AsyncSession, since: datetime | None = None) -> int:
+    query = select(func.count()).select_from(PostRow)
+    if since is not None:
+        query = query.where(PostRow.published_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def newest_published(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.max(PostRow.published_at)))
+
+
+async def _load(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
+    """Posts by id, in the order given, with tags and other outlets: three queries in all."""
+    if not ids:
+        return []
+    rows = {
+        row.id: (row, name)
+        for row, name in (
+            await session.execute(
+                select(PostRow, FeedRow.name)
+                .join(FeedRow, FeedRow.id == PostRow.feed_id)
+                .where(PostRow.id.in_(ids))
+            )
+        ).all()
+    }
+    tags: dict[int, list[TrendTag]] = defaultdict(list)
+    for tag_row in await session.scalars(select(PostTrendRow).where(PostTrendRow.post_id.in_(ids))):
+        tags[tag_row.post_id].append(
+            TrendTag(tag_row.trend, tag_row.score, tuple(tag_row.matched or ()))
+        )
+    others: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    copies = await session.execute(
+        select(PostRow.cluster_id, FeedRow.name, PostRow.link)
+        .join(FeedRow, FeedRow.id == PostRow.feed_id)
+        .where(PostRow.cluster_id.in_(ids))
+        .order_by(PostRow.published_at, PostRow.id)
+    )
+    for cluster_id, name, link in copies.all():
+        others[cluster_id].append((name, link))
+    return [
+        StoredPost(
+            id=pid,
+            title=rows[pid][0].title,
+            link=rows[pid][0].link,
+            summary=rows[pid][0].summary,
+            source=rows[pid][1],
+            published=rows[pid][0].published_at,
+            trends=tuple(sorted(tags[pid], key=lambda tag: -tag.score)),
+            also_covered_by=tuple(others[pid]),
+        )
+        for pid in ids
+        if pid in rows
+    ]

@@ -1,0 +1,130 @@
+"""Subscribers (private chats, groups, channels) and their preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trends.store.schema import PreferencesRow, SubscriberRow
+
+__all__ = [
+    "active_subscribers",
+    "count_subscribers",
+    "move_chat",
+    "record_refusal",
+    "reset_failures",
+    "subscribe",
+    "subscriber_by_chat",
+    "unsubscribe",
+]
+
+ALL_TRENDS = list(range(1, 11))
+
+
+async def subscribe(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    chat_type: str,
+    title: str | None,
+    language: str,
+    now: datetime,
+    digest_day: int,
+    digest_hour: int,
+    timezone: str,
+) -> tuple[SubscriberRow, bool]:
+    """Subscribe a chat, or reactivate it; returns the row and whether it was inactive before."""
+    row = await subscriber_by_chat(session, chat_id)
+    if row is not None:
+        was_inactive = not row.active
+        row.active, row.consecutive_failures, row.deactivated_reason = True, 0, None
+        row.title = title or row.title
+        return row, was_inactive
+    row = SubscriberRow(
+        chat_id=chat_id,
+        chat_type=chat_type,
+        title=title,
+        language=language,
+        active=True,
+        consecutive_failures=0,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(
+        PreferencesRow(
+            subscriber_id=row.id,
+            trends=ALL_TRENDS,
+            cadence="weekly",
+            digest_day=digest_day,
+            digest_hour=digest_hour,
+            timezone=timezone,
+            language=None,
+            link_previews=False,
+        )
+    )
+    await session.flush()
+    return row, True
+
+
+async def unsubscribe(session: AsyncSession, chat_id: int) -> bool:
+    """Stop digests for a chat; returns False when it was not subscribed."""
+    row = await subscriber_by_chat(session, chat_id)
+    if row is None or not row.active:
+        return False
+    row.active = False
+    row.deactivated_reason = "unsubscribed"
+    return True
+
+
+async def record_refusal(
+    session: AsyncSession, subscriber_id: int, reason: str, limit: int
+) -> bool:
+    """Count one refusal in a row; deactivate at `limit`. True when deactivated now."""
+    row = await session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return False
+    row.consecutive_failures += 1
+    if row.consecutive_failures >= limit and row.active:
+        row.active, row.deactivated_reason = False, reason[:500]
+        return True
+    return False
+
+
+async def reset_failures(session: AsyncSession, subscriber_id: int) -> None:
+    row = await session.get(SubscriberRow, subscriber_id)
+    if row is not None and row.consecutive_failures:
+        row.consecutive_failures = 0
+
+
+async def move_chat(session: AsyncSession, subscriber_id: int, new_chat_id: int) -> None:
+    row = await session.get(SubscriberRow, subscriber_id)
+    existing = await subscriber_by_chat(session, new_chat_id)
+    if row is None or (existing is not None and existing.id != subscriber_id):
+        return
+    row.chat_id, row.chat_type = new_chat_id, "supergroup"
+
+
+async def subscriber_by_chat(session: AsyncSession, chat_id: int) -> SubscriberRow | None:
+    return await session.scalar(select(SubscriberRow).where(SubscriberRow.chat_id == chat_id))
+
+
+async def active_subscribers(
+    session: AsyncSession,
+) -> list[tuple[SubscriberRow, PreferencesRow]]:
+    query = (
+        select(SubscriberRow, PreferencesRow)
+        .join(PreferencesRow, PreferencesRow.subscriber_id == SubscriberRow.id)
+        .where(SubscriberRow.active)
+        .order_by(SubscriberRow.id)
+    )
+    return [(sub, prefs) for sub, prefs in (await session.execute(query)).all()]
+
+
+async def count_subscribers(session: AsyncSession) -> tuple[int, int]:
+    """(active, inactive)."""
+    rows = (await session.scalars(select(SubscriberRow.active))).all()
+    active = sum(1 for flag in rows if flag)
+    return active, len(rows) - active
