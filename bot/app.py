@@ -47,8 +47,13 @@ BOT_COMMANDS_ZH = [
 ]
 
 
-def build_application(settings: Settings, service: TrendService | None = None) -> Application:
-    """The bot, wired to `settings`; `service` is opened in post_init unless one is given."""
+def build_application(
+    settings: Settings, service: TrendService | None = None, *, with_jobs: bool = True
+) -> Application:
+    """The bot, wired to `settings`; `service` is opened in post_init unless one is given.
+
+    `with_jobs=False` leaves the poll and digest ticks out, for callers that drive them.
+    """
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base = settings.telegram_api_base_url
@@ -63,6 +68,7 @@ def build_application(settings: Settings, service: TrendService | None = None) -
         .build()
     )
     application.bot_data["settings"] = settings
+    application.bot_data["with_jobs"] = with_jobs
     if service is not None:
         application.bot_data["service"] = service
 
@@ -89,7 +95,7 @@ async def _post_init(application: Application) -> None:
         [BotCommand(*pair) for pair in BOT_COMMANDS_ZH], language_code="zh"
     )
     jobs = application.job_queue
-    if jobs is not None:
+    if jobs is not None and application.bot_data["with_jobs"]:
         options = {"misfire_grace_time": 30, "coalesce": True, "max_instances": 1}
         jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
         jobs.run_repeating(_digest_tick, TICK, first=5, name="digests", job_kwargs=options)

@@ -123,7 +123,7 @@ def split_blocks(blocks: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> list[
 
 def to_terminal(html: str) -> str:
     """Telegram HTML as a terminal shows it: links as "text <url>", no other markup."""
-    html = _LINK_TAG.sub(lambda m: f"{m.group(2)} <{unescape(m.group(1))}>", html)
+    html = _LINK_TAG.sub(lambda m: f"{m.group(2)} ({m.group(1)})", html)
     return unescape(_ANY_TAG.sub("", html))
 
 

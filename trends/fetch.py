@@ -24,6 +24,7 @@ MAX_FEED_BYTES = 5 * 1024 * 1024  # feeds larger than this are hostile or broken
 MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(connect=10.0, read=20.0, write=10.0, pool=30.0)
 TOTAL_SECONDS = 60.0  # a server dripping a byte every few seconds is cut off here
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "trendbot/0.1 (+https://github.com/trendbot/trendbot)"
 
 
@@ -98,7 +99,8 @@ async def _fetch_http(
     seen = {url}
     for _ in range(MAX_REDIRECTS + 1):
         async with client.stream("GET", url, headers=headers) as response:
-            if response.is_redirect:
+            # httpx counts 304 as a redirect; only real moves with a target are followed.
+            if response.status_code in _REDIRECTS and "location" in response.headers:
                 target = str(response.url.join(response.headers.get("location", "")))
                 if target in seen:
                     raise FetchError("redirect loop")

@@ -1,0 +1,37 @@
+"""Run the real trendbot Application against the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from config.settings import load_settings
+from tests.fakes.bot_api import FakeBotAPI
+from trends.service import TrendService
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@asynccontextmanager
+async def running_bot(bot_api: FakeBotAPI, service: TrendService) -> AsyncIterator[Application]:
+    """The bot polling the fake for updates, as `trendbot run` would, minus the ticks."""
+    settings = load_settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=bot_api.base_url.removesuffix("/bot"),
+        DATABASE_URL="sqlite+aiosqlite:///unused.db",
+    )
+    application = build_application(settings, service, with_jobs=False)
+    async with application:
+        # run_polling() would call post_init; the test drives the pieces itself.
+        assert application.post_init is not None
+        await application.post_init(application)
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()

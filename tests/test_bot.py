@@ -1,0 +1,182 @@
+"""The real Application, driven by real updates through the fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import BOT_COMMANDS
+from bot.deliver import DigestSender
+from bot.render import render_digest
+from jobs.digests import send_due_digests
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.harness import running_bot
+from tests.test_ingest import write_feeds_file
+from trends.models import Digest
+from trends.service import TrendService
+
+CHAT = 4242
+PRICING_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Pricing Desk</title><link>https://example.com/</link>
+<description>Test feed</description>
+<item><title>Support agent priced at $0.99 per resolved ticket</title>
+<link>https://example.com/per-resolution</link><guid>pricing-1</guid><pubDate>{date1}</pubDate>
+<description>&lt;p&gt;The AI support agent is paid per resolution: outcome-based pricing replaces
+seat-based licences, and customers pay only for tickets the agent resolves.&lt;/p&gt;</description></item>
+<item><title>Why seat-based SaaS pricing breaks when AI agents do the work</title>
+<link>https://example.com/seats-break</link><guid>pricing-2</guid><pubDate>{date2}</pubDate>
+<description>Vendors move to outcome-based pricing and charge per task completed by the
+AI agent rather than per seat, as services-as-software eats into SaaS.</description></item>
+</channel></rss>
+"""
+
+
+def fresh_pricing_feed(now: datetime) -> bytes:
+    dates = [format_datetime(now - timedelta(days=days)) for days in (1, 2)]
+    return PRICING_FEED.format(date1=dates[0], date2=dates[1]).encode()
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    """A service whose archive holds real corpus feeds and a fresh outcome-pricing feed."""
+    feed_server.add_body("/pricing.xml", fresh_pricing_feed(datetime.now(UTC)))
+    urls = [
+        feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml"),
+        feed_server.url("/feeds/anthropic_news_fulltext_2026-08-14.rss.xml"),
+        feed_server.url("/pricing.xml"),
+    ]
+    service = await TrendService.open(
+        database_url, feeds_path=write_feeds_file(tmp_path / "feeds.yaml", urls)
+    )
+    await service.poll(only_due=False)
+    yield service
+    await service.close()
+
+
+def text_of(message: dict) -> str:
+    return str(message.get("text", ""))
+
+
+async def ask(bot_api: FakeBotAPI, text: str, **options: object) -> str:
+    bot_api.push_text(CHAT, text, **options)
+    reply = await bot_api.wait_for_message(CHAT)
+    assert reply.get("parse_mode") == "HTML"
+    return text_of(reply)
+
+
+async def test_start_welcomes_and_commands_are_registered(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/start")
+    assert "trendbot" in reply and "/trend 6" in reply and "/subscribe" in reply
+    registered = bot_api.calls_of("setMyCommands")
+    assert registered, "the bot must register its command list"
+    names = {command["command"] for command in registered[0].params["commands"]}
+    assert names == {name for name, _ in BOT_COMMANDS}
+
+
+async def test_trend_6_lists_outcome_pricing_posts_with_summaries(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/trend 6")
+    assert reply.startswith("<b>6. Outcome-based pricing</b>")
+    assert "per resolved ticket" in reply
+    assert 'href="https://example.com/per-resolution"' in reply
+    assert "customers pay only for tickets" in reply  # the summary, not just the title
+    assert "Pricing Desk" in reply or "Feed 2" in reply  # the source
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["/trend 0", "/trend 11", "/trend abc", "/trend"],
+    ids=["zero", "eleven", "word", "bare"],
+)
+async def test_bad_trend_arguments_get_the_list_of_ten(
+    bot_api: FakeBotAPI, service: TrendService, command: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, command)
+    assert "/trend N" in reply
+    for number in range(1, 11):
+        assert re.search(rf"^{number}\. \S", reply, re.MULTILINE), f"trend {number} not listed"
+    if command != "/trend":
+        assert command.split()[1] in reply  # says what it did not understand
+
+
+async def test_trends_shows_this_weeks_counts(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/trends")
+    line = next(line for line in reply.splitlines() if line.startswith("6. "))
+    assert "<b>2</b>" in line  # the two fresh pricing posts
+
+
+async def test_chinese_users_get_chinese_replies(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/trend 6", language_code="zh-hans")
+    assert "成果即服务" in reply and "最新" in reply
+
+
+async def test_feed_text_is_escaped(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/trend 6")
+    # Only our own tags remain: every < from a feed arrives as &lt;.
+    assert set(re.findall(r"</?([a-z]+)", reply)) <= {"b", "a", "i", "code"}
+
+
+async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
+    async with running_bot(bot_api, service) as application:
+        sender = DigestSender(application.bot, service)
+
+        def render(digest: Digest, language: str, cadence: str) -> list[str]:
+            return render_digest(digest, language, cadence=cadence)
+
+        return await send_due_digests(service, render, sender.send, now=now)
+
+
+async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/subscribe")
+    assert "Subscribed" in reply
+    # Time passes to the next Monday 09:00 UTC, the default digest slot.
+    now = datetime.now(UTC)
+    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    before = len(bot_api.messages(CHAT))
+    assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1}
+    digest = [text_of(m) for m in bot_api.messages(CHAT)[before:]]
+    assert digest and "weekly digest" in digest[0]
+    assert "<b>6. Outcome-based pricing</b>" in "\n".join(digest)
+    assert all(len(part) <= 4096 for part in digest)
+    # The tick runs again (and again after a restart): the ledger sends nothing twice.
+    assert await send_digests_now(bot_api, service, next_monday + timedelta(minutes=1)) == {}
+    assert len(bot_api.messages(CHAT)) == before + len(digest)
+
+
+async def test_unsubscribe_stops_digests(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        await ask(bot_api, "/subscribe")
+        reply = await ask(bot_api, "/unsubscribe")
+    assert "Unsubscribed" in reply
+    now = datetime.now(UTC) + timedelta(days=8)
+    before = len(bot_api.messages(CHAT))
+    assert await send_digests_now(bot_api, service, now) == {}
+    assert len(bot_api.messages(CHAT)) == before
+
+
+async def test_unknown_command_gets_help(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        reply = await ask(bot_api, "/trned 6")
+    assert "/help" in reply

@@ -1,0 +1,163 @@
+"""Polling real feeds from a server on 127.0.0.1 into a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tests.fakes.feed_server import FeedServer
+from trends.service import TrendService
+from trends.store.schema import FeedRow, PostRow
+
+AI_FEEDS = [
+    "openai_research_fulltext_2026-08-18.rss.xml",
+    "anthropic_news_fulltext_2026-08-14.rss.xml",
+    "mistral_news_fulltext_2026-08-20.rss.xml",
+    "jiqizhixin_zh_2026-05-07.rss.xml",
+    "the_batch_deeplearning_ai_2026-04-30.atom.xml",
+]
+
+
+def write_feeds_file(path: Path, urls: list[str]) -> Path:
+    lines = ["feeds:"]
+    for number, url in enumerate(urls):
+        lines += [f"  - url: {url}", f"    name: Feed {number}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def open_service(database_url: str, feeds_file: Path) -> TrendService:
+    return await TrendService.open(database_url, feeds_path=feeds_file)
+
+
+async def count_posts(service: TrendService) -> int:
+    async with service.db.new_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(PostRow)) or 0)
+
+
+async def test_polling_twice_stores_nothing_twice(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    urls = [feed_server.url(f"/feeds/{name}") for name in AI_FEEDS]
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", urls))
+    try:
+        first = await service.poll(only_due=False)
+        stored = await count_posts(service)
+        assert first.count("fetched") == len(AI_FEEDS)
+        assert first.new_posts > 100
+        assert stored >= first.new_posts  # near-duplicate copies are stored in their cluster
+
+        # The server answers 304 to our validators: nothing is parsed or stored.
+        second = await service.poll(only_due=False)
+        assert second.count("not_modified") == len(AI_FEEDS)
+        assert second.new_posts == 0
+
+        # Even when every feed is downloaded and parsed again, no post is stored twice.
+        async with service.db.new_session() as session, session.begin():
+            for feed in (await session.scalars(select(FeedRow))).all():
+                feed.etag = feed.last_modified = None
+        third = await service.poll(only_due=False)
+        assert third.count("fetched") == len(AI_FEEDS)
+        assert third.new_posts == 0
+        assert third.duplicates > 100
+        assert await count_posts(service) == stored
+    finally:
+        await service.close()
+
+
+async def test_same_story_with_and_without_trailing_slash_is_stored_once(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    url = feed_server.url("/feeds/mistral_news_fulltext_2026-08-20.rss.xml")
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
+    try:
+        await service.poll(only_due=False)
+        async with service.db.new_session() as session:
+            links = (
+                await session.scalars(
+                    select(PostRow.canonical_link).where(PostRow.title.like("%Devstral 2%"))
+                )
+            ).all()
+        assert len(links) == len(set(links)) >= 1
+        assert all(not link.endswith("/") for link in links)
+    finally:
+        await service.close()
+
+
+async def test_one_broken_feed_is_reported_while_the_others_ingest(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feed_server.add_body("/down.xml", b"Internal error", status=500)
+    urls = [
+        feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml"),
+        feed_server.url(
+            "/feeds/malformed_simonw_substack_feedurl_cloudflare_challenge_2026-02-21.xml"
+        ),
+        feed_server.url("/down.xml"),
+        feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml"),
+    ]
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", urls))
+    try:
+        report = await service.poll(only_due=False)
+        failed = {feed.url: feed.error for feed in report.feeds if feed.status == "failed"}
+        assert set(failed) == {urls[1], urls[2]}
+        assert "Cloudflare" in failed[urls[1]]
+        assert "500" in failed[urls[2]]
+        assert report.count("fetched") == 2
+        assert report.new_posts > 50
+        async with service.db.new_session() as session:
+            feeds = {row.url: row for row in (await session.scalars(select(FeedRow))).all()}
+        assert feeds[urls[2]].consecutive_failures == 1
+        assert "500" in (feeds[urls[2]].last_error or "")
+        assert feeds[urls[0]].consecutive_failures == 0
+    finally:
+        await service.close()
+
+
+async def test_posts_are_summarised_and_tagged_with_their_terms(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    url = feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml")
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
+    try:
+        await service.poll(only_due=False)
+        trust = service.themes.get(10)
+        assert trust is not None
+        page = await service.trend_page(trust, limit=5)
+        assert page.total >= 3
+        for post in page.posts:
+            assert post.summary and "<" not in post.summary
+            tag = post.tag(10)
+            assert tag is not None and tag.matched
+    finally:
+        await service.close()
+
+
+async def test_the_store_refuses_a_second_copy_of_a_post(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    url = feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml")
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
+    try:
+        await service.poll(only_due=False)
+        async with service.db.new_session() as session:
+            original = (await session.scalars(select(PostRow).limit(1))).one()
+        copy = PostRow(
+            **{
+                column: getattr(original, column)
+                for column in ("feed_id", "guid", "link", "title", "summary", "language")
+            },
+            canonical_link=original.canonical_link,
+            content_hash="another-hash",
+            published_at=original.published_at,
+            fetched_at=original.fetched_at,
+            in_digests=True,
+        )
+        with pytest.raises(IntegrityError):
+            async with service.db.new_session() as session, session.begin():
+                session.add(copy)
+    finally:
+        await service.close()
