@@ -28,14 +28,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AlertRow",
     "Base",
+    "BroadcastRow",
     "DeliveryRow",
     "FeedRow",
+    "FeedbackRow",
     "PostBandRow",
     "PostRow",
     "PostTrendRow",
     "PreferencesRow",
     "SubscriberRow",
+    "TopicRouteRow",
     "UTCDateTime",
 ]
 
@@ -82,6 +86,9 @@ class FeedRow(Base):
     last_error_at: Mapped[datetime | None] = mapped_column()
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
+    # Set when the admins were told this feed is failing; cleared (and told) on recovery.
+    failure_alerted_at: Mapped[datetime | None] = mapped_column()
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PostRow(Base):
@@ -165,6 +172,62 @@ class PreferencesRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     language: Mapped[str | None] = mapped_column(String(8))  # None: follow Telegram's
     link_previews: Mapped[bool] = mapped_column(Boolean, default=False)
+    alert_trends: Mapped[list[int]] = mapped_column(JSON, default=list)  # instant alerts
+
+
+class TopicRouteRow(Base):
+    """In a forum group, trend N's posts go to the topic where `/route N` was sent."""
+
+    __tablename__ = "topic_routes"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    trend: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRow(Base):
+    """Instant alerts sent: one per (subscriber, post), and the hourly cap counts these."""
+
+    __tablename__ = "alerts"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FeedbackRow(Base):
+    """A reader's "wrong trend?" answer on a post, for admins tuning the themes file."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    trend: Mapped[int] = mapped_column(SmallInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16), default="wrong")
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class BroadcastRow(Base):
+    """One digest run over many subscribers, for the admins' report and /stats."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_key: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DeliveryRow(Base):

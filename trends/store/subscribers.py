@@ -63,6 +63,7 @@ async def subscribe(
             timezone=timezone,
             language=None,
             link_previews=False,
+            alert_trends=[],
         )
     )
     await session.flush()
