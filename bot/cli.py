@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from trends.themes import load_themes
 
 from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines
+from trends.errors import ConfigError
 from trends.pipeline import PollReport
 from trends.service import TrendService
+from trends.themes import load_themes
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app = typer.Typer(
     help="trendbot: the AI press, read for you and filed under ten trends.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 T = TypeVar("T")
 
@@ -41,7 +43,7 @@ SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
 def main() -> None:
     try:
         app()
-    except SettingsError as exc:
+    except (SettingsError, ConfigError) as exc:
         typer.echo(f"trendbot: {exc}", err=True)
         raise SystemExit(2) from None
 
@@ -98,8 +100,11 @@ async def _demo(database_url: str) -> None:
         until = newest + timedelta(minutes=1) if newest else None
         digest = await service.digest(until=until)
         typer.echo("\n" + _rule("Weekly digest, as a subscriber receives it"))
-        for part in render_digest(digest, "en"):
-            typer.echo(to_terminal(part))
+        parts = render_digest(digest, "en")
+        for number, part in enumerate(parts, start=1):
+            if len(parts) > 1:
+                typer.echo(f"[message {number} of {len(parts)}]")
+            typer.echo(to_terminal(part) + "\n")
         trend = service.themes.get(6)
         assert trend is not None
         page = await service.trend_page(trend, limit=5)
@@ -164,7 +169,11 @@ def analyze(
     ] = None,
 ) -> None:
     """Read JSON lines of posts on stdin; write trends, scores, summary and duplicate_of."""
-    for line in analyze_lines(sys.stdin.read().splitlines(), load_themes(themes)):
+    try:
+        loaded = load_themes(themes)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    for line in analyze_lines(sys.stdin.read().splitlines(), loaded):
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

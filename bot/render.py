@@ -72,7 +72,6 @@ def render_digest(digest: Digest, language: str, *, cadence: str = "weekly") -> 
     """The digest as message parts, in order, each under the length limit."""
     title = text(language, "digest_daily_title" if cadence == "daily" else "digest_title")
     stories = sum(len(section.stories) for section in digest.sections)
-    total = sum(section.count for section in digest.sections)
     blocks = [
         title
         + "\n"
@@ -81,7 +80,7 @@ def render_digest(digest: Digest, language: str, *, cadence: str = "weekly") -> 
             "digest_range",
             since=_date(digest.since),
             until=_date(digest.until),
-            stories=total,
+            stories=digest.total_stories,
         )
     ]
     if stories == 0:

@@ -32,6 +32,7 @@ def build_digest(
     previous_counts: dict[int, int],
     stories_per_trend: int = STORIES_PER_TREND,
 ) -> Digest:
+    posts = list(posts)
     followed = {trend.number for trend in trends}
     by_trend: dict[int, list[StoredPost]] = {number: [] for number in followed}
     for post in posts:
@@ -53,7 +54,9 @@ def build_digest(
                 stories=tuple(_story(post) for post in ranked[:stories_per_trend]),
             )
         )
-    return Digest(key=key, since=since, until=until, sections=tuple(sections))
+    return Digest(
+        key=key, since=since, until=until, sections=tuple(sections), total_stories=len(posts)
+    )
 
 
 def _rank(post: StoredPost, trend: int) -> tuple[float, float, float]:

@@ -7,7 +7,8 @@
     │   ├── FeedGone          410 Gone: the feed was removed for good
     │   └── RateLimited       429/503 with Retry-After (`retry_after` seconds)
     ├── ParseError            the bytes are not a usable feed
-    └── UnsafeFeedURL         not http(s), or a private address (SSRF guard)
+    ├── UnsafeFeedURL         not http(s), or a private address (SSRF guard)
+    └── ConfigError           the feeds or themes file can't be used
 
 Each error has a stable `key` (for the message catalogue and logs) and a short message
 that an operator can act on.
@@ -16,6 +17,7 @@ that an operator can act on.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "FeedGone",
     "FeedTimeout",
     "FeedTooLarge",
@@ -61,3 +63,7 @@ class ParseError(TrendbotError):
 
 class UnsafeFeedURL(TrendbotError):
     key = "feed.unsafe_url"
+
+
+class ConfigError(TrendbotError, ValueError):
+    key = "config"

@@ -55,6 +55,7 @@ class FeedSpec:
     language: str = "en"
     poll_minutes: int = 60
     enabled: bool = True
+    ai_source: bool = False  # every post is about AI (a lab's blog), so the AI gate is open
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class Post:
     content_hash: str
     source: str = ""
     language: str = "en"
+    ai_source: bool = False
     summary: str = ""
     trends: list[TrendTag] = field(default_factory=list)
 
@@ -133,6 +135,7 @@ class Digest:
     since: datetime
     until: datetime
     sections: tuple[DigestSection, ...]
+    total_stories: int = 0  # distinct stories in the period; a story can sit in two trends
 
     @property
     def is_empty(self) -> bool:

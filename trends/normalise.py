@@ -1,7 +1,7 @@
 """Clean raw entries into `Post`s: plain text, canonical link, a dedup key, a date.
 
 The dedup key falls back in a fixed order: the feed's guid, then the canonical link, then
-the content hash. Entries with neither a usable title nor text are dropped.
+the content hash. Entries with neither a title nor a web link are dropped.
 """
 
 from __future__ import annotations
@@ -20,13 +20,19 @@ _FUTURE_SLACK_SECONDS = 6 * 3600
 
 
 def normalise(
-    entries: list[RawEntry], *, source: str, language: str, fetched_at: datetime
+    entries: list[RawEntry],
+    *,
+    source: str,
+    language: str,
+    fetched_at: datetime,
+    ai_source: bool = False,
 ) -> list[Post]:
     """Turn one feed's entries into posts, dropping the unusable ones."""
     posts = []
     for entry in entries:
         post = _normalise_entry(entry, source=source, language=language, fetched_at=fetched_at)
         if post is not None:
+            post.ai_source = ai_source
             posts.append(post)
     return posts
 
@@ -48,9 +54,10 @@ def _normalise_entry(
     title = " ".join(html_to_text(entry.title).split())
     text = html_to_text(entry.content_html)[:_MAX_TEXT_CHARS]
     link = safe_link(entry.link) or safe_link(entry.guid)
+    if not title and not link:  # nothing to show a reader and nothing to point them to
+        return None
+    title = title or _first_words(text)
     if not title:
-        title = _first_words(text)
-    if not title or (not link and not text):
         return None
     canonical = canonical_url(link) if link else ""
     # Without a body, two posts titled "Team update" differ only by their link.

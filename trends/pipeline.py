@@ -113,7 +113,13 @@ async def refresh_feed(
     except TrendbotError as exc:
         await _record_failure(db, feed.id, now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key)
-    posts = normalise(parsed.entries, source=feed.name, language=feed.language, fetched_at=now)
+    posts = normalise(
+        parsed.entries,
+        source=feed.name,
+        language=feed.language,
+        fetched_at=now,
+        ai_source=feed.ai_source,
+    )
     prepared = await asyncio.to_thread(enrich, posts, themes)
     new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
     await _record_success(
@@ -135,7 +141,7 @@ def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
     enriched = []
     for post in posts:
         post.summary = summarise(post.text, post.title)
-        post.trends = tag(post.title, post.text, themes)
+        post.trends = tag(post.title, post.text, themes, ai_source=post.ai_source)
         enriched.append((post, dedup.story_signature(post.title, post.text)))
     return enriched
 

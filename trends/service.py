@@ -11,6 +11,7 @@ from pathlib import Path
 
 from trends import pipeline, schedule
 from trends.digest import build_digest, digest_key
+from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
 from trends.fetch import new_client
 from trends.models import Digest, StoredPost, Trend
@@ -72,10 +73,18 @@ class TrendService:
         defaults: DigestDefaults | None = None,
     ) -> TrendService:
         """Open (and migrate) the database, load the themes, and register configured feeds."""
+        try:
+            themes = load_themes(themes_path)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         db = await open_database(database_url)
-        service = cls(db, load_themes(themes_path), feeds_path=feeds_path, defaults=defaults)
-        if feeds_path is not None:
-            await service.sync_configured_feeds()
+        service = cls(db, themes, feeds_path=feeds_path, defaults=defaults)
+        try:
+            if feeds_path is not None:
+                await service.sync_configured_feeds()
+        except BaseException:
+            await db.close()
+            raise
         return service
 
     async def close(self) -> None:

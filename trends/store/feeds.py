@@ -86,6 +86,7 @@ def _row_from_spec(spec: FeedSpec, now: datetime) -> FeedRow:
         language=spec.language,
         poll_minutes=spec.poll_minutes,
         enabled=spec.enabled,
+        ai_source=spec.ai_source,
         consecutive_failures=0,
         created_at=now,
     )

@@ -78,6 +78,7 @@ class FeedRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     poll_minutes: Mapped[int] = mapped_column(Integer, default=60)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    ai_source: Mapped[bool] = mapped_column(Boolean, default=False)
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)

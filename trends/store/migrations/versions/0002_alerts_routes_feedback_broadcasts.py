@@ -73,6 +73,9 @@ def upgrade() -> None:
             sa.Column("failure_alerted_at", sa.DateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("disabled_reason", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("ai_source", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
     with op.batch_alter_table("preferences", schema=None) as batch_op:
         batch_op.add_column(
@@ -88,6 +91,7 @@ def downgrade() -> None:
         batch_op.drop_column("alert_trends")
 
     with op.batch_alter_table("feeds", schema=None) as batch_op:
+        batch_op.drop_column("ai_source")
         batch_op.drop_column("disabled_reason")
         batch_op.drop_column("failure_alerted_at")
 

@@ -1,0 +1,150 @@
+"""Benchmark trends.dedup: dev-set recall and false merges, signature speed, LSH lookups.
+
+Run from the repo root: `.venv/bin/python bench/dedup.py`. Reads /work/shared (eval data and
+the feed corpus) through a path relative to the repo; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import time
+from pathlib import Path
+
+import feedparser
+import numpy as np
+
+from trends.dedup import (
+    BANDS,
+    NUM_PERM,
+    ROWS,
+    SHINGLE_SIZE,
+    TEXT_CHARS,
+    THRESHOLD,
+    NearDuplicateIndex,
+    find_duplicates,
+    minhash_signature,
+)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+RUNS = 5
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def dev_eval() -> tuple[int, int, int, int, list[tuple[str, str]]]:
+    """(found, gold, found non-cross-lingual, gold non-cross-lingual, false merges)."""
+    items = _jsonl(SHARED / "eval" / "dev.jsonl")
+    pos = {item["id"]: i for i, item in enumerate(items)}
+    pairs = _jsonl(SHARED / "eval" / "dev-duplicates.jsonl")
+    dup = find_duplicates([(d["title"], d["summary"] or "", d["link"]) for d in items])
+
+    def root(i: int) -> int:
+        while dup[i] is not None:
+            i = dup[i]
+        return i
+
+    gold = {frozenset((pos[p["a"]], pos[p["b"]])) for p in pairs}
+    hits = [root(pos[p["a"]]) == root(pos[p["b"]]) for p in pairs]
+    mono = [hit for hit, p in zip(hits, pairs, strict=True) if not p["cross_lingual"]]
+    false = [
+        (items[i]["title"], items[j]["title"])
+        for i, j in enumerate(dup)
+        if j is not None and frozenset((i, j)) not in gold
+    ]
+    return sum(hits), len(hits), sum(mono), len(mono), false
+
+
+def _corpus_texts() -> list[str]:
+    """Plain text of every entry in the feed corpus."""
+    texts = []
+    for path in sorted((SHARED / "corpus" / "feeds").iterdir()):
+        for entry in feedparser.parse(str(path)).entries:
+            body = (entry.get("content") or [{}])[0].get("value") or entry.get("summary", "")
+            text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
+            if text:
+                texts.append(text)
+    return texts
+
+
+def _median_time(fn, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def signature_rate(texts: list[str], rng: random.Random) -> float:
+    """Signatures per second over 1-2 KB windows of real article text."""
+    long = [t for t in texts if len(t) >= 2000]
+    sample = []
+    for _ in range(500):
+        text = rng.choice(long)
+        size = rng.randint(1000, 2000)
+        start = rng.randint(0, len(text) - size)
+        sample.append(text[start : start + size])
+    return len(sample) / _median_time(lambda: [minhash_signature(t) for t in sample])
+
+
+def lookup_times(texts: list[str], rng: random.Random) -> list[tuple[int, float, float]]:
+    """(indexed items, median seconds per find, mean candidates) at 1k, 10k and 100k."""
+    sentences = [s for t in texts for s in re.split(r"(?<=[.!?。！？])\s*", t) if len(s) > 30]
+
+    def doc() -> str:  # a title-sized sentence plus a lead: what story_signature sees
+        return " ".join(rng.sample(sentences, 6))[: TEXT_CHARS + 80]
+
+    queries = [minhash_signature(doc()) for _ in range(300)]
+    index = NearDuplicateIndex()
+    out = []
+    for size in (1_000, 10_000, 100_000):
+        while len(index) < size:
+            index.add(len(index), minhash_signature(doc()))
+        per = _median_time(lambda: [index.find(q) for q in queries]) / len(queries)
+        cands = float(np.mean([len(index.candidates(q)) for q in queries]))
+        out.append((size, per, cands))
+    return out
+
+
+def main() -> None:
+    rng = random.Random(20260820)
+    print(f"machine: {platform.platform()}; CPU: {_cpu()} x{os.cpu_count()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"constants: NUM_PERM={NUM_PERM} SHINGLE_SIZE={SHINGLE_SIZE} TEXT_CHARS={TEXT_CHARS} "
+        f"THRESHOLD={THRESHOLD} BANDS={BANDS} ROWS={ROWS}"
+    )
+    found, gold, found_mono, gold_mono, false = dev_eval()
+    print(f"dev recall: {found}/{gold} overall, {found_mono}/{gold_mono} non-cross-lingual")
+    print(f"dev false merges: {len(false)}")
+    for a, b in false:
+        print(f"  {a!r} ~ {b!r}")
+    texts = _corpus_texts()
+    print(f"signatures/s (1-2 KB texts, median of {RUNS}): {signature_rate(texts, rng):,.0f}")
+    for size, per, cands in lookup_times(texts, rng):
+        print(
+            f"NearDuplicateIndex.find at {size:>7,} items: {per * 1e6:7.1f} µs/lookup "
+            f"(median of {RUNS}), {cands:.1f} candidates on average"
+        )
+
+
+if __name__ == "__main__":
+    main()

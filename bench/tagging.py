@@ -1,0 +1,166 @@
+"""Benchmark the trend tagger on the labelled dev set, against a keyword baseline.
+
+Run from the repository: `python bench/tagging.py`. Reads `../shared/eval/dev.jsonl` and
+`dev-labels.jsonl` (beside the repository, never copied into it), tags each item's title and
+summary, and prints the machine, per-trend precision/recall/F1, micro- and macro-F1 for the
+tagger and for a one-keyword-per-trend title filter, and the tagger's throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL_DIR = REPO.parent / "shared" / "eval"
+sys.path.insert(0, str(REPO))  # run as a script, without installing the package
+
+from trends.tag import tag  # noqa: E402
+from trends.themes import Themes, load_themes  # noqa: E402
+
+# How keyword-filter bots work: one keyword per trend, looked for in the title.
+BASELINE_KEYWORDS = {
+    1: "reinforcement",
+    2: "agent",
+    3: "open",
+    4: "GPU",
+    5: "robot",
+    6: "pricing",
+    7: "coding",
+    8: "personal",
+    9: "simulation",
+    10: "safety",
+}
+TIMING_RUNS = 7
+
+Item = dict[str, object]
+Predictor = Callable[[Item], set[int]]
+
+
+def load_dev(eval_dir: Path = EVAL_DIR) -> list[tuple[Item, set[int]]]:
+    """The dev items with their gold trend sets, in file order."""
+    with (eval_dir / "dev-labels.jsonl").open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    gold = {row["id"]: set(row["themes"]) for row in rows}
+    with (eval_dir / "dev.jsonl").open(encoding="utf-8") as f:
+        items = [json.loads(line) for line in f if line.strip()]
+    return [(item, gold[item["id"]]) for item in items]
+
+
+def tagger(themes: Themes) -> Predictor:
+    """The tagger as a predictor of trend numbers from an item's title and summary."""
+
+    def predict(item: Item) -> set[int]:
+        return {t.trend for t in tag(str(item["title"]), str(item["summary"] or ""), themes)}
+
+    return predict
+
+
+def baseline() -> Predictor:
+    """One keyword per trend, as a case-insensitive substring of the title.
+
+    Substring, not word, matching is what keyword-filter bots do ("agent" also finds
+    "agentic", "GPU" finds "GPUs"); it is also how ../shared/eval/README.md scored its baseline.
+    """
+    keywords = {n: word.lower() for n, word in BASELINE_KEYWORDS.items()}
+
+    def predict(item: Item) -> set[int]:
+        title = str(item["title"]).lower()
+        return {n for n, word in keywords.items() if word in title}
+
+    return predict
+
+
+def scores(
+    pairs: Iterable[tuple[set[int], set[int]]], trends: Iterable[int]
+) -> tuple[dict[int, tuple[float, float, float]], float, float]:
+    """Per-trend (precision, recall, F1), micro-F1 and macro-F1 of (predicted, gold) sets."""
+    pairs = list(pairs)
+    per: dict[int, tuple[float, float, float]] = {}
+    tp_all = fp_all = fn_all = 0
+    for n in trends:
+        tp = sum(1 for p, g in pairs if n in p and n in g)
+        fp = sum(1 for p, g in pairs if n in p and n not in g)
+        fn = sum(1 for p, g in pairs if n not in p and n in g)
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        per[n] = (precision, recall, _f1(precision, recall))
+    micro_p = tp_all / (tp_all + fp_all) if tp_all + fp_all else 0.0
+    micro_r = tp_all / (tp_all + fn_all) if tp_all + fn_all else 0.0
+    macro = statistics.fmean(f for _, _, f in per.values())
+    return per, _f1(micro_p, micro_r), macro
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _cpu() -> str:
+    """The CPU model name where the OS tells it, else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _report(name: str, predict: Predictor, dev: list[tuple[Item, set[int]]], themes: Themes):
+    per, micro, macro = scores(((predict(item), gold) for item, gold in dev), range(1, 11))
+    print(f"\n{name}")
+    print(f"  {'#':>2}  {'key':<16} {'P':>5} {'R':>5} {'F1':>5}  gold")
+    for n, (p, r, f) in per.items():
+        trend = themes.get(n)
+        support = sum(1 for _, gold in dev if n in gold)
+        key = trend.key if trend else "?"
+        print(f"  {n:>2}  {key:<16} {p:5.2f} {r:5.2f} {f:5.2f}  {support}")
+    print(f"  micro-F1 {micro:.3f}   macro-F1 {macro:.3f}")
+    return micro, macro
+
+
+def _throughput(themes: Themes, dev: list[tuple[Item, set[int]]]) -> tuple[float, float]:
+    """Posts per second on the dev set, and ms per ~100 KB article; medians of runs."""
+    posts = [(str(item["title"]), str(item["summary"] or "")) for item, _ in dev]
+    rates = []
+    for _ in range(TIMING_RUNS):
+        start = time.perf_counter()
+        for title, text in posts:
+            tag(title, text, themes)
+        rates.append(len(posts) / (time.perf_counter() - start))
+    article = " ".join(text for _, text in posts)
+    article = (article * (100_000 // max(len(article), 1) + 1))[:100_000]
+    long_ms = []
+    for _ in range(TIMING_RUNS):
+        start = time.perf_counter()
+        tag("A long article", article, themes)
+        long_ms.append((time.perf_counter() - start) * 1000)
+    return statistics.median(rates), statistics.median(long_ms)
+
+
+def main() -> None:
+    """Print the machine, the tagger's and the baseline's scores, and throughput."""
+    themes = load_themes()
+    dev = load_dev()
+    print(f"machine: {platform.platform()}; CPU: {_cpu()} ({os.cpu_count()} logical)")
+    print(f"python: {platform.python_implementation()} {platform.python_version()}")
+    print(f"dev set: {len(dev)} items from {EVAL_DIR}")
+    _, macro = _report("tagger (trends/tag.py, config/themes.yaml)", tagger(themes), dev, themes)
+    _report("baseline (one keyword per trend, substring of the title)", baseline(), dev, themes)
+    rate, long_ms = _throughput(themes, dev)
+    print(f"\nthroughput (median of {TIMING_RUNS} runs):")
+    print(f"  {rate:,.0f} posts/s on the dev items ({1000 / rate:.3f} ms per post)")
+    print(f"  {long_ms:.2f} ms for one 100 KB article")
+    print(f"\ntarget macro-F1 >= 0.80: {'met' if macro >= 0.80 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

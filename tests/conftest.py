@@ -1,0 +1,158 @@
+"""Shared fixtures: real servers on 127.0.0.1 (fake Bot API, feed server, PostgreSQL).
+
+Tests must not leave the machine: a guard refuses connections (and DNS lookups) to
+anything but loopback, so a bot built without ``base_url`` fails fast instead of calling
+api.telegram.org. Set TRENDBOT_ALLOW_NETWORK=1 to lift it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes import postgres as pg
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+# -- loopback guard ------------------------------------------------------------------
+
+
+class NetworkBlockedError(OSError):
+    """Raised instead of reaching a non-loopback host; an OSError so clients fail normally."""
+
+
+def _is_loopback(host: Any) -> bool:
+    if host is None or (isinstance(host, str) and host.lower() in ("localhost", "")):
+        return True
+    if isinstance(host, bytes):
+        host = host.decode()
+    try:
+        address = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return False  # a hostname other than localhost
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or address.is_unspecified or bool(mapped and mapped.is_loopback)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    if os.environ.get("TRENDBOT_ALLOW_NETWORK") == "1":
+        yield
+        return
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            raise NetworkBlockedError(f"tests must stay on 127.0.0.1; refused {address!r}")
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _is_loopback(host):
+            raise NetworkBlockedError(f"tests must stay on 127.0.0.1; refused to resolve {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres: needs a PostgreSQL server (deselect with -m 'not postgres')"
+    )
+
+
+# -- paths -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The team's shared directory (a sibling of the repository)."""
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(shared_dir: Path) -> Path:
+    """Real feed samples and their notes: ``corpus/feeds/*``, ``corpus/SOURCES.md``."""
+    return shared_dir / "corpus"
+
+
+# -- fake servers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    """A started fake Bot API; pass ``.base_url``/``.base_file_url`` to ApplicationBuilder."""
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def feed_server(corpus_dir: Path) -> AsyncIterator[FeedServer]:
+    """A started FeedServer with every corpus feed at ``/feeds/<filename>``."""
+    async with FeedServer() as server:
+        server.add_directory("/feeds", corpus_dir / "feeds")
+        yield server
+
+
+# -- databases ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole session: ``postgresql+asyncpg://…/trendbot``."""
+    if not pg.available():
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in "
+            "/usr/lib/postgresql/*/bin; install the postgresql package to run these tests"
+        )
+    with pg.postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database per test: a SQLite file, or a fresh database on the session server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/trendbot.db"
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    # Looked up lazily so SQLite-only runs never start PostgreSQL.
+    server = make_url(request.getfixturevalue("postgres_url"))
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = {"host": server.host, "port": server.port, "user": server.username}
+    connection = await asyncpg.connect(database="postgres", **admin)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    yield server.set(database=name).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(database="postgres", **admin)
+    try:
+        # FORCE ends sessions a test forgot to close (an engine never disposed).
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
