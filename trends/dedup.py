@@ -41,7 +41,7 @@ __all__ = [
 NUM_PERM = 128
 SHINGLE_SIZE = 4  # characters
 TEXT_CHARS = 300  # of the body, after the title: leads carry the story, bodies drift
-THRESHOLD = 0.8  # estimated Jaccard for a near-duplicate
+THRESHOLD = 0.5  # estimated Jaccard for a near-duplicate
 BANDS = 32  # x ROWS = 128; P(candidate) is 0.74 at J=0.45, 0.999 at J=0.7, 0.003 at J=0.1
 ROWS = 4
 # Between this and THRESHOLD a pair also needs near-equal titles: shared boilerplate (HN's

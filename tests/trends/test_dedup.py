@@ -73,6 +73,16 @@ WEIXIN_CANONICAL = (
         pytest.param("https://a.com/s?q=a%26b", "https://a.com/s?q=a%26b", id="encoded-ampersand"),
         pytest.param(WEIXIN, WEIXIN_CANONICAL, id="weixin-chksm-rd"),
         pytest.param(
+            WEIXIN.replace("#rd", "&sessionid=17&ascene=1#wechat_redirect"),
+            WEIXIN_CANONICAL,
+            id="weixin-only-article-keys",
+        ),
+        pytest.param(
+            "https://www.36kr.com/p/1?spm=a2.b&from=timeline&isappinstalled=0",
+            "https://www.36kr.com/p/1",
+            id="cn-share-trackers",
+        ),
+        pytest.param(
             WEIXIN.replace("==", "%3D%3D").replace("http:", "https:"),
             WEIXIN_CANONICAL,
             id="weixin-encoded",
