@@ -37,9 +37,13 @@ async def is_known(session: AsyncSession, feed_id: int, post: Post) -> bool:
 
 
 async def candidates_by_bands(
-    session: AsyncSession, band_keys: Sequence[int]
+    session: AsyncSession, band_keys: Sequence[int], *, other_than_feed: int | None = None
 ) -> list[tuple[int, int | None, bytes]]:
-    """(post id, cluster id, minhash) of posts sharing a band key: an index seek, not a scan."""
+    """(post id, cluster id, minhash) of posts sharing a band key: an index seek, not a scan.
+
+    Posts of `other_than_feed` are left out: an outlet does not tell one story twice under
+    two links, so its look-alikes (regional launches, system cards) are different stories.
+    """
     if not band_keys:
         return []
     query = (
@@ -48,6 +52,8 @@ async def candidates_by_bands(
         .where(PostBandRow.band_key.in_(list(band_keys)))
         .distinct()
     )
+    if other_than_feed is not None:
+        query = query.where(PostRow.feed_id != other_than_feed)
     return [(pid, cid, sig) for pid, cid, sig in (await session.execute(query)).all()]
 
 
