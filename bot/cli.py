@@ -193,3 +193,7 @@ def _poll_summary(report: PollReport) -> str:
 
 def _rule(title: str) -> str:
     return f"── {title} " + "─" * max(0, 60 - len(title))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The `trendbot` command as an operator or an evaluation script runs it: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DIR
+
+DEV = SHARED_DIR / "eval" / "dev.jsonl"
+DUPLICATES = SHARED_DIR / "eval" / "dev-duplicates.jsonl"
+
+
+def trendbot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "TRENDBOT_", "DATABASE_URL"))
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_demo_prints_a_trend_grouped_digest_and_the_trend_6_reply(tmp_path: Path) -> None:
+    result = trendbot("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    digest, _, trend_reply = out.partition("Reply to /trend 6")
+    assert "weekly digest" in digest
+    assert "6. Outcome-based pricing" in digest and "1. Post-training" in digest
+    assert "per resolved ticket" in trend_reply
+    assert "https://example." in trend_reply  # links are shown
+    assert "<b>" not in out and "&amp;" not in out  # read as a user reads it, not as HTML
+    assert not list(tmp_path.iterdir()), "the demo leaves no database behind"
+
+
+def test_analyze_follows_its_contract_on_the_dev_set() -> None:
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    result = trendbot("analyze", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    inputs = [json.loads(line) for line in lines]
+    assert [a["id"] for a in answers] == [i["id"] for i in inputs]
+    for answer in answers:
+        assert set(answer) == {"id", "themes", "scores", "matched", "summary", "duplicate_of"}
+        assert all(1 <= n <= 10 for n in answer["themes"])
+        assert set(answer["scores"]) == {str(n) for n in answer["themes"]} == set(answer["matched"])
+        assert all(isinstance(score, float) for score in answer["scores"].values())
+        assert answer["summary"].strip()
+    ids = [a["id"] for a in answers]
+    for position, answer in enumerate(answers):
+        if answer["duplicate_of"] is not None:
+            assert answer["duplicate_of"] in ids[:position]  # an earlier line
+
+
+def test_analyze_reports_the_trailing_slash_duplicate() -> None:
+    pair = json.loads(DUPLICATES.read_text(encoding="utf-8").splitlines()[0])
+    items = {json.loads(line)["id"]: line for line in DEV.read_text(encoding="utf-8").splitlines()}
+    result = trendbot("analyze", stdin=items[pair["a"]] + "\n" + items[pair["b"]] + "\n")
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert answers[0]["duplicate_of"] is None
+    assert answers[1]["duplicate_of"] == pair["a"]
+
+
+def test_analyze_tags_outcome_pricing_with_the_terms_that_made_it() -> None:
+    line = json.dumps(
+        {
+            "id": "p1",
+            "title": "Support agent priced at $0.99 per resolved ticket",
+            "summary": "The AI agent is paid per resolution: outcome-based pricing instead of seats.",
+            "extra": "ignored",
+        }
+    )
+    answer = json.loads(trendbot("analyze", stdin=line + "\n").stdout)
+    assert 6 in answer["themes"]
+    assert answer["matched"]["6"], "the tag carries the terms that made it"
+
+
+def test_analyze_keeps_going_after_a_bad_line() -> None:
+    good = json.dumps({"id": "ok", "title": "DeepSeek releases open weights", "summary": ""})
+    result = trendbot("analyze", stdin="{not json\n" + good + "\n")
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 2
+    assert answers[0]["id"] is None and "error" in answers[0]
+    assert answers[1]["id"] == "ok" and 3 in answers[1]["themes"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("TRENDBOT_DIGEST_HOUR", "25", "TRENDBOT_DIGEST_HOUR=25"),
+        ("TRENDBOT_TIMEZONE", "Mars/Olympus", "time zone"),
+        ("TRENDBOT_ADMINS", "alice", "TRENDBOT_ADMINS"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("TRENDBOT_FEEDS", "/nonexistent/feeds.yaml", "TRENDBOT_FEEDS"),
+    ],
+    ids=["hour", "zone", "admins", "database", "feeds"],
+)
+def test_a_bad_setting_stops_start_up_with_one_line(
+    variable: str, value: str, expected: str, tmp_path: Path
+) -> None:
+    result = trendbot("poll", "--once", env={variable: value}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert expected in result.stderr
+
+
+def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:
+    result = trendbot("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "demo" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_poll_once_json_and_digest_preview_work_offline(tmp_path: Path) -> None:
+    samples = Path(__file__).resolve().parents[1] / "config" / "samples" / "feeds.yaml"
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "TRENDBOT_FEEDS": str(samples),
+    }
+    polled = trendbot("poll", "--once", "--json", env=env, cwd=tmp_path)
+    assert polled.returncode == 0, polled.stderr
+    report = json.loads(polled.stdout)
+    assert set(report) >= {"fetched", "not_modified", "failed", "new_posts", "duplicates"}
+    assert report["fetched"] == 4 and report["failed"] == [] and report["new_posts"] > 30
+    again = json.loads(trendbot("poll", "--once", "--json", env=env, cwd=tmp_path).stdout)
+    assert (
+        again["new_posts"] == 0
+        and again["duplicates"] == report["new_posts"] + report["duplicates"]
+    )
+    preview = trendbot("digest", "--preview", env=env, cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert "weekly digest" in preview.stdout
