@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import commands
+from bot import admin, commands
 from bot.deliver import DigestSender
 from bot.render import render_digest
 from config.settings import Settings
@@ -78,6 +78,16 @@ def build_application(
     application.add_handler(CommandHandler("unsubscribe", commands.unsubscribe))
     application.add_handler(CommandHandler("trend", commands.trend))
     application.add_handler(CommandHandler("trends", commands.trends_overview))
+    application.add_handler(CommandHandler("feeds", admin.list_feeds))
+    application.add_handler(CommandHandler("addfeed", admin.add_feed))
+    application.add_handler(CommandHandler("removefeed", admin.remove_feed))
+    application.add_handler(CommandHandler("exportfeeds", admin.export_feeds))
+    application.add_handler(
+        MessageHandler(
+            filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"),
+            admin.import_feeds,
+        )
+    )
     application.add_handler(MessageHandler(filters.COMMAND, commands.unknown))
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, commands.unknown)
@@ -107,7 +117,10 @@ async def _post_shutdown(application: Application) -> None:
 
 
 async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await poll_due_feeds(commands.service_of(context))
+    report = await poll_due_feeds(commands.service_of(context))
+    if report.events:  # failing, recovered, gone: each told to the admins once
+        settings: Settings = context.bot_data["settings"]
+        await admin.announce_feed_events(context.bot, settings.admins, report.events)
 
 
 async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from rich.console import Console
 
+from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
 from jobs.runtime import open_service
@@ -35,6 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(feeds_app, name="feeds")
 T = TypeVar("T")
 
 SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
@@ -126,18 +129,20 @@ def poll(
         )
         raise typer.Exit(2)
     settings = _settings()
+    show_progress = not as_json and sys.stderr.isatty()  # a bar on a terminal, not on a pipe
 
     async def go() -> PollReport:
         service = await open_service(settings)
         try:
-            return await service.poll(only_due=False)
+            return await poll_with_progress(service, show=show_progress)
         finally:
             await service.close()
 
     report = _run(go)
-    typer.echo(
-        json.dumps(report.to_json(), ensure_ascii=False) if as_json else _poll_summary(report)
-    )
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        Console(width=120).print(poll_table(report))
 
 
 @app.command()

@@ -55,6 +55,34 @@ _EN = {
     "at_hour": "{day} at {hour:02d}:00",
     "unknown_command": "I don't know that command. /help lists what I can do.",
     "error": "Something went wrong on my side. Please try again in a minute.",
+    # Feed management (admins only)
+    "admin_only": "Sorry, only trendbot's admins can manage feeds.",
+    "feeds_header": "<b>Feeds</b>: {count}",
+    "feeds_empty": "No feeds yet. Add one with <code>/addfeed URL</code>.",
+    "feed_line": (
+        "{number}. <b>{name}</b>{state}\n{url}\n"
+        "last success {success} · {posts} posts in 7 days · next check {next}"
+    ),
+    "feed_failing": "\n⚠️ {failures} failures in a row; last error: {error}",
+    "feed_last_error": "\nlast error ({when}): {error}",
+    "feed_disabled": " ⛔ disabled: {reason}",
+    "never": "never",
+    "feeds_footer": "/addfeed URL · /removefeed N · send an .opml file to import · /exportfeeds",
+    "addfeed_usage": "Send <code>/addfeed URL</code> with the address of an RSS or Atom feed.",
+    "addfeed_done": "Added <b>{title}</b> ({items} items). It is polled from now on.\n{url}",
+    "addfeed_failed": "Can't add {url}: {reason}",
+    "removefeed_usage": "Send <code>/removefeed N</code> with a number from /feeds, or the URL.",
+    "removefeed_done": "Removed {url}. Its posts stay in the archive.",
+    "removefeed_unknown": "There is no feed “{query}”. /feeds lists them with their numbers.",
+    "opml_imported": "Imported {added} feeds from the OPML file; skipped {skipped}.",
+    "opml_skipped": "• {url}: {reason}",
+    "opml_failed": "That file can't be imported: {reason}",
+    "opml_exported": "{count} feeds, as OPML.",
+    "event_failing": (
+        "⚠️ Feed <b>{name}</b> has failed {failures} times in a row. Last error: {error}\n{url}"
+    ),
+    "event_recovered": "✅ Feed <b>{name}</b> works again.\n{url}",
+    "event_gone": "⛔ Feed <b>{name}</b> is gone ({error}); it was disabled.\n{url}",
 }
 
 _ZH = {
@@ -101,6 +129,32 @@ _ZH = {
     "at_hour": "{day} {hour:02d}:00",
     "unknown_command": "我不认识这个命令。发送 /help 查看可用命令。",
     "error": "出了点问题，请稍后再试。",
+    # Feed management (admins only)
+    "admin_only": "抱歉，只有 trendbot 的管理员可以管理订阅源。",
+    "feeds_header": "<b>订阅源</b>：共 {count} 个",
+    "feeds_empty": "还没有订阅源。发送 <code>/addfeed URL</code> 添加一个。",
+    "feed_line": (
+        "{number}. <b>{name}</b>{state}\n{url}\n"
+        "上次成功 {success} · 近 7 天 {posts} 篇 · 下次检查 {next}"
+    ),
+    "feed_failing": "\n⚠️ 已连续失败 {failures} 次；最近错误：{error}",
+    "feed_last_error": "\n最近错误（{when}）：{error}",
+    "feed_disabled": " ⛔ 已停用：{reason}",
+    "never": "从未",
+    "feeds_footer": "/addfeed URL · /removefeed N · 发送 .opml 文件导入 · /exportfeeds",
+    "addfeed_usage": "请发送 <code>/addfeed URL</code>，附上 RSS 或 Atom 订阅源地址。",
+    "addfeed_done": "已添加 <b>{title}</b>（{items} 条）。从现在起定期抓取。\n{url}",
+    "addfeed_failed": "无法添加 {url}：{reason}",
+    "removefeed_usage": "请发送 <code>/removefeed N</code>（/feeds 中的编号）或订阅源地址。",
+    "removefeed_done": "已移除 {url}。已抓取的文章仍保留在存档中。",
+    "removefeed_unknown": "没有“{query}”这个订阅源。发送 /feeds 查看编号。",
+    "opml_imported": "已从 OPML 文件导入 {added} 个订阅源，跳过 {skipped} 个。",
+    "opml_skipped": "• {url}：{reason}",
+    "opml_failed": "无法导入这个文件：{reason}",
+    "opml_exported": "共 {count} 个订阅源（OPML 格式）。",
+    "event_failing": "⚠️ 订阅源 <b>{name}</b> 已连续失败 {failures} 次。最近错误：{error}\n{url}",
+    "event_recovered": "✅ 订阅源 <b>{name}</b> 已恢复正常。\n{url}",
+    "event_gone": "⛔ 订阅源 <b>{name}</b> 已不存在（{error}），已停用。\n{url}",
 }
 
 _CATALOGUES = {"en": _EN, "zh": _ZH}

@@ -8,6 +8,10 @@ the bundled sample feeds work offline; only the operator's feeds file can name t
 from __future__ import annotations
 
 import asyncio
+import codecs
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,14 +22,46 @@ import httpx
 
 from trends.errors import FeedGone, FeedTimeout, FeedTooLarge, FetchError, RateLimited
 
-__all__ = ["MAX_FEED_BYTES", "FetchResult", "fetch", "new_client", "retry_after_seconds"]
+__all__ = [
+    "MAX_FEED_BYTES",
+    "MAX_REDIRECTS",
+    "TOTAL_SECONDS",
+    "FetchResult",
+    "HostLimits",
+    "content_type_for",
+    "fetch",
+    "new_client",
+    "retry_after_seconds",
+]
 
 MAX_FEED_BYTES = 5 * 1024 * 1024  # feeds larger than this are hostile or broken
 MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(connect=10.0, read=20.0, write=10.0, pool=30.0)
 TOTAL_SECONDS = 60.0  # a server dripping a byte every few seconds is cut off here
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PROLOG_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
+_CHARSET = re.compile(r";\s*charset=[\"']?([\w.:-]+)[\"']?", re.IGNORECASE)
+# A declared encoding and the superset that servers really send under its name.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "iso-8859-1": "cp1252"}
+_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 USER_AGENT = "trendbot/0.1 (+https://github.com/trendbot/trendbot)"
+PER_HOST = 4  # requests at once to one host: a poll must not hammer a single publisher
+
+UrlCheck = Callable[[str], Awaitable[object]]
+
+
+class HostLimits:
+    """One semaphore per host, so a poll is polite to each publisher (and to each redirect)."""
+
+    def __init__(self, per_host: int = PER_HOST) -> None:
+        self.per_host = per_host
+        self._gates: dict[str, asyncio.Semaphore] = {}
+
+    def gate(self, url: str) -> asyncio.Semaphore:
+        host = (urlparse(url).hostname or "").lower()
+        if host not in self._gates:
+            self._gates[host] = asyncio.Semaphore(self.per_host)
+        return self._gates[host]
 
 
 @dataclass(slots=True)
@@ -64,65 +100,82 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     max_bytes: int = MAX_FEED_BYTES,
+    total_seconds: float = TOTAL_SECONDS,
+    hosts: HostLimits | None = None,
+    check_url: UrlCheck | None = None,
 ) -> FetchResult:
-    """GET `url`, sending the validators we kept; raise a `FetchError` on any failure."""
+    """GET `url`, sending the validators we kept; raise a `FetchError` on any failure.
+
+    `total_seconds` bounds the whole exchange, redirects included; `hosts` bounds requests
+    per host; `check_url` vets every redirect target (the SSRF guard when adding a feed).
+    """
     if url.startswith("file://"):
         return await _read_file(url, max_bytes)
+    request = _Request(client, etag, last_modified, max_bytes, hosts, check_url)
     try:
-        return await asyncio.wait_for(
-            _fetch_http(client, url, etag, last_modified, max_bytes), TOTAL_SECONDS
-        )
+        return await asyncio.wait_for(request.run(url), total_seconds)
     except TimeoutError as exc:
-        raise FeedTimeout(f"no complete answer within {TOTAL_SECONDS:.0f} s") from exc
+        raise FeedTimeout(f"no complete answer within {total_seconds:g} s") from exc
     except httpx.TimeoutException as exc:
         raise FeedTimeout(f"timed out ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"network error: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
 
-async def _fetch_http(
-    client: httpx.AsyncClient,
-    url: str,
-    etag: str | None,
-    last_modified: str | None,
-    max_bytes: int,
-) -> FetchResult:
-    headers = {
-        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
-    }
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    first_url = url
-    only_permanent_moves = True
-    seen = {url}
-    for _ in range(MAX_REDIRECTS + 1):
-        async with client.stream("GET", url, headers=headers) as response:
-            # httpx counts 304 as a redirect; only real moves with a target are followed.
-            if response.status_code in _REDIRECTS and "location" in response.headers:
-                target = str(response.url.join(response.headers.get("location", "")))
-                if target in seen:
-                    raise FetchError("redirect loop")
-                seen.add(target)
-                only_permanent_moves &= response.status_code in (301, 308)
-                url = target
-                continue
-            _raise_for_status(response)
-            content = (
-                b"" if response.status_code == 304 else await _read_capped(response, max_bytes)
-            )
-            return FetchResult(
-                url=url,
-                status=response.status_code,
-                content=content,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-                content_type=response.headers.get("content-type"),
-                permanent_redirect=url if only_permanent_moves and url != first_url else None,
-                headers=dict(response.headers),
-            )
-    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+@dataclass(slots=True)
+class _Request:
+    client: httpx.AsyncClient
+    etag: str | None
+    last_modified: str | None
+    max_bytes: int
+    hosts: HostLimits | None
+    check_url: UrlCheck | None
+
+    async def run(self, url: str) -> FetchResult:
+        """Follow redirects by hand: count them, spot loops, notice permanent moves."""
+        first_url = url
+        only_permanent_moves = True
+        seen = {url}
+        for _ in range(MAX_REDIRECTS + 1):
+            async with AsyncExitStack() as stack:
+                if self.hosts is not None:
+                    await stack.enter_async_context(self.hosts.gate(url))
+                response = await stack.enter_async_context(
+                    self.client.stream("GET", url, headers=self._headers())
+                )
+                # httpx counts 304 as a redirect; only real moves with a target are followed.
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    target = str(response.url.join(response.headers.get("location", "")))
+                    if target in seen:
+                        raise FetchError("redirect loop")
+                    if self.check_url is not None:
+                        await self.check_url(target)
+                    seen.add(target)
+                    only_permanent_moves &= response.status_code in (301, 308)
+                    url = target
+                    continue
+                _raise_for_status(response)
+                not_modified = response.status_code == 304
+                content = b"" if not_modified else await _read_capped(response, self.max_bytes)
+                return FetchResult(
+                    url=url,
+                    status=response.status_code,
+                    content=content,
+                    etag=response.headers.get("etag"),
+                    last_modified=response.headers.get("last-modified"),
+                    content_type=content_type_for(content, response.headers.get("content-type")),
+                    permanent_redirect=url if only_permanent_moves and url != first_url else None,
+                    headers=dict(response.headers),
+                )
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": _ACCEPT}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -175,3 +228,33 @@ async def _read_file(url: str, max_bytes: int) -> FetchResult:
     if len(content) > max_bytes:
         raise FeedTooLarge(f"more than {max_bytes} bytes")
     return FetchResult(url=url, status=200, content=content)
+
+
+def content_type_for(content: bytes, content_type: str | None) -> str | None:
+    """The content type to parse with: a charset the body contradicts is dropped.
+
+    Servers often label every file `charset=iso-8859-1` or `utf-8`. When the XML prolog
+    names another encoding and the body decodes cleanly in it, the prolog is right, so the
+    header's charset is removed and feedparser follows the prolog.
+    """
+    if not content_type or not (header := _CHARSET.search(content_type)):
+        return content_type
+    prolog = _PROLOG_ENCODING.match(content[:200])
+    if not prolog:
+        return content_type
+    declared, labelled = prolog.group(1).decode().lower(), header.group(1).lower()
+    if _codec(declared) == _codec(labelled) or _codec(declared) is None:
+        return content_type
+    try:
+        content.decode(_SUPERSETS.get(declared, declared))
+    except (UnicodeDecodeError, LookupError):
+        return content_type
+    # Without a charset, text/xml means us-ascii (RFC 3023); application/xml means the prolog.
+    return _CHARSET.sub("", content_type).replace("text/", "application/", 1)
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None

@@ -74,6 +74,7 @@ class ParsedFeed:
     title: str | None
     entries: list[RawEntry]
     warning: str | None = None  # set when the XML was malformed but entries were recovered
+    ttl_minutes: int | None = None  # RSS <ttl>: how long the publisher says to wait
 
 
 @dataclass(slots=True)

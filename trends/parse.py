@@ -30,7 +30,18 @@ def parse(content: bytes, *, url: str, content_type: str | None = None) -> Parse
     warning = None
     if result.bozo:
         warning = f"malformed feed, {len(entries)} entries recovered: {result.bozo_exception}"
-    return ParsedFeed(title=result.feed.get("title") or None, entries=entries, warning=warning)
+    return ParsedFeed(
+        title=result.feed.get("title") or None,
+        entries=entries,
+        warning=warning,
+        ttl_minutes=_ttl(result.feed.get("ttl")),
+    )
+
+
+def _ttl(value: object) -> int | None:
+    """RSS <ttl> in minutes; anything that is not a positive whole number is ignored."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _raw_entry(entry: Any) -> RawEntry:

@@ -7,8 +7,9 @@ written onto that feed's row and returned in its report; the rest of a poll goes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,11 +19,13 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from trends import dedup, schedule
-from trends.errors import RateLimited, TrendbotError
-from trends.fetch import fetch
-from trends.models import Post
+from trends.errors import FeedGone, RateLimited, TrendbotError
+from trends.fetch import PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.models import ParsedFeed, Post
 from trends.normalise import normalise
 from trends.parse import parse
+from trends.safety import refuse_entity_declarations
+from trends.store import feeds as feed_store
 from trends.store import posts as post_store
 from trends.store.db import Database
 from trends.store.schema import FeedRow
@@ -30,11 +33,34 @@ from trends.summarise import summarise
 from trends.tag import tag
 from trends.themes import Themes
 
-__all__ = ["DIGEST_WINDOW", "FeedReport", "PollReport", "enrich", "poll", "refresh_feed"]
+__all__ = [
+    "DIGEST_WINDOW",
+    "FeedEvent",
+    "FeedReport",
+    "PollReport",
+    "enrich",
+    "poll",
+    "refresh_feed",
+]
 
 log = logging.getLogger(__name__)
 
 DIGEST_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """Something the admins should hear about a feed, once.
+
+    `failing`: ALERT_AFTER_FAILURES failures in a row (with the last error); `recovered`:
+    it works again after such an alert; `gone`: 410, so the feed was disabled.
+    """
+
+    kind: Literal["failing", "recovered", "gone"]
+    url: str
+    name: str
+    error: str | None = None
+    failures: int = 0
 
 
 @dataclass(slots=True)
@@ -46,6 +72,8 @@ class FeedReport:
     duplicates: int = 0
     error: str | None = None
     warning: str | None = None
+    moved_to: str | None = None  # the new URL after a permanent redirect
+    event: FeedEvent | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +82,11 @@ class PollReport:
 
     def count(self, status: str) -> int:
         return sum(1 for feed in self.feeds if feed.status == status)
+
+    @property
+    def events(self) -> list[FeedEvent]:
+        """What the admins should be told after this poll."""
+        return [feed.event for feed in self.feeds if feed.event is not None]
 
     @property
     def new_posts(self) -> int:
@@ -86,33 +119,71 @@ async def poll(
     now: datetime,
     *,
     concurrency: int = 10,
+    per_host: int = PER_HOST,
+    total_seconds: float = TOTAL_SECONDS,
+    progress: Callable[[FeedReport], object] | None = None,
 ) -> PollReport:
-    """Refresh `feeds` concurrently (bounded); one report per feed, in the given order."""
+    """Refresh `feeds` concurrently (bounded overall and per host); reports in given order."""
     gate = asyncio.Semaphore(concurrency)
+    hosts = HostLimits(per_host)
+    # SQLite has one writer: a transaction that read first and then writes fails at once
+    # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
+    writes = asyncio.Lock()
 
     async def one(feed: FeedRow) -> FeedReport:
         async with gate:
-            return await refresh_feed(db, client, feed, themes, now)
+            report = await refresh_feed(
+                db,
+                client,
+                feed,
+                themes,
+                now,
+                hosts=hosts,
+                total_seconds=total_seconds,
+                writes=writes,
+            )
+        if progress is not None:
+            progress(report)
+        return report
 
     return PollReport(feeds=list(await asyncio.gather(*(one(feed) for feed in feeds))))
 
 
 async def refresh_feed(
-    db: Database, client: httpx.AsyncClient, feed: FeedRow, themes: Themes, now: datetime
+    db: Database,
+    client: httpx.AsyncClient,
+    feed: FeedRow,
+    themes: Themes,
+    now: datetime,
+    *,
+    hosts: HostLimits | None = None,
+    total_seconds: float = TOTAL_SECONDS,
+    writes: asyncio.Lock | None = None,
 ) -> FeedReport:
     """Fetch one feed and store its new posts; failures are recorded on the feed."""
     first_fetch = feed.last_success_at is None
+    writing = writes or contextlib.nullcontext()
     try:
-        fetched = await fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        if fetched.not_modified:
-            await _record_success(db, feed.id, now, fetched.etag, fetched.last_modified, None)
-            return FeedReport(feed.url, feed.name, "not_modified")
+        fetched = await fetch(
+            client,
+            feed.url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            hosts=hosts,
+            total_seconds=total_seconds,
+        )
+        if fetched.not_modified:  # costs no parse: only the schedule moves on
+            async with writing:
+                event = await _record_success(db, feed.id, now, fetched, None)
+            return FeedReport(feed.url, feed.name, "not_modified", event=event)
+        refuse_entity_declarations(fetched.content)
         parsed = await asyncio.to_thread(
             parse, fetched.content, url=fetched.url, content_type=fetched.content_type
         )
     except TrendbotError as exc:
-        await _record_failure(db, feed.id, now, exc)
-        return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key)
+        async with writing:
+            event = await _record_failure(db, feed.id, now, exc)
+        return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key, event=event)
     posts = normalise(
         parsed.entries,
         source=feed.name,
@@ -121,19 +192,21 @@ async def refresh_feed(
         ai_source=feed.ai_source,
     )
     prepared = await asyncio.to_thread(enrich, posts, themes)
-    new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
-    await _record_success(
-        db,
-        feed.id,
-        now,
-        fetched.etag,
-        fetched.last_modified,
-        parsed.title,
-        cache_control=fetched.headers.get("cache-control"),
-    )
+    async with writing:
+        new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
+        event = await _record_success(db, feed.id, now, fetched, parsed)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
-    return FeedReport(feed.url, feed.name, "fetched", new, duplicates, warning=parsed.warning)
+    return FeedReport(
+        feed.url,
+        feed.name,
+        "fetched",
+        new,
+        duplicates,
+        warning=parsed.warning,
+        moved_to=fetched.permanent_redirect,
+        event=event,
+    )
 
 
 def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
@@ -200,38 +273,60 @@ async def _cluster_of(session: object, keys: list[int], signature: np.ndarray) -
 
 
 async def _record_success(
-    db: Database,
-    feed_id: int,
-    now: datetime,
-    etag: str | None,
-    last_modified: str | None,
-    title: str | None,
-    *,
-    cache_control: str | None = None,
-) -> None:
+    db: Database, feed_id: int, now: datetime, fetched: FetchResult, parsed: ParsedFeed | None
+) -> FeedEvent | None:
+    """Keep the validators, follow a permanent move, schedule from the feed's own hints."""
     async with db.new_session() as session, session.begin():
         feed = await session.get(FeedRow, feed_id)
         if feed is None:
-            return
-        feed.etag, feed.last_modified = etag or feed.etag, last_modified or feed.last_modified
-        feed.title = title or feed.title
+            return None
+        feed.etag = fetched.etag or feed.etag
+        feed.last_modified = fetched.last_modified or feed.last_modified
+        if parsed is not None:
+            feed.title = parsed.title or feed.title
+        moved = fetched.permanent_redirect
+        if moved and await feed_store.feed_by_url(session, moved) is None:
+            log.info("feed %s moved permanently to %s", feed.url, moved)
+            feed.url = moved
         feed.last_success_at = now
         feed.consecutive_failures = 0
         feed.next_check_at = schedule.next_check_after_success(
-            now, feed.poll_minutes, cache_control=cache_control
+            now,
+            feed.poll_minutes,
+            cache_control=fetched.headers.get("cache-control"),
+            ttl_minutes=parsed.ttl_minutes if parsed else None,
         )
+        if feed.failure_alerted_at is None:
+            return None
+        feed.failure_alerted_at = None  # told once that it failed; now told once it is back
+        return FeedEvent("recovered", feed.url, feed.name)
 
 
-async def _record_failure(db: Database, feed_id: int, now: datetime, error: TrendbotError) -> None:
+async def _record_failure(
+    db: Database, feed_id: int, now: datetime, error: TrendbotError
+) -> FeedEvent | None:
+    """Count the failure and back off; a 410 disables the feed, a long run alerts once."""
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
+    message = str(error) or error.key
+    log.info("feed %s failed (%s): %s", feed_id, type(error).__name__, message)
     async with db.new_session() as session, session.begin():
         feed = await session.get(FeedRow, feed_id)
         if feed is None:
-            return
+            return None
         feed.consecutive_failures += 1
-        feed.last_error = str(error) or error.key
+        feed.last_error = message
         feed.last_error_at = now
         feed.next_check_at = schedule.next_check_after_failure(
             now, feed.poll_minutes, feed.consecutive_failures, retry_after=retry_after
         )
-    log.info("feed %s failed (%s): %s", feed_id, type(error).__name__, error)
+        if isinstance(error, FeedGone):
+            feed.enabled = False
+            feed.disabled_reason = message
+            return FeedEvent("gone", feed.url, feed.name, message, feed.consecutive_failures)
+        if (
+            feed.consecutive_failures >= schedule.ALERT_AFTER_FAILURES
+            and feed.failure_alerted_at is None
+        ):
+            feed.failure_alerted_at = now
+            return FeedEvent("failing", feed.url, feed.name, message, feed.consecutive_failures)
+        return None

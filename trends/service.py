@@ -5,17 +5,19 @@ Each method opens its own session, so concurrent handlers never share one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from trends import pipeline, schedule
+from trends import manage, pipeline, schedule
 from trends.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
-from trends.fetch import new_client
+from trends.fetch import TOTAL_SECONDS, new_client
+from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
-from trends.pipeline import DIGEST_WINDOW, PollReport
+from trends.pipeline import DIGEST_WINDOW, FeedReport, PollReport
 from trends.store import deliveries, feeds, posts, subscribers
 from trends.store.db import Database, open_database
 from trends.store.schema import PreferencesRow, SubscriberRow
@@ -99,16 +101,60 @@ class TrendService:
         async with self.db.new_session() as session, session.begin():
             return await feeds.sync_feeds(session, specs, now or _now())
 
-    async def poll(self, *, only_due: bool = True, now: datetime | None = None) -> PollReport:
-        """Poll the feeds whose time has come (or all enabled feeds) and store new posts."""
+    async def poll(
+        self,
+        *,
+        only_due: bool = True,
+        now: datetime | None = None,
+        total_seconds: float = TOTAL_SECONDS,
+        on_start: Callable[[int], object] | None = None,
+        progress: Callable[[FeedReport], object] | None = None,
+    ) -> PollReport:
+        """Poll the feeds whose time has come (or all enabled feeds) and store new posts.
+
+        `total_seconds` bounds each feed's download; `on_start(count)` and
+        `progress(report)` let a terminal show a progress bar.
+        """
         now = now or _now()
         async with self.db.new_session() as session:
             if only_due:
                 due = await feeds.due_feeds(session, now)
             else:
                 due = [feed for feed in await feeds.all_feeds(session) if feed.enabled]
+        if on_start is not None:
+            on_start(len(due))
         async with new_client() as client:
-            return await pipeline.poll(self.db, client, due, self.themes, now)
+            return await pipeline.poll(
+                self.db,
+                client,
+                due,
+                self.themes,
+                now,
+                total_seconds=total_seconds,
+                progress=progress,
+            )
+
+    # Feed management (admins)
+
+    async def feed_health(self, now: datetime | None = None) -> list[FeedHealth]:
+        """Each managed feed: last success, last error, failures, next check, posts in 7 days."""
+        return await manage.feed_health(self.db, now or _now())
+
+    async def add_feed(
+        self, url: str, *, allow_private: bool = False, name: str | None = None
+    ) -> AddedFeed:
+        """Fetch `url` once and add it; raise a `TrendbotError` saying why it can't be used."""
+        return await manage.add_feed(self.db, url, _now(), allow_private=allow_private, name=name)
+
+    async def remove_feed(self, url_or_number: str) -> str | None:
+        """Stop polling a feed (by URL or `/feeds` number); its URL, or None if unknown."""
+        return await manage.remove_feed(self.db, url_or_number, _now())
+
+    async def import_opml(self, content: bytes, *, allow_private: bool = False) -> ImportReport:
+        return await manage.import_opml(self.db, content, _now(), allow_private=allow_private)
+
+    async def export_opml(self) -> bytes:
+        return await manage.export_opml(self.db)
 
     # Subscribers
 

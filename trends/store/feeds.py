@@ -10,11 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trends.models import FeedSpec
 from trends.store.schema import FeedRow, PostRow
 
+# A removed feed keeps its row (and its posts in the archive), so the feeds file can't
+# bring it back at the next start-up; /addfeed can.
+REMOVED = "removed by an admin"
+
 __all__ = [
+    "REMOVED",
     "add_feed",
     "all_feeds",
     "due_feeds",
     "feed_by_url",
+    "listed_feeds",
     "posts_since_by_feed",
     "remove_feed",
     "sync_feeds",
@@ -35,18 +41,35 @@ async def sync_feeds(session: AsyncSession, specs: list[FeedSpec], now: datetime
 
 
 async def add_feed(session: AsyncSession, spec: FeedSpec, now: datetime) -> FeedRow:
-    row = _row_from_spec(spec, now)
-    session.add(row)
+    """Insert the feed, or bring back a removed or disabled one with a clean record."""
+    row = await feed_by_url(session, spec.url)
+    if row is None:
+        row = _row_from_spec(spec, now)
+        session.add(row)
+    else:
+        row.enabled, row.disabled_reason, row.name = True, None, spec.name
+        row.consecutive_failures, row.failure_alerted_at, row.next_check_at = 0, None, None
     await session.flush()
     return row
 
 
 async def remove_feed(session: AsyncSession, url: str) -> bool:
+    """Stop polling the feed and hide it from the list; False if it isn't listed."""
     row = await feed_by_url(session, url)
-    if row is None:
+    if row is None or row.disabled_reason == REMOVED:
         return False
-    await session.delete(row)
+    row.enabled, row.disabled_reason = False, REMOVED
     return True
+
+
+async def listed_feeds(session: AsyncSession) -> list[FeedRow]:
+    """Every feed an admin manages: enabled, or disabled for a reason (410), not removed."""
+    query = (
+        select(FeedRow)
+        .where(or_(FeedRow.disabled_reason.is_(None), FeedRow.disabled_reason != REMOVED))
+        .order_by(FeedRow.id)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def feed_by_url(session: AsyncSession, url: str) -> FeedRow | None:

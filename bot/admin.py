@@ -1,0 +1,153 @@
+"""Admin-only handlers: list, add and remove feeds, OPML import and export; feed alerts.
+
+Admins are the Telegram user ids in TRENDBOT_ADMINS; anyone else gets a polite refusal.
+Handlers parse, call the service, render and reply, like those in `bot/commands.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from html import escape
+
+from telegram import Bot, InputFile, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.commands import service_of
+from bot.messages import language_of, text
+from bot.render_feeds import render_feed_event, render_feed_list, render_import
+from config.settings import Settings
+from trends.errors import TrendbotError
+from trends.opml import MAX_OPML_BYTES
+from trends.pipeline import FeedEvent
+
+__all__ = [
+    "add_feed",
+    "announce_feed_events",
+    "export_feeds",
+    "import_feeds",
+    "list_feeds",
+    "remove_feed",
+]
+
+OPML_FILENAME = "trendbot-feeds.opml"
+
+log = logging.getLogger(__name__)
+
+
+def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+    return context.bot_data["settings"]
+
+
+async def _reply(update: Update, html: str) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(html, disable_web_page_preview=True)
+
+
+async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The admin's language, or None after refusing a user who is not an admin."""
+    user = update.effective_user
+    language = language_of(user.language_code if user else None)
+    if user is None or user.id not in _settings(context).admins:
+        await _reply(update, text(language, "admin_only"))
+        return None
+    return language
+
+
+async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feeds: every feed with its health."""
+    if (language := await _admin_language(update, context)) is None:
+        return
+    for part in render_feed_list(await service_of(context).feed_health(), language):
+        await _reply(update, part)
+
+
+async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/addfeed URL: fetch it once, then add it or say why not."""
+    if (language := await _admin_language(update, context)) is None:
+        return
+    url = " ".join(context.args or []).strip()
+    if not url:
+        await _reply(update, text(language, "addfeed_usage"))
+        return
+    allow_private = _settings(context).allow_private_feeds
+    try:
+        added = await service_of(context).add_feed(url, allow_private=allow_private)
+    except TrendbotError as exc:
+        reason = escape(str(exc) or exc.key)
+        await _reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
+        return
+    reply = text(
+        language,
+        "addfeed_done",
+        title=escape(added.title),
+        items=added.items,
+        url=escape(added.url),
+    )
+    await _reply(update, reply)
+
+
+async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/removefeed URL-or-number: stop polling a feed."""
+    if (language := await _admin_language(update, context)) is None:
+        return
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await _reply(update, text(language, "removefeed_usage"))
+        return
+    removed = await service_of(context).remove_feed(query)
+    if removed is None:
+        await _reply(update, text(language, "removefeed_unknown", query=escape(query)))
+        return
+    await _reply(update, text(language, "removefeed_done", url=escape(removed)))
+
+
+async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An .opml or .xml document sent to the bot: import the feeds it lists."""
+    if (language := await _admin_language(update, context)) is None:
+        return
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if (message.document.file_size or 0) > MAX_OPML_BYTES:
+        reason = f"larger than {MAX_OPML_BYTES // 1024 // 1024} MB"
+        await _reply(update, text(language, "opml_failed", reason=reason))
+        return
+    content = bytes(await (await message.document.get_file()).download_as_bytearray())
+    allow_private = _settings(context).allow_private_feeds
+    try:
+        report = await service_of(context).import_opml(content, allow_private=allow_private)
+    except TrendbotError as exc:
+        await _reply(update, text(language, "opml_failed", reason=escape(str(exc))))
+        return
+    for part in render_import(report, language):
+        await _reply(update, part)
+
+
+async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/exportfeeds: the feeds as an OPML document."""
+    if (language := await _admin_language(update, context)) is None:
+        return
+    service = service_of(context)
+    document = await service.export_opml()
+    count = sum(1 for feed in await service.feed_health() if feed.enabled)
+    if update.effective_message is not None:
+        await update.effective_message.reply_document(
+            InputFile(document, filename=OPML_FILENAME),
+            caption=text(language, "opml_exported", count=count),
+        )
+
+
+async def announce_feed_events(bot: Bot, admins: Iterable[int], events: list[FeedEvent]) -> int:
+    """Tell every admin about each feed event; returns how many messages went out."""
+    sent = 0
+    for event in events:
+        html = render_feed_event(event)
+        for admin in sorted(admins):
+            try:
+                await bot.send_message(admin, html, parse_mode="HTML")
+                sent += 1
+            except TelegramError as exc:  # an admin who never opened the bot can't be told
+                log.warning("could not tell admin %s about feed %s: %s", admin, event.url, exc)
+    return sent

@@ -1,0 +1,258 @@
+"""The poller against a real HTTP server on 127.0.0.1: validators, hints, moves, failures."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+import trends.pipeline
+from tests.fakes.feed_server import FeedServer
+from trends import schedule
+from trends.service import TrendService
+from trends.store.schema import FeedRow, PostRow
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Distinct stories, so that near-duplicate detection never folds one into another.
+STORIES = [
+    ("Reinforcement learning lifts reasoning scores", "A lab trained its model with RL on maths."),
+    ("GPU cluster doubles in size", "The data centre adds power and cooling for accelerators."),
+    ("Robot arm folds laundry", "Physical AI reaches the home with a low-cost gripper."),
+    ("Pricing per resolved ticket", "Support vendors charge for outcomes instead of seats."),
+    (
+        "Coding agent writes its own tests",
+        "Developers let the assistant refactor a large codebase.",
+    ),
+]
+
+
+def rss(title: str, items: int = 3, *, ttl: int | None = None, day: datetime = NOW) -> bytes:
+    """A small valid RSS feed whose posts are dated the day before `day`."""
+    date = format_datetime(day - timedelta(days=1))
+    body = "".join(
+        f"<item><title>{title} story {n}: {headline}</title>"
+        f"<link>https://example.com/{title}/{n}</link>"
+        f"<guid>{title}-{n}</guid><pubDate>{date}</pubDate>"
+        f"<description>{text}</description></item>"
+        for n, (headline, text) in enumerate(STORIES[:items])
+    )
+    ttl_tag = f"<ttl>{ttl}</ttl>" if ttl else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://example.com/</link>{ttl_tag}{body}</channel></rss>"
+    ).encode()
+
+
+def feeds_yaml(path: Path, urls: list[str], poll_minutes: int = 60) -> Path:
+    lines = ["feeds:"]
+    for number, url in enumerate(urls):
+        lines += [
+            f"  - url: {url}",
+            f"    name: Feed {number}",
+            f"    poll_minutes: {poll_minutes}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def make_service(database_url: str, tmp_path: Path) -> AsyncIterator:
+    opened: list[TrendService] = []
+
+    async def make(urls: list[str], poll_minutes: int = 60) -> TrendService:
+        path = feeds_yaml(tmp_path / f"feeds{len(opened)}.yaml", urls, poll_minutes)
+        opened.append(await TrendService.open(database_url, feeds_path=path))
+        return opened[-1]
+
+    yield make
+    for service in opened:
+        await service.close()
+
+
+async def feed_row(service: TrendService, name: str = "Feed 0") -> FeedRow:
+    async with service.db.new_session() as session:
+        row = await session.scalar(select(FeedRow).where(FeedRow.name == name))
+        assert row is not None
+        return row
+
+
+async def test_conditional_get_sends_validators_and_a_304_is_not_parsed(
+    make_service, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = feed_server.add_body("/a.xml", rss("alpha"))
+    service = await make_service([url])
+    parses: list[str] = []
+    real_parse = trends.pipeline.parse
+
+    def counting_parse(content: bytes, **kwargs: object):
+        parses.append(str(kwargs["url"]))
+        return real_parse(content, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trends.pipeline, "parse", counting_parse)
+
+    first = await service.poll(only_due=False, now=NOW)
+    assert first.count("fetched") == 1 and first.new_posts == 3
+    second = await service.poll(only_due=False, now=NOW + timedelta(hours=1))
+    assert second.count("not_modified") == 1 and second.new_posts == 0
+    assert parses == [url]  # the 304 cost no parse
+
+    _, headers = feed_server.requests[-1]
+    assert headers["If-None-Match"].startswith('"')
+    assert "If-Modified-Since" in headers
+    row = await feed_row(service)
+    assert row.last_success_at == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("headers", "ttl", "poll_minutes", "expected"),
+    [
+        ({"Cache-Control": "public, max-age=7200"}, None, 60, timedelta(hours=2)),
+        ({}, 180, 60, timedelta(hours=3)),
+        ({"Cache-Control": "max-age=60"}, None, 60, timedelta(hours=1)),
+        ({"Cache-Control": "max-age=9999999"}, None, 60, schedule.CEILING),
+        ({}, None, 1, schedule.FLOOR),
+    ],
+    ids=["max-age-stretches", "rss-ttl", "short-max-age-keeps-interval", "ceiling", "floor"],
+)
+async def test_next_check_follows_the_feeds_hints_within_floor_and_ceiling(
+    make_service,
+    feed_server: FeedServer,
+    headers: dict[str, str],
+    ttl: int | None,
+    poll_minutes: int,
+    expected: timedelta,
+) -> None:
+    url = feed_server.add_body("/hinted.xml", rss("hinted", ttl=ttl), headers=headers)
+    service = await make_service([url], poll_minutes)
+    await service.poll(only_due=False, now=NOW)
+    assert (await feed_row(service)).next_check_at == NOW + expected
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("7200", timedelta(hours=2)), ("864000", schedule.CEILING)],
+    ids=["seconds", "clamped"],
+)
+async def test_retry_after_on_429_and_503_delays_the_next_check(
+    make_service, feed_server: FeedServer, retry_after: str, expected: timedelta
+) -> None:
+    url = feed_server.add_body("/busy.xml", b"", headers={"Retry-After": retry_after}, status=429)
+    other = feed_server.add_body("/down.xml", b"", headers={"Retry-After": retry_after}, status=503)
+    service = await make_service([url, other])
+    report = await service.poll(only_due=False, now=NOW)
+    assert [feed.error for feed in report.feeds] == ["HTTP 429", "HTTP 503"]
+    for name in ("Feed 0", "Feed 1"):
+        assert (await feed_row(service, name)).next_check_at == NOW + expected
+
+
+async def test_a_permanent_redirect_updates_the_stored_url(
+    make_service, feed_server: FeedServer
+) -> None:
+    new_url = feed_server.add_body("/new.xml", rss("moved"))
+
+    async def moved(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMovedPermanently(location="/new.xml")
+
+    old_url = feed_server.add_route("/old.xml", moved)
+    service = await make_service([old_url])
+    report = await service.poll(only_due=False, now=NOW)
+    assert report.feeds[0].moved_to == new_url and report.new_posts == 3
+    assert (await feed_row(service)).url == new_url
+    await service.poll(only_due=False, now=NOW + timedelta(hours=1))
+    assert feed_server.hits["/old.xml"] == 1  # the next poll goes straight to the new URL
+
+
+async def test_a_temporary_redirect_keeps_the_stored_url(
+    make_service, feed_server: FeedServer
+) -> None:
+    feed_server.add_body("/real.xml", rss("temp"))
+
+    async def found(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(location="/real.xml")
+
+    url = feed_server.add_route("/temp.xml", found)
+    service = await make_service([url])
+    await service.poll(only_due=False, now=NOW)
+    assert (await feed_row(service)).url == url
+
+
+async def test_a_compressed_response_is_decoded(make_service, feed_server: FeedServer) -> None:
+    async def gzipped(request: web.Request) -> web.StreamResponse:
+        assert "gzip" in request.headers.get("Accept-Encoding", "")
+        body = gzip.compress(rss("zipped"))
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
+        )
+
+    service = await make_service([feed_server.add_route("/zipped.xml", gzipped)])
+    report = await service.poll(only_due=False, now=NOW)
+    assert report.count("fetched") == 1 and report.new_posts == 3
+
+
+async def test_410_disables_the_feed_and_emits_an_admin_event(
+    make_service, feed_server: FeedServer
+) -> None:
+    gone = feed_server.add_body("/gone.xml", b"gone", status=410)
+    alive = feed_server.add_body("/alive.xml", rss("alive"))
+    service = await make_service([gone, alive])
+    report = await service.poll(only_due=False, now=NOW)
+    assert [(e.kind, e.url) for e in report.events] == [("gone", gone)]
+    assert "410" in (report.events[0].error or "")
+    row = await feed_row(service)
+    assert not row.enabled and "410" in (row.disabled_reason or "")
+    later = await service.poll(only_due=False, now=NOW + timedelta(days=2))
+    assert [feed.url for feed in later.feeds] == [alive]  # never polled again
+    health = await service.feed_health(now=NOW)
+    assert not health[0].enabled and "410" in (health[0].disabled_reason or "")
+
+
+async def test_failures_back_off_alert_once_then_recovery_is_told_once(
+    make_service, feed_server: FeedServer
+) -> None:
+    url = feed_server.add_body("/flaky.xml", b"oops", status=500)
+    service = await make_service([url])
+    now, intervals, events = NOW, [], []
+    for _ in range(schedule.ALERT_AFTER_FAILURES + 2):
+        report = await service.poll(now=now)  # only due feeds: the backoff decides
+        assert report.count("failed") == 1, "a failing feed is still tried"
+        events += report.events
+        row = await feed_row(service)
+        assert row.next_check_at is not None
+        intervals.append(row.next_check_at - now)
+        now = row.next_check_at
+    assert intervals[:4] == [timedelta(hours=h) for h in (1, 2, 4, 8)]
+    assert intervals[-1] == schedule.CEILING  # slowed, never stopped
+    assert [(e.kind, e.failures) for e in events] == [("failing", schedule.ALERT_AFTER_FAILURES)]
+    assert events[0].error == "HTTP 500 Internal Server Error"
+    health = (await service.feed_health(now=now))[0]
+    assert health.consecutive_failures == schedule.ALERT_AFTER_FAILURES + 2
+    assert health.last_error == "HTTP 500 Internal Server Error"
+
+    feed_server.add_body("/flaky.xml", rss("flaky"))
+    recovered = await service.poll(now=now)
+    assert [(e.kind, e.url) for e in recovered.events] == [("recovered", url)]
+    again = await service.poll(only_due=False, now=now + timedelta(hours=2))
+    assert again.events == []
+    assert (await feed_row(service)).consecutive_failures == 0
+
+
+async def test_first_fetch_keeps_old_posts_out_of_digests(
+    make_service, feed_server: FeedServer
+) -> None:
+    old = rss("old", items=2, day=NOW - timedelta(days=30))
+    fresh = rss("fresh", items=2)
+    feed_server.add_body("/old.xml", old)
+    feed_server.add_body("/fresh.xml", fresh)
+    service = await make_service([feed_server.url("/old.xml"), feed_server.url("/fresh.xml")])
+    await service.poll(only_due=False, now=NOW)
+    async with service.db.new_session() as session:
+        rows = (await session.execute(select(PostRow.title, PostRow.in_digests))).all()
+    in_digests = {title.split()[0]: flag for title, flag in rows}
+    assert in_digests == {"old": False, "fresh": True}
+    assert len(rows) == 4  # the back catalogue is archived for /trend all the same
