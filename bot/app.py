@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from telegram import BotCommand
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CommandHandler,
@@ -16,13 +15,12 @@ from telegram.ext import (
 )
 
 from bot import admin, commands
-from bot.deliver import DigestSender
-from bot.render import render_digest
+from bot.broadcast import broadcast
+from bot.pacing import Pacer
+from bot.stats import stats_command
 from config.settings import Settings
-from jobs.digests import send_due_digests
 from jobs.poll import poll_due_feeds
 from jobs.runtime import open_service
-from trends.models import Digest
 from trends.service import TrendService
 
 __all__ = ["BOT_COMMANDS", "build_application"]
@@ -62,7 +60,8 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, overall_time_period=1))
+        # Our pacer replaces AIORateLimiter: one limiter, which also holds 1 msg/s per chat.
+        .rate_limiter(Pacer(settings.send_rate))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -78,6 +77,7 @@ def build_application(
     application.add_handler(CommandHandler("unsubscribe", commands.unsubscribe))
     application.add_handler(CommandHandler("trend", commands.trend))
     application.add_handler(CommandHandler("trends", commands.trends_overview))
+    application.add_handler(CommandHandler("stats", stats_command))
     application.add_handler(CommandHandler("feeds", admin.list_feeds))
     application.add_handler(CommandHandler("addfeed", admin.add_feed))
     application.add_handler(CommandHandler("removefeed", admin.remove_feed))
@@ -125,9 +125,5 @@ async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     service = commands.service_of(context)
-    sender = DigestSender(context.bot, service)
-    await send_due_digests(service, _render, sender.send)
-
-
-def _render(digest: Digest, language: str, cadence: str) -> list[str]:
-    return render_digest(digest, language, cadence=cadence)
+    settings: Settings = context.bot_data["settings"]
+    await broadcast(context.bot, service, settings, await service.due_digests())

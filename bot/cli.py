@@ -148,11 +148,21 @@ def poll(
 @app.command()
 def digest(
     preview: Annotated[bool, typer.Option("--preview", help="Print the digest due now")] = False,
+    send_now: Annotated[
+        bool,
+        typer.Option(
+            "--send-now",
+            help="Send every active subscriber this period's digest now (needs the token)",
+        ),
+    ] = False,
     language: Annotated[str, typer.Option(help="en or zh")] = "en",
 ) -> None:
-    """Print the digest that would go out now."""
+    """Print the digest that would go out now, or broadcast it with --send-now."""
+    if send_now:
+        _send_now(_settings())
+        return
     if not preview:
-        typer.echo("trendbot: use `trendbot digest --preview`", err=True)
+        typer.echo("trendbot: use `trendbot digest --preview` or `--send-now`", err=True)
         raise typer.Exit(2)
     settings = _settings()
 
@@ -165,6 +175,27 @@ def digest(
 
     for part in _run(go):
         typer.echo(to_terminal(part))
+
+
+def _send_now(settings: Settings) -> None:
+    """Broadcast through the same ledger and pacing as the scheduler; print what happened."""
+    if not settings.telegram_bot_token:
+        typer.echo("trendbot: --send-now needs TELEGRAM_BOT_TOKEN", err=True)
+        raise typer.Exit(2)
+    from bot.broadcast import send_now  # imported late: the other commands need no PTB app
+
+    result = _run(lambda: send_now(settings))
+    if not result.key:
+        typer.echo("No active subscribers: nothing to send.")
+        return
+    total = sum(result.counts.values())
+    typer.echo(f"Digest {result.key}: {total} subscribers")
+    typer.echo(
+        f"Sent: {result.count('sent')}, failed: {result.count('failed')}, "
+        f"deactivated: {result.count('deactivated')}, skipped: {result.count('skipped')} "
+        "(already had it)"
+    )
+    typer.echo(f"Time taken: {result.seconds:.1f} s")
 
 
 @app.command()

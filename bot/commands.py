@@ -8,7 +8,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.messages import language_of, text
+from bot.chat import language_for, may_change_settings, telegram_language
+from bot.messages import text
 from bot.render import render_trend_choices, render_trend_page, render_trends_overview
 from trends.service import TrendService
 
@@ -32,11 +33,6 @@ def service_of(context: ContextTypes.DEFAULT_TYPE) -> TrendService:
     return context.bot_data["service"]
 
 
-def _language(update: Update) -> str:
-    user = update.effective_user
-    return language_of(user.language_code if user else None)
-
-
 async def _reply(update: Update, html: str) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_html(html, disable_web_page_preview=True)
@@ -44,18 +40,21 @@ async def _reply(update: Update, html: str) -> None:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Welcome: what the bot does and how to use it."""
-    await _reply(update, text(_language(update), "start"))
+    await _reply(update, text(await language_for(update, context), "start"))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
-    await _reply(update, text(_language(update), "help"))
+    await _reply(update, text(await language_for(update, context), "help"))
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Subscribe this chat to the weekly digest."""
-    chat, language = update.effective_chat, _language(update)
+    chat, language = update.effective_chat, await language_for(update, context)
     if chat is None:
+        return
+    if not await may_change_settings(update, context):
+        await _reply(update, text(language, "settings_admins_only"))
         return
     service = service_of(context)
     changed = await service.subscribe(chat.id, chat.type, title=chat.title, language=language)
@@ -72,8 +71,11 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop this chat's digests."""
-    chat, language = update.effective_chat, _language(update)
+    chat, language = update.effective_chat, await language_for(update, context)
     if chat is None:
+        return
+    if not await may_change_settings(update, context):
+        await _reply(update, text(language, "settings_admins_only"))
         return
     stopped = await service_of(context).unsubscribe(chat.id)
     await _reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
@@ -81,7 +83,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/trend N: the newest posts of trend N, with summaries and links."""
-    service, language = service_of(context), _language(update)
+    service, language = service_of(context), await language_for(update, context)
     query = " ".join(context.args or []).strip()
     found = service.themes.find(query) if query else None
     if found is None:
@@ -94,14 +96,26 @@ async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/trends: the ten trends with this week's counts."""
-    service, language = service_of(context), _language(update)
+    service, language = service_of(context), await language_for(update, context)
     counts, previous = await service.weekly_counts()
     await _reply(update, render_trends_overview(service.themes.trends, counts, previous, language))
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Unknown commands and plain text in a private chat get a pointer to /help."""
-    await _reply(update, text(_language(update), "unknown_command"))
+    """Unknown commands and plain text in a private chat get a pointer to /help.
+
+    In groups and channels only commands addressed to this bot (/cmd@bot) get one: the
+    others may be meant for another bot in the same chat.
+    """
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    mine = command.lower().endswith(f"@{context.bot.username}".lower())
+    if chat.type != "private" and not mine:
+        return
+    key = "unknown_command" if command.startswith("/") else "unknown_text"
+    await _reply(update, text(await language_for(update, context), key))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,5 +123,5 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handler failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         await update.effective_message.reply_text(
-            text(_language(update), "error"), parse_mode=ParseMode.HTML
+            text(telegram_language(update), "error"), parse_mode=ParseMode.HTML
         )

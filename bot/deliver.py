@@ -1,114 +1,139 @@
 """The one delivery path: every digest goes out through `DigestSender`.
 
-Each (subscriber, digest) is claimed in the ledger before sending and marked sent after the
-last part, so a digest reaches a chat at most once, even across restarts. Telegram's answers
-are handled here: 429 waits and retries, a blocked chat is deactivated after a few refusals
-in a row, a migrated group is followed to its new id, and HTML Telegram rejects falls back
-to plain text rather than losing the digest.
+Each (subscriber, digest) is claimed in the ledger before sending, `parts_sent` moves after
+every part, and the row is marked sent after the last one. So a digest reaches a chat at
+most once, and a sender killed half-way resumes at the next part. (The one window left is
+the few milliseconds between Telegram accepting a part and the ledger recording it: a kill
+exactly there repeats that part. Telegram has no idempotency key that could close it.)
+
+Telegram's answers, each handled here or in `bot.pacing`:
+
+* 429: the pacer pauses that chat (or, in a flood, every chat) for ``retry_after`` and
+  retries the same message;
+* 5xx and network errors: retried with exponential backoff, `MAX_ATTEMPTS` times;
+* 403 (blocked, deactivated, kicked) and "chat not found": the subscriber is deactivated
+  after `DEACTIVATE_AFTER_FAILURES` such answers in a row;
+* a group migrated to a supergroup: the subscriber moves to the new id and the part is
+  sent there;
+* "can't parse entities" or "message is too long": the part is sent again as plain text,
+  split under the limit, rather than dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from dataclasses import dataclass, field
-from html import unescape
 from typing import Literal
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
+from bot.render import MAX_MESSAGE_CHARS, to_terminal
 from trends.service import DueDigest, TrendService
 
-__all__ = ["DEACTIVATE_AFTER_FAILURES", "BroadcastReport", "DigestSender", "Outcome"]
+__all__ = [
+    "BACKOFF_SECONDS",
+    "DEACTIVATE_AFTER_FAILURES",
+    "MAX_ATTEMPTS",
+    "DigestSender",
+    "Outcome",
+]
 
 log = logging.getLogger(__name__)
 
 DEACTIVATE_AFTER_FAILURES = 3  # consecutive 403 / "chat not found" answers
-MAX_ATTEMPTS = 5  # per message, for 429, 5xx and network errors
-_TAG = re.compile(r"<[^>]+>")
+MAX_ATTEMPTS = 5  # per message, for 5xx and network errors
+BACKOFF_SECONDS = 1.0  # first wait after a 5xx or network error; doubles, capped at 30 s
 
 Outcome = Literal["sent", "skipped", "failed", "deactivated"]
 
 
-@dataclass(slots=True)
-class BroadcastReport:
-    sent: int = 0
-    skipped: int = 0
-    failed: int = 0
-    deactivated: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, outcome: Outcome) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
-
-
 class DigestSender:
-    def __init__(self, bot: Bot, service: TrendService) -> None:
+    """Sends one digest to one subscriber through the ledger and the bot's pacer."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        service: TrendService,
+        *,
+        paid_broadcast: bool = False,
+        backoff: float = BACKOFF_SECONDS,
+    ) -> None:
         self.bot = bot
         self.service = service
+        self.paid_broadcast = paid_broadcast
+        self.backoff = backoff
 
     async def send(self, due: DueDigest, parts: list[str]) -> Outcome:
-        """Send one digest to one subscriber through the ledger."""
-        delivery_id = await self.service.claim_delivery(due.subscriber.id, due.key)
-        if delivery_id is None:
+        """Send the parts not yet sent, in order; returns what became of this delivery."""
+        claim = await self.service.claim_delivery(due.subscriber.id, due.key)
+        if claim is None:
             return "skipped"
+        delivery_id, done = claim
         chat_id = due.subscriber.chat_id
         previews = LinkPreviewOptions(is_disabled=not due.preferences.link_previews)
         try:
-            for part in parts:
-                chat_id = await self._send_part(chat_id, part, previews, due)
+            for index in range(done, len(parts)):
+                chat_id = await self._send_part(chat_id, parts[index], previews, due)
+                if index + 1 < len(parts):
+                    await self.service.delivery_progress(delivery_id, index + 1)
         except (Forbidden, BadRequest) as exc:
-            if _chat_is_gone(exc):
-                deactivated = await self.service.record_refusal(
-                    due.subscriber.id, str(exc), DEACTIVATE_AFTER_FAILURES
-                )
-                await self.service.delivery_failed(delivery_id, str(exc))
-                return "deactivated" if deactivated else "failed"
             await self.service.delivery_failed(delivery_id, str(exc))
-            return "failed"
+            if not _chat_is_gone(exc):
+                return "failed"
+            deactivated = await self.service.record_refusal(
+                due.subscriber.id, str(exc), DEACTIVATE_AFTER_FAILURES
+            )
+            return "deactivated" if deactivated else "failed"
         except (NetworkError, RetryAfter) as exc:
             await self.service.delivery_failed(delivery_id, f"gave up: {exc}")
             return "failed"
-        await self.service.delivery_sent(delivery_id, due.subscriber.id)
+        await self.service.delivery_sent(delivery_id, due.subscriber.id, len(parts))
         return "sent"
 
     async def _send_part(
         self, chat_id: int, part: str, previews: LinkPreviewOptions, due: DueDigest
     ) -> int:
         """Send one part, retrying what can be retried; returns the chat id it went to."""
-        html = True
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                await self.bot.send_message(
-                    chat_id,
-                    part if html else _plain(part),
-                    parse_mode=ParseMode.HTML if html else None,
-                    link_preview_options=previews,
-                )
+                await self._post(chat_id, part, ParseMode.HTML, previews)
                 return chat_id
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
             except ChatMigrated as exc:
                 await self.service.move_chat(due.subscriber.id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
             except BadRequest as exc:
-                if html and _is_markup_problem(exc):
-                    html = False  # degrade to plain text rather than drop the digest
-                    continue
-                raise
-            except (TimedOut, NetworkError):
-                if attempt == MAX_ATTEMPTS:
+                if not _is_markup_problem(exc):
                     raise
-                await asyncio.sleep(min(2**attempt, 30))
-        raise NetworkError(f"no success after {MAX_ATTEMPTS} attempts")
+                log.warning("chat %s: %s; sending plain text instead", chat_id, exc)
+                for plain in _plain_parts(part):
+                    await self._post(chat_id, plain, None, previews)
+                return chat_id
+            except RetryAfter:
+                raise  # the pacer has waited and retried already; leave it to the next run
+            except NetworkError:  # 5xx, timeouts, connection errors
+                if attempt >= MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
+
+    async def _post(
+        self, chat_id: int, text: str, mode: str | None, previews: LinkPreviewOptions
+    ) -> None:
+        await self.bot.send_message(
+            chat_id,
+            text,
+            parse_mode=mode,
+            link_preview_options=previews,
+            allow_paid_broadcast=self.paid_broadcast or None,
+            rate_limit_args={"bulk": True},  # type: ignore[call-arg]
+        )
 
 
 def _chat_is_gone(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return isinstance(exc, Forbidden) or "chat not found" in message
+    return isinstance(exc, Forbidden) or "chat not found" in str(exc).lower()
 
 
 def _is_markup_problem(exc: BadRequest) -> bool:
@@ -116,10 +141,20 @@ def _is_markup_problem(exc: BadRequest) -> bool:
     return "parse entities" in message or "message is too long" in message
 
 
-def _plain(part: str) -> str:
-    plain = unescape(_TAG.sub("", part))
-    return plain if len(plain) <= 4096 else plain[:4095] + "…"
-
-
-def _seconds(value: object) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)  # type: ignore[arg-type,union-attr]
+def _plain_parts(part: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The part as plain text (links written out), split at line ends under `limit`."""
+    chunks: list[str] = []
+    current = ""
+    for line in to_terminal(part).splitlines():
+        while len(line) > limit:  # one overlong line: cut it, nothing better is safe
+            chunks, current = [*chunks, current] if current else chunks, ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current.strip():
+        chunks.append(current)
+    return chunks or ["…"]

@@ -1,12 +1,15 @@
 """Scheduled work: send each subscriber's digest when its time has come.
 
 The digest for one period and one set of followed trends is built once and shared by every
-subscriber who reads it; sending goes through the caller's `Send` (the bot's delivery path).
+subscriber who reads it; sending goes through the caller's `Send` (the bot's delivery path),
+for many chats at once so that the global send rate, not one chat's pace, sets the speed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -22,30 +25,65 @@ Send = Callable[[DueDigest, list[str]], Awaitable[str]]  # returns the outcome
 
 
 async def send_due_digests(
-    service: TrendService, render: Render, send: Send, now: datetime | None = None
+    service: TrendService,
+    render: Render,
+    send: Send,
+    now: datetime | None = None,
+    *,
+    concurrency: int = 1,
 ) -> dict[str, int]:
     """Send every digest that is due now; returns how many ended in each outcome."""
     due = await service.due_digests(now)
-    return await send_digests(service, due, render, send)
+    return await send_digests(service, due, render, send, concurrency=concurrency)
 
 
 async def send_digests(
-    service: TrendService, due: Sequence[DueDigest], render: Render, send: Send
+    service: TrendService,
+    due: Sequence[DueDigest],
+    render: Render,
+    send: Send,
+    *,
+    concurrency: int = 1,
 ) -> dict[str, int]:
-    outcomes: dict[str, int] = {}
-    built: dict[tuple[str, tuple[int, ...]], Digest] = {}
-    for item in due:
-        followed = tuple(sorted(item.preferences.trends))
-        cache_key = (item.key, followed)
-        if cache_key not in built:
-            until = item.slot if item.slot <= datetime.now(UTC) else datetime.now(UTC)
-            built[cache_key] = await service.digest(
-                until=until, trends=list(followed), key=item.key
-            )
-        language = item.preferences.language or item.subscriber.language
-        parts = render(built[cache_key], language, item.preferences.cadence)
-        outcome = await send(item, parts)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    """Send `due` with up to `concurrency` chats in flight; outcome → count."""
+    outcomes: Counter[str] = Counter()
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(item: DueDigest, parts: list[str]) -> None:
+        async with gate:
+            try:
+                outcomes[await send(item, parts)] += 1
+            except Exception:  # the ledger row stays pending: the next run resumes it
+                log.exception("digest for subscriber %s failed", item.subscriber.id)
+                outcomes["failed"] += 1
+
+    # Build and render everything first, so the broadcast itself only waits on Telegram.
+    parts_of = _Renderer(service, render)
+    work = [(item, await parts_of(item)) for item in due]
+    await asyncio.gather(*(one(item, parts) for item, parts in work))
     if due:
-        log.info("digests: %s", outcomes)
-    return outcomes
+        log.info("digests: %s", dict(outcomes))
+    return dict(outcomes)
+
+
+class _Renderer:
+    """One digest per (period, followed trends), one rendering per language and cadence."""
+
+    def __init__(self, service: TrendService, render: Render) -> None:
+        self.service, self.render = service, render
+        self.digests: dict[tuple[str, tuple[int, ...]], Digest] = {}
+        self.parts: dict[tuple[str, tuple[int, ...], str, str], list[str]] = {}
+
+    async def __call__(self, item: DueDigest) -> list[str]:
+        followed = tuple(sorted(item.preferences.trends))
+        language = item.preferences.language or item.subscriber.language
+        cadence = item.preferences.cadence
+        key = (item.key, followed, language, cadence)
+        if key not in self.parts:
+            if (item.key, followed) not in self.digests:
+                now = datetime.now(UTC)
+                self.digests[item.key, followed] = await self.service.digest(
+                    until=min(item.slot, now), trends=list(followed), key=item.key
+                )
+            self.parts[key] = self.render(self.digests[item.key, followed], language, cadence)
+        return self.parts[key]

@@ -16,12 +16,18 @@ TOKEN = "123456:TEST-TOKEN"
 
 
 @asynccontextmanager
-async def running_bot(bot_api: FakeBotAPI, service: TrendService) -> AsyncIterator[Application]:
-    """The bot polling the fake for updates, as `trendbot run` would, minus the ticks."""
+async def running_bot(
+    bot_api: FakeBotAPI, service: TrendService, **overrides: object
+) -> AsyncIterator[Application]:
+    """The bot polling the fake for updates, as `trendbot run` would, minus the ticks.
+
+    `overrides` are extra settings by variable name, e.g. TRENDBOT_ADMINS="42".
+    """
     settings = load_settings(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=bot_api.base_url.removesuffix("/bot"),
         DATABASE_URL="sqlite+aiosqlite:///unused.db",
+        **overrides,
     )
     application = build_application(settings, service, with_jobs=False)
     async with application:

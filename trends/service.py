@@ -18,7 +18,8 @@ from trends.fetch import TOTAL_SECONDS, new_client
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
 from trends.pipeline import DIGEST_WINDOW, FeedReport, PollReport
-from trends.store import deliveries, feeds, posts, subscribers
+from trends.stats import Stats, collect_stats
+from trends.store import broadcasts, deliveries, feeds, posts, subscribers
 from trends.store.db import Database, open_database
 from trends.store.schema import PreferencesRow, SubscriberRow
 from trends.themes import Themes, load_themes
@@ -237,20 +238,33 @@ class TrendService:
 
     async def due_digests(self, now: datetime | None = None) -> list[DueDigest]:
         """Active subscribers whose digest time has come and who have not had this one."""
+        # A chat that subscribes after this period's slot waits for the next one.
+        current = await self.current_digests(now)
+        return [item for item in current if item.slot >= item.subscriber.created_at]
+
+    async def current_digests(
+        self, now: datetime | None = None, *, include_settled: bool = False
+    ) -> list[DueDigest]:
+        """Each active subscriber's digest of the period that is current at `now`.
+
+        The key names the subscriber's own period (local time zone, daily or weekly), so
+        the scheduler and `trendbot digest --send-now` share one ledger row per period.
+        Digests already sent (or given up) are left out unless `include_settled`.
+        """
         now = now or _now()
-        due = []
+        current = []
         async with self.db.new_session() as session:
             for subscriber, prefs in await subscribers.active_subscribers(session):
                 slot = schedule.digest_slot(
                     now, prefs.cadence, prefs.digest_day, prefs.digest_hour, prefs.timezone
                 )
-                # A chat that subscribes after this period's slot waits for the next one.
-                if slot is None or slot < subscriber.created_at:
-                    continue
-                key = digest_key(prefs.cadence, slot)
-                if not await deliveries.is_sent(session, subscriber.id, key):
-                    due.append(DueDigest(subscriber, prefs, key, slot))
-        return due
+                if slot is not None:
+                    key = digest_key(prefs.cadence, slot)
+                    current.append(DueDigest(subscriber, prefs, key, slot))
+            if include_settled:
+                return current
+            done = await deliveries.settled(session, {item.key for item in current})
+        return [item for item in current if (item.subscriber.id, item.key) not in done]
 
     async def all_active(self, key: str, now: datetime | None = None) -> list[DueDigest]:
         """Every active subscriber, for a broadcast on demand under one digest key."""
@@ -263,16 +277,35 @@ class TrendService:
 
     # Delivery ledger
 
-    async def claim_delivery(self, subscriber_id: int, key: str) -> int | None:
-        """A delivery id to send, or None if this digest already reached the subscriber."""
+    async def claim_delivery(self, subscriber_id: int, key: str) -> tuple[int, int] | None:
+        """(delivery id, parts already sent), or None if this digest is sent or given up."""
         async with self.db.new_session() as session, session.begin():
             row = await deliveries.claim(session, subscriber_id, key, _now())
-            return row.id if row else None
+            return (row.id, row.parts_sent) if row else None
 
-    async def delivery_sent(self, delivery_id: int, subscriber_id: int) -> None:
+    async def delivery_progress(self, delivery_id: int, parts_sent: int) -> None:
+        """One more part is out: a restarted sender resumes after it."""
         async with self.db.new_session() as session, session.begin():
-            await deliveries.mark_sent(session, delivery_id, _now())
+            await deliveries.record_part_sent(session, delivery_id, parts_sent)
+
+    async def delivery_sent(
+        self, delivery_id: int, subscriber_id: int, parts_sent: int | None = None
+    ) -> None:
+        async with self.db.new_session() as session, session.begin():
+            await deliveries.mark_sent(session, delivery_id, _now(), parts_sent)
             await subscribers.reset_failures(session, subscriber_id)
+
+    async def start_broadcast(self, key: str) -> int:
+        async with self.db.new_session() as session, session.begin():
+            return await broadcasts.start(session, key, _now())
+
+    async def finish_broadcast(self, broadcast_id: int, counts: dict[str, int]) -> None:
+        async with self.db.new_session() as session, session.begin():
+            await broadcasts.finish(session, broadcast_id, _now(), counts)
+
+    async def stats(self, now: datetime | None = None) -> Stats:
+        """Subscribers, posts this week, feed health and the last broadcast, for /stats."""
+        return await collect_stats(self.db, now or _now())
 
     async def delivery_failed(self, delivery_id: int, error: str) -> None:
         async with self.db.new_session() as session, session.begin():

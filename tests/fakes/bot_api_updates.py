@@ -198,6 +198,7 @@ class UpdatesMixin:
         message_id: int,
         user_id: int | None = None,
         chat_type: str = "private",
+        language_code: str | None = "en",
     ) -> dict[str, Any]:
         """Push a callback_query pressed on ``message_id`` (ideally a message the bot sent)."""
         chat = self.chat(chat_id, chat_type)
@@ -206,7 +207,8 @@ class UpdatesMixin:
             message = self.placeholder_message(chat_id, message_id, text="…")
             message["from"] = self.bot_user()
         query = dict(id=str(next(self._callback_ids)), chat_instance=f"instance-{chat_id}")
-        query |= {"from": make_user(self._sender(chat, user_id)), "message": message, "data": data}
+        sender = make_user(self._sender(chat, user_id), language_code)
+        query |= {"from": sender, "message": message, "data": data}
         return self.push_update({"callback_query": query})
 
     async def _m_getUpdates(self, p: dict) -> list[dict[str, Any]]:

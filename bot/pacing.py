@@ -1,0 +1,220 @@
+"""Pacing: every request the bot makes to a chat waits its turn, so Telegram's limits hold.
+
+`Pacer` is plugged into the Application as its rate limiter (it replaces PTB's
+`AIORateLimiter`, so nothing throttles twice). It holds, for every request with a chat id:
+
+* a global rate, `TRENDBOT_SEND_RATE` messages per second (the paid-broadcast lane, for
+  requests with ``allow_paid_broadcast``, runs at up to 1000 per second instead);
+* at most one message per second to one chat (AIORateLimiter does not do this one);
+* at most 20 messages a minute to one group or channel.
+
+Each limit is paced a few percent under Telegram's figure (`HEADROOM`), because Telegram
+counts arrival times and a request can arrive a few milliseconds earlier than its
+neighbour was sent. Replies to users jump ahead of a digest broadcast in the global queue;
+broadcast sends mark themselves with ``rate_limit_args={"bulk": True}``.
+
+A 429 pauses what it must: the chat that got it, for its ``retry_after``; when several chats
+are told to wait within a second, the whole bot is being throttled and the global lane
+pauses too. The same request is then retried, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+__all__ = [
+    "GROUP_PER_MINUTE",
+    "HEADROOM",
+    "PAID_BROADCAST_RATE",
+    "PRIVATE_CHAT_INTERVAL",
+    "Pacer",
+    "retry_seconds",
+]
+
+PAID_BROADCAST_RATE = 1000.0  # messages per second with allow_paid_broadcast
+PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
+GROUP_PER_MINUTE = 20  # messages per minute to one group or channel
+HEADROOM = 0.97  # pace at 97% of each limit: 30 ms of slack per second for arrival jitter
+MAX_RETRIES = 5  # 429 answers retried per request before the caller sees RetryAfter
+_FLOOD_WINDOW = 1.0  # 429s for two different chats within this many seconds: a bot-wide flood
+_LATE = 0.01  # how far a busy lane may catch up on its schedule after waking late
+_SWEEP_AT = 4096  # chats remembered before idle ones are forgotten
+
+Callback = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """`retry_after` in seconds, whether PTB gives an int or a timedelta."""
+    value: Any = error.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+def is_group(chat_id: object) -> bool:
+    """Groups, supergroups and channels have negative ids, or are addressed by @username."""
+    text = str(chat_id)
+    return text.startswith(("-", "@"))
+
+
+class _Lane:
+    """A global queue released at a fixed rate; urgent waiters go first."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / (rate * HEADROOM)
+        self.paused_until = 0.0
+        self._next = 0.0
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._bulk: deque[asyncio.Future[None]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def acquire(self, urgent: bool) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._bulk).append(turn)
+        self._wake.set()
+        await turn
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _pop(self) -> asyncio.Future[None] | None:
+        for queue in (self._urgent, self._bulk):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():  # a cancelled waiter gives its turn away
+                    return turn
+        return None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._urgent and not self._bulk:
+                self._wake.clear()
+                await self._wake.wait()
+                # An idle lane does not save up turns for a burst later.
+                self._next = max(self._next, time.monotonic())
+            start = max(self._next, self.paused_until)
+            if (wait := start - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            turn = self._pop()
+            if turn is None:
+                continue
+            turn.set_result(None)
+            # Keep to the schedule when woken a little late, but never bank more than _LATE.
+            self._next = max(start, time.monotonic() - _LATE) + self.interval
+
+
+@dataclass(slots=True)
+class _Chat:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sent: deque[float] = field(default_factory=lambda: deque(maxlen=GROUP_PER_MINUTE))
+    paused_until: float = 0.0
+
+    def ready_at(self, group: bool) -> float:
+        at = self.paused_until
+        if self.sent:
+            at = max(at, self.sent[-1] + PRIVATE_CHAT_INTERVAL / HEADROOM)
+        if group and len(self.sent) == GROUP_PER_MINUTE:
+            at = max(at, self.sent[0] + 60.0 / HEADROOM)
+        return at
+
+
+class Pacer(BaseRateLimiter[dict[str, Any]]):
+    """The bot's rate limiter: global, per-chat and per-group pacing, and 429 handling."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        paid_rate: float = PAID_BROADCAST_RATE,
+        max_retries: int = MAX_RETRIES,
+    ) -> None:
+        self.rate, self.paid_rate, self.max_retries = rate, paid_rate, max_retries
+        self.retried = 0  # 429 answers seen, for reports and the benchmark
+        self._lanes: dict[bool, _Lane] = {}
+        self._chats: dict[str, _Chat] = {}
+        self._floods: deque[tuple[float, str]] = deque(maxlen=8)
+        self._sweep_at = _SWEEP_AT
+
+    async def initialize(self) -> None:
+        """Lanes are created on first use, inside the running event loop."""
+
+    async def shutdown(self) -> None:
+        for lane in self._lanes.values():
+            await lane.close()
+        self._lanes.clear()
+
+    async def process_request(
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if chat_id is None:  # getMe, setMyCommands, answerCallbackQuery: not chat traffic
+            return await callback(*args, **kwargs)
+        paid = bool(data.get("allow_paid_broadcast"))
+        urgent = not (rate_limit_args or {}).get("bulk")
+        for attempt in range(self.max_retries + 1):
+            await self._wait_turn(str(chat_id), paid, urgent)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self.retried += 1
+                if attempt == self.max_retries:
+                    raise
+                self._pause(str(chat_id), paid, retry_seconds(error))
+        raise AssertionError("unreachable")
+
+    async def _wait_turn(self, chat: str, paid: bool, urgent: bool) -> None:
+        """Wait until the chat may receive again, then for a global turn; record the send."""
+        state = self._chats.get(chat)
+        if state is None:
+            state = self._chats[chat] = _Chat()
+            self._forget_idle_chats()
+        group = is_group(chat)
+        async with state.lock:  # one request at a time per chat keeps a digest's parts in order
+            while (wait := state.ready_at(group) - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            await self._lane(paid).acquire(urgent)
+            state.sent.append(time.monotonic())
+
+    def _lane(self, paid: bool) -> _Lane:
+        if paid not in self._lanes:
+            self._lanes[paid] = _Lane(self.paid_rate if paid else self.rate)
+        return self._lanes[paid]
+
+    def _pause(self, chat: str, paid: bool, seconds: float) -> None:
+        now = time.monotonic()
+        self._chats[chat].paused_until = max(self._chats[chat].paused_until, now + seconds)
+        self._floods.append((now, chat))
+        recent = {other for at, other in self._floods if now - at < _FLOOD_WINDOW}
+        if len(recent) > 1:  # not one chat's limit: Telegram is throttling the whole bot
+            lane = self._lane(paid)
+            lane.paused_until = max(lane.paused_until, now + seconds)
+
+    def _forget_idle_chats(self) -> None:
+        """Drop chats idle for over a minute, so a broadcast to 100k chats doesn't pile up."""
+        if len(self._chats) < self._sweep_at:
+            return
+        horizon = time.monotonic() - 60.0 / HEADROOM
+        for chat, state in list(self._chats.items()):
+            idle = not state.sent or state.sent[-1] < horizon
+            if idle and not state.lock.locked() and state.paused_until < horizon:
+                del self._chats[chat]
+        self._sweep_at = max(_SWEEP_AT, 2 * len(self._chats))  # sweeps stay O(1) amortised

@@ -1,0 +1,132 @@
+"""Helpers for the delivery tests: an archive big enough for multi-part digests,
+subscribers with chosen preferences, and a fake Bot API that can hold its answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select, update
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.test_ingest import write_feeds_file
+from trends.service import TrendService
+from trends.store.schema import DeliveryRow, PreferencesRow, SubscriberRow
+from trends.themes import load_themes
+
+POSTS_PER_TREND = 3
+
+
+def archive_feed(now: datetime) -> bytes:
+    """An RSS feed with fresh posts on every trend, long enough for a digest of several parts."""
+    themes = load_themes()
+    items = []
+    for trend in themes.trends:
+        terms = [t.text for t in themes.terms if t.trend == trend.number and not t.zh]
+        terms = sorted(terms, key=len, reverse=True)[:POSTS_PER_TREND]
+        for index, term in enumerate(terms):
+            guid = f"t{trend.number}-{index}"
+            filler = " ".join(_word(f"{guid}-{n}") for n in range(45))
+            published = format_datetime(now - timedelta(hours=2 + index * 5 + trend.number))
+            items.append(
+                f"<item><title>AI {escape(term)} report {guid}</title>"
+                f"<link>https://example.com/{guid}</link><guid>{guid}</guid>"
+                f"<pubDate>{published}</pubDate><description>The AI {escape(term)} study "
+                f"finds {escape(term)} matters. {filler}.</description></item>"
+            )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        "<title>Archive Desk</title><link>https://example.com/</link><description>t</description>"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def _word(seed: str) -> str:
+    digest = hashlib.sha1(seed.encode()).hexdigest()
+    return "".join(chr(97 + int(c, 16) % 26) for c in digest[:7])
+
+
+async def open_archive(
+    database_url: str, feed_server: FeedServer, tmp_path: Path, now: datetime
+) -> TrendService:
+    """A service whose archive holds `archive_feed(now)`, polled once."""
+    feed_server.add_body("/archive.xml", archive_feed(now))
+    feeds_file = write_feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/archive.xml")])
+    service = await TrendService.open(database_url, feeds_path=feeds_file)
+    await service.poll(only_due=False)
+    return service
+
+
+async def subscribe(service: TrendService, chat_ids: list[int], **preferences: Any) -> None:
+    """Subscribe chats (negative ids are groups) and set their preferences."""
+    for chat_id in chat_ids:
+        await service.subscribe(chat_id, "group" if chat_id < 0 else "private")
+    if preferences:
+        async with service.db.new_session() as session, session.begin():
+            ids = select(SubscriberRow.id).where(SubscriberRow.chat_id.in_(chat_ids))
+            await session.execute(
+                update(PreferencesRow)
+                .where(PreferencesRow.subscriber_id.in_(ids))
+                .values(**preferences)
+            )
+
+
+async def backdate_subscribers(service: TrendService, when: datetime) -> None:
+    """Pretend every subscriber joined at `when`, so earlier digest periods count."""
+    async with service.db.new_session() as session, session.begin():
+        await session.execute(update(SubscriberRow).values(created_at=when))
+
+
+async def subscriber(service: TrendService, subscriber_id: int) -> SubscriberRow:
+    async with service.db.new_session() as session:
+        row = await session.get(SubscriberRow, subscriber_id)
+        assert row is not None
+        return row
+
+
+async def deliveries(service: TrendService) -> list[DeliveryRow]:
+    async with service.db.new_session() as session:
+        return list((await session.scalars(select(DeliveryRow).order_by(DeliveryRow.id))).all())
+
+
+async def parts_in_ledger(service: TrendService) -> int:
+    """Parts the ledger says went out: parts_sent over every row."""
+    async with service.db.new_session() as session:
+        return int(await session.scalar(select(func.sum(DeliveryRow.parts_sent))) or 0)
+
+
+class GatedBotAPI(FakeBotAPI):
+    """A fake whose sends can be held: held requests are never recorded, then get 502.
+
+    Holding the sends before killing a sender makes the kill land where Telegram has
+    accepted nothing that the sender does not know about.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.match_info["method"].startswith("send") and not self._open.is_set():
+            self.held += 1
+            await self._open.wait()
+            return web.json_response(
+                {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
+            )
+        return await super()._dispatch(request)

@@ -1,0 +1,146 @@
+"""/settings time zone and language, /timezone, and settings that survive a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.chat_helpers import STRONG_PRICING, bot_messages, buttons, open_archive, press, say
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.harness import running_bot
+from trends.service import TrendService
+
+CHAT = 6160
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    service = await open_archive(database_url, feed_server, tmp_path, STRONG_PRICING[:1])
+    yield service
+    await service.close()
+
+
+async def settings_message(bot_api: FakeBotAPI, **options: object) -> int:
+    await say(bot_api, CHAT, "/settings", **options)
+    return bot_messages(bot_api, CHAT)[-1]["message_id"]
+
+
+def shown(bot_api: FakeBotAPI, message_id: int) -> str:
+    return bot_api.stored_messages[(str(CHAT), message_id)]["text"]
+
+
+async def test_time_zone_button_moves_the_digest_to_local_time(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        await say(bot_api, CHAT, "/subscribe")
+        message_id = await settings_message(bot_api)
+        await press(bot_api, CHAT, message_id, "s:go:zone")
+        labels = buttons(bot_api.stored_messages[(str(CHAT), message_id)])
+        assert labels["s:timezone:UTC"] == "✅ UTC" and "s:timezone:Asia/Shanghai" in labels
+        answer = await press(bot_api, CHAT, message_id, "s:timezone:Asia/Shanghai")
+    assert answer["text"] == "Time zone: Asia/Shanghai"
+    assert "Time zone</b>: Asia/Shanghai" in shown(bot_api, message_id)
+    # Monday 09:00 in Shanghai is Monday 01:00 UTC.
+    now = datetime.now(UTC)
+    monday = (now + timedelta(days=7 - now.weekday())).replace(second=0, microsecond=0)
+    assert not await service.due_digests(monday.replace(hour=0, minute=55))
+    assert len(await service.due_digests(monday.replace(hour=1, minute=5))) == 1
+
+
+async def test_timezone_command_accepts_any_iana_zone(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, "/timezone america/argentina/buenos_aires")
+        usage = await say(bot_api, CHAT, "/timezone")
+    assert reply["text"].startswith("Time zone set to America/Argentina/Buenos_Aires.")
+    assert "Monday at 09:00 (America/Argentina/Buenos_Aires)" in reply["text"]
+    assert "Your time zone is America/Argentina/Buenos_Aires" in usage["text"]
+    settings = await service.chat_settings(CHAT)
+    assert settings is not None and settings.timezone == "America/Argentina/Buenos_Aires"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../../etc/passwd", "+08:00"])
+async def test_a_bad_time_zone_is_refused_and_nothing_changes(
+    bot_api: FakeBotAPI, service: TrendService, zone: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, f"/timezone {zone}")
+        reply_zh = await say(bot_api, CHAT, f"/timezone {zone}", language_code="zh")
+    assert f"I don't know the time zone “{zone}”" in reply["text"]
+    assert "/timezone Europe/Berlin" in reply["text"]
+    assert f"无法识别时区“{zone}”" in reply_zh["text"]
+    settings = await service.chat_settings(CHAT)
+    assert settings is not None and settings.timezone == "UTC"
+
+
+async def test_picking_a_language_changes_every_reply(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        before = await say(bot_api, CHAT, "/help")  # a Telegram "en" user
+        message_id = await settings_message(bot_api)
+        await press(bot_api, CHAT, message_id, "s:go:language")
+        answer = await press(bot_api, CHAT, message_id, "s:language:zh")
+        after = await say(bot_api, CHAT, "/help")
+        trend = await say(bot_api, CHAT, "/trend 6")
+        unknown = await say(bot_api, CHAT, "hello there")
+    assert "/settings" in before["text"] and "<b>Commands</b>" in before["text"]
+    assert answer["text"] == "语言：中文"
+    assert shown(bot_api, message_id).startswith("✅ 语言：中文")  # confirmed in the new language
+    assert "<b>命令</b>" in after["text"] and "/settings" in after["text"]
+    assert "成果即服务" in trend["text"]
+    assert "/help" in unknown["text"] and "我通过命令工作" in unknown["text"]
+
+
+async def test_chinese_telegram_user_can_pick_english(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        start = await say(bot_api, CHAT, "/start", language_code="zh-hans")
+        message_id = await settings_message(bot_api, language_code="zh-hans")
+        await press(bot_api, CHAT, message_id, "s:language:en", language_code="zh-hans")
+        start_after = await say(bot_api, CHAT, "/start", language_code="zh-hans")
+    assert "/settings" in start["text"] and "你好" in start["text"]
+    assert start_after["text"].startswith("<b>Hi, I'm trendbot.</b>")
+
+
+async def test_settings_survive_reopening_the_service(
+    bot_api: FakeBotAPI, database_url: str, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        message_id = await settings_message(bot_api)
+        for data in ("s:trend:3", "s:cadence:daily", "s:hour:18", "s:language:zh", "s:alert:6"):
+            await press(bot_api, CHAT, message_id, data)
+        await say(bot_api, CHAT, "/timezone Europe/Berlin")
+    before = await service.chat_settings(CHAT)
+    reopened = await TrendService.open(database_url)
+    try:
+        after = await reopened.chat_settings(CHAT)
+        async with running_bot(bot_api, reopened):
+            message_id = await settings_message(bot_api)
+    finally:
+        await reopened.close()
+    assert after == before and after is not None
+    assert 3 not in after.trends and after.alert_trends == (6,)
+    assert (after.cadence, after.digest_hour, after.timezone) == ("daily", 18, "Europe/Berlin")
+    assert "简报：每天 18:00（Europe/Berlin）" in shown(bot_api, message_id)
+
+
+async def test_unknown_command_and_plain_text_get_short_help_in_both_languages(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        command = await say(bot_api, CHAT, "/sttings")
+        command_zh = await say(bot_api, CHAT, "/sttings", language_code="zh-hans")
+        plain_zh = await say(bot_api, CHAT, "你好", language_code="zh-hans")
+    assert "/help" in command["text"] and "don't know" in command["text"]
+    assert "/help" in command_zh["text"] and "我不认识这个命令" in command_zh["text"]
+    assert "/settings" in plain_zh["text"]
