@@ -8,6 +8,7 @@ from telegram import BotCommand
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -15,10 +16,13 @@ from telegram.ext import (
 )
 
 from bot import admin, commands
+from bot.alerts import AlertSender
 from bot.broadcast import broadcast
 from bot.pacing import Pacer
+from bot.settings import route_command, settings_button, settings_command, timezone_command
 from bot.stats import stats_command
 from config.settings import Settings
+from jobs.alerts import send_due_alerts
 from jobs.poll import poll_due_feeds
 from jobs.runtime import open_service
 from trends.service import TrendService
@@ -33,6 +37,7 @@ BOT_COMMANDS = [
     ("unsubscribe", "Stop the digest"),
     ("trend", "Newest posts on a trend: /trend 6"),
     ("trends", "The ten trends with this week's counts"),
+    ("settings", "Trends, schedule, time zone, language, alerts"),
     ("help", "All commands"),
 ]
 BOT_COMMANDS_ZH = [
@@ -41,6 +46,7 @@ BOT_COMMANDS_ZH = [
     ("unsubscribe", "退订简报"),
     ("trend", "某个趋势的最新文章：/trend 6"),
     ("trends", "十大趋势及本周文章数"),
+    ("settings", "趋势、发送时间、时区、语言、即时提醒"),
     ("help", "全部命令"),
 ]
 
@@ -73,8 +79,14 @@ def build_application(
 
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
-    application.add_handler(CommandHandler("subscribe", commands.subscribe))
-    application.add_handler(CommandHandler("unsubscribe", commands.unsubscribe))
+    # A channel's commands arrive as channel posts; these make sense there too.
+    channel_too = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POST
+    application.add_handler(CommandHandler("subscribe", commands.subscribe, channel_too))
+    application.add_handler(CommandHandler("unsubscribe", commands.unsubscribe, channel_too))
+    application.add_handler(CommandHandler("settings", settings_command, channel_too))
+    application.add_handler(CommandHandler("timezone", timezone_command, channel_too))
+    application.add_handler(CommandHandler("route", route_command))
+    application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^s:"))
     application.add_handler(CommandHandler("trend", commands.trend))
     application.add_handler(CommandHandler("trends", commands.trends_overview))
     application.add_handler(CommandHandler("stats", stats_command))
@@ -109,6 +121,7 @@ async def _post_init(application: Application) -> None:
         options = {"misfire_grace_time": 30, "coalesce": True, "max_instances": 1}
         jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
         jobs.run_repeating(_digest_tick, TICK, first=5, name="digests", job_kwargs=options)
+        jobs.run_repeating(_alert_tick, TICK, first=10, name="alerts", job_kwargs=options)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -127,3 +140,8 @@ async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     service = commands.service_of(context)
     settings: Settings = context.bot_data["settings"]
     await broadcast(context.bot, service, settings, await service.due_digests())
+
+
+async def _alert_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = commands.service_of(context)
+    await send_due_alerts(service, AlertSender(context.bot, service.themes).send)

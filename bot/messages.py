@@ -17,6 +17,7 @@ _EN = {
         "• /subscribe: get the weekly digest, grouped by trend\n"
         "• /trend 6: the newest posts on trend 6 (any number 1–10)\n"
         "• /trends: the ten trends with this week's counts\n"
+        "• /settings: your trends, schedule, time zone, language and alerts\n"
         "• /help: all commands"
     ),
     "help": (
@@ -25,9 +26,15 @@ _EN = {
         "/unsubscribe: stop the digest\n"
         "/trend N: newest posts on trend N (1–10)\n"
         "/trends: the ten trends with this week's counts\n"
+        "/settings: trends, schedule, time zone, language, instant alerts\n"
+        "/timezone Area/City: set your time zone\n"
+        "/route N: in a forum group's topic, send trend N there\n"
         "/help: this message"
     ),
-    "subscribed": "Subscribed. Your digest arrives every {when} ({timezone}). /unsubscribe stops it.",
+    "subscribed": (
+        "Subscribed. Your digest arrives every {when} ({timezone}). "
+        "/settings changes what and when; /unsubscribe stops it."
+    ),
     "already_subscribed": "You are already subscribed. Your digest arrives every {when} ({timezone}).",
     "unsubscribed": "Unsubscribed: no more digests. /subscribe brings them back.",
     "not_subscribed": "You are not subscribed. /subscribe starts the weekly digest.",
@@ -53,6 +60,109 @@ _EN = {
     "weekday_5": "Saturday",
     "weekday_6": "Sunday",
     "at_hour": "{day} at {hour:02d}:00",
+    # /settings, /timezone, /route and instant alerts
+    "settings_title": "<b>Settings</b>",
+    "settings_title_chat": "<b>Settings for {chat}</b>",
+    "settings_saved": "✅ {what}",
+    "settings_not_subscribed": "Not subscribed yet: these settings apply once you send /subscribe.",
+    "settings_digest_weekly": "Digest: weekly, {day} at {hour:02d}:00 ({timezone})",
+    "settings_digest_daily": "Digest: daily at {hour:02d}:00 ({timezone})",
+    "settings_digest_off": "Digest: off",
+    "settings_trends_all": "Trends: all ten",
+    "settings_trends_some": "Trends: {count} of 10 ({numbers})",
+    "settings_trends_none": "Trends: none (your digest will be empty)",
+    "settings_alerts_off": "Instant alerts: off",
+    "settings_alerts_on": "Instant alerts: trends {numbers}",
+    "settings_language": "Language: {name}",
+    "settings_language_auto": "Language: {name} (from Telegram)",
+    "settings_previews": "Link previews: {state}",
+    "state_on": "on",
+    "state_off": "off",
+    "settings_trends_help": (
+        "<b>Trends you follow</b>\nTap a trend to follow or unfollow it. "
+        "Your digest has a section for each trend you follow."
+    ),
+    "settings_schedule_help": (
+        "<b>Schedule</b>\nHow often the digest comes, and when, in your time zone ({timezone})."
+    ),
+    "settings_timezone_help": (
+        "<b>Time zone</b>: {timezone}\nPick one, or send <code>/timezone Area/City</code> "
+        "for any other, e.g. <code>/timezone Europe/Paris</code>."
+    ),
+    "settings_language_help": "<b>Language</b>\nReplies and digests in English or Chinese.",
+    "settings_alerts_help": (
+        "<b>Instant alerts</b>\nA strongly tagged new post on a trend you tick here is sent "
+        "as soon as it arrives, at most {per_hour} an hour; the rest wait for your digest."
+    ),
+    "btn_trends": "📚 Trends",
+    "btn_schedule": "⏰ Schedule",
+    "btn_timezone": "🌍 Time zone",
+    "btn_language": "🗣 Language",
+    "btn_alerts": "⚡ Alerts",
+    "btn_previews": "🔗 Link previews: {state}",
+    "btn_back": "« Back",
+    "btn_all_trends": "Follow all ten",
+    "btn_cadence_weekly": "Weekly",
+    "btn_cadence_daily": "Daily",
+    "btn_cadence_off": "Off",
+    "saved_follow": "Following {number}. {name}",
+    "saved_unfollow": "No longer following {number}. {name}",
+    "saved_all_trends": "Following all ten trends",
+    "saved_alert_on": "Instant alerts on for {number}. {name}",
+    "saved_alert_off": "Instant alerts off for {number}. {name}",
+    "saved_cadence_weekly": "Digest: weekly",
+    "saved_cadence_daily": "Digest: daily",
+    "saved_cadence_off": "Digest: off",
+    "saved_day": "Digest day: {day}",
+    "saved_hour": "Digest time: {hour:02d}:00",
+    "saved_timezone": "Time zone: {timezone}",
+    "saved_language": "Language: English",
+    "saved_previews": "Link previews: {state}",
+    "settings_unchanged": "Already set.",
+    "settings_admins_only": "Only this chat's admins can change its settings.",
+    "settings_invalid": "That option is not available.",
+    "weekday_short_0": "Mon",
+    "weekday_short_1": "Tue",
+    "weekday_short_2": "Wed",
+    "weekday_short_3": "Thu",
+    "weekday_short_4": "Fri",
+    "weekday_short_5": "Sat",
+    "weekday_short_6": "Sun",
+    "language_name_en": "English",
+    "language_name_zh": "中文",
+    "timezone_usage": (
+        "Your time zone is {timezone}. To change it, send <code>/timezone Area/City</code>, "
+        "e.g. <code>/timezone Asia/Shanghai</code>, or use /settings."
+    ),
+    "timezone_set": "Time zone set to {timezone}. {digest}",
+    "bad_timezone": (
+        "I don't know the time zone “{zone}”. Send an IANA name such as "
+        "<code>/timezone Europe/Berlin</code> or <code>/timezone Asia/Shanghai</code>."
+    ),
+    "route_forum_only": (
+        "/route works in forum groups: send <code>/route N</code> inside a topic and "
+        "trend N's posts go there."
+    ),
+    "route_in_topic": "Send <code>/route {number}</code> inside the topic that should get trend {number}.",
+    "route_usage": (
+        "Send <code>/route N</code> inside a topic to send trend N's posts there; "
+        "<code>/route off N</code> sends them back to the main chat, <code>/route off</code> "
+        "all of them."
+    ),
+    "route_set": "Trend {number}. {name} now goes to this topic.",
+    "route_cleared": "Trend {number}. {name} goes to the main chat again.",
+    "route_cleared_all": "Every trend goes to the main chat again.",
+    "route_not_routed": "Trend {number}. {name} was not routed to a topic.",
+    "route_none": "No routes: every trend goes to the main chat.",
+    "route_list_header": "<b>Topic routes</b>",
+    "route_list_line": "{number}. {name} → topic {thread}",
+    "route_unknown": "There is no trend “{query}”. Send <code>/route N</code> with a number from 1 to 10.",
+    "route_subscribe_hint": "This group is not subscribed yet: /subscribe starts the digest.",
+    "alert_title": "⚡ <b>{number}. {name}</b>",
+    "unknown_text": (
+        "I answer commands: /trend 6 for the newest posts on a trend, /settings for your "
+        "digest, /help for all of them."
+    ),
     "unknown_command": "I don't know that command. /help lists what I can do.",
     "error": "Something went wrong on my side. Please try again in a minute.",
     # /stats and the admins' broadcast report
@@ -110,6 +220,7 @@ _ZH = {
         "• /subscribe：订阅按趋势分组的每周简报\n"
         "• /trend 6：趋势 6 的最新文章（可用 1–10 任一编号）\n"
         "• /trends：十大趋势及本周文章数\n"
+        "• /settings：关注的趋势、发送时间、时区、语言和即时提醒\n"
         "• /help：全部命令"
     ),
     "help": (
@@ -118,9 +229,12 @@ _ZH = {
         "/unsubscribe：退订简报\n"
         "/trend N：趋势 N 的最新文章（1–10）\n"
         "/trends：十大趋势及本周文章数\n"
+        "/settings：趋势、发送时间、时区、语言、即时提醒\n"
+        "/timezone 地区/城市：设置时区\n"
+        "/route N：在群组话题内发送，趋势 N 的文章发到该话题\n"
         "/help：显示本帮助"
     ),
-    "subscribed": "订阅成功。简报将于每{when}送达（{timezone}）。发送 /unsubscribe 可退订。",
+    "subscribed": "订阅成功。简报将于每{when}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
     "already_subscribed": "你已订阅。简报将于每{when}送达（{timezone}）。",
     "unsubscribed": "已退订，不再发送简报。发送 /subscribe 可重新订阅。",
     "not_subscribed": "你尚未订阅。发送 /subscribe 开始接收每周简报。",
@@ -146,6 +260,97 @@ _ZH = {
     "weekday_5": "周六",
     "weekday_6": "周日",
     "at_hour": "{day} {hour:02d}:00",
+    # /settings, /timezone, /route 与即时提醒
+    "settings_title": "<b>设置</b>",
+    "settings_title_chat": "<b>{chat} 的设置</b>",
+    "settings_saved": "✅ {what}",
+    "settings_not_subscribed": "尚未订阅：发送 /subscribe 后这些设置生效。",
+    "settings_digest_weekly": "简报：每周，{day} {hour:02d}:00（{timezone}）",
+    "settings_digest_daily": "简报：每天 {hour:02d}:00（{timezone}）",
+    "settings_digest_off": "简报：已关闭",
+    "settings_trends_all": "趋势：全部十个",
+    "settings_trends_some": "趋势：10 个中的 {count} 个（{numbers}）",
+    "settings_trends_none": "趋势：无（简报将为空）",
+    "settings_alerts_off": "即时提醒：关闭",
+    "settings_alerts_on": "即时提醒：趋势 {numbers}",
+    "settings_language": "语言：{name}",
+    "settings_language_auto": "语言：{name}（跟随 Telegram）",
+    "settings_previews": "链接预览：{state}",
+    "state_on": "开",
+    "state_off": "关",
+    "settings_trends_help": "<b>关注的趋势</b>\n点按趋势即可关注或取消关注。简报中每个关注的趋势各占一节。",
+    "settings_schedule_help": "<b>发送时间</b>\n简报的频率和时间，按你的时区（{timezone}）。",
+    "settings_timezone_help": (
+        "<b>时区</b>：{timezone}\n从下面选择，或发送 <code>/timezone 地区/城市</code> 设置其他时区，"
+        "例如 <code>/timezone Europe/Paris</code>。"
+    ),
+    "settings_language_help": "<b>语言</b>\n回复和简报使用英文或中文。",
+    "settings_alerts_help": (
+        "<b>即时提醒</b>\n在这里勾选的趋势有高度相关的新文章时立即推送，每小时最多 {per_hour} 条，"
+        "其余留到简报中。"
+    ),
+    "btn_trends": "📚 趋势",
+    "btn_schedule": "⏰ 发送时间",
+    "btn_timezone": "🌍 时区",
+    "btn_language": "🗣 语言",
+    "btn_alerts": "⚡ 即时提醒",
+    "btn_previews": "🔗 链接预览：{state}",
+    "btn_back": "« 返回",
+    "btn_all_trends": "关注全部十个",
+    "btn_cadence_weekly": "每周",
+    "btn_cadence_daily": "每天",
+    "btn_cadence_off": "关闭",
+    "saved_follow": "已关注 {number}. {name}",
+    "saved_unfollow": "已取消关注 {number}. {name}",
+    "saved_all_trends": "已关注全部十个趋势",
+    "saved_alert_on": "已开启即时提醒：{number}. {name}",
+    "saved_alert_off": "已关闭即时提醒：{number}. {name}",
+    "saved_cadence_weekly": "简报：每周",
+    "saved_cadence_daily": "简报：每天",
+    "saved_cadence_off": "简报：已关闭",
+    "saved_day": "简报日：{day}",
+    "saved_hour": "简报时间：{hour:02d}:00",
+    "saved_timezone": "时区：{timezone}",
+    "saved_language": "语言：中文",
+    "saved_previews": "链接预览：{state}",
+    "settings_unchanged": "已经是这个设置。",
+    "settings_admins_only": "只有本群管理员可以修改设置。",
+    "settings_invalid": "没有这个选项。",
+    "weekday_short_0": "一",
+    "weekday_short_1": "二",
+    "weekday_short_2": "三",
+    "weekday_short_3": "四",
+    "weekday_short_4": "五",
+    "weekday_short_5": "六",
+    "weekday_short_6": "日",
+    "language_name_en": "English",
+    "language_name_zh": "中文",
+    "timezone_usage": (
+        "你的时区是 {timezone}。如需修改，发送 <code>/timezone 地区/城市</code>，"
+        "例如 <code>/timezone Asia/Shanghai</code>，或使用 /settings。"
+    ),
+    "timezone_set": "时区已设为 {timezone}。{digest}",
+    "bad_timezone": (
+        "无法识别时区“{zone}”。请发送 IANA 时区名，例如 <code>/timezone Asia/Shanghai</code> "
+        "或 <code>/timezone Europe/Berlin</code>。"
+    ),
+    "route_forum_only": "/route 仅用于开启话题的群组：在某个话题内发送 <code>/route N</code>，趋势 N 的文章就会发到那里。",
+    "route_in_topic": "请在要接收趋势 {number} 的话题内发送 <code>/route {number}</code>。",
+    "route_usage": (
+        "在话题内发送 <code>/route N</code>，趋势 N 的文章就会发到该话题；"
+        "<code>/route off N</code> 改回主聊天，<code>/route off</code> 取消全部。"
+    ),
+    "route_set": "趋势 {number}. {name} 今后发到这个话题。",
+    "route_cleared": "趋势 {number}. {name} 改回发到主聊天。",
+    "route_cleared_all": "所有趋势都改回发到主聊天。",
+    "route_not_routed": "趋势 {number}. {name} 原本就没有指定话题。",
+    "route_none": "没有话题路由：所有趋势都发到主聊天。",
+    "route_list_header": "<b>话题路由</b>",
+    "route_list_line": "{number}. {name} → 话题 {thread}",
+    "route_unknown": "没有“{query}”这个趋势。请发送 <code>/route N</code>，N 为 1 到 10。",
+    "route_subscribe_hint": "本群尚未订阅：发送 /subscribe 开始接收简报。",
+    "alert_title": "⚡ <b>{number}. {name}</b>",
+    "unknown_text": "我通过命令工作：/trend 6 查看某个趋势的最新文章，/settings 设置简报，/help 查看全部命令。",
     "unknown_command": "我不认识这个命令。发送 /help 查看可用命令。",
     "error": "出了点问题，请稍后再试。",
     "admins_only": "/stats 仅供机器人管理员使用。",

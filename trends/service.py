@@ -5,7 +5,7 @@ Each method opens its own session, so concurrent handlers never share one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +18,19 @@ from trends.fetch import TOTAL_SECONDS, new_client
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
 from trends.pipeline import DIGEST_WINDOW, FeedReport, PollReport
+from trends.preferences import ChatSettings, SettingsChange
 from trends.stats import Stats, collect_stats
-from trends.store import broadcasts, deliveries, feeds, posts, subscribers
+from trends.store import (
+    alerts,
+    broadcasts,
+    deliveries,
+    feeds,
+    posts,
+    preferences,
+    routes,
+    subscribers,
+)
+from trends.store.alerts import AlertPolicy, DueAlert
 from trends.store.db import Database, open_database
 from trends.store.schema import PreferencesRow, SubscriberRow
 from trends.themes import Themes, load_themes
@@ -50,6 +61,7 @@ class DueDigest:
     preferences: PreferencesRow
     key: str
     slot: datetime
+    thread_id: int | None = None  # a forum topic, for the sections routed there
 
 
 class TrendService:
@@ -320,6 +332,66 @@ class TrendService:
         """A group became a supergroup: its digests follow it to the new id."""
         async with self.db.new_session() as session, session.begin():
             await subscribers.move_chat(session, subscriber_id, new_chat_id)
+
+    # -- Settings, forum-topic routes and instant alerts (/settings, /route, alerts) --
+
+    async def chat_settings(self, chat_id: int) -> ChatSettings | None:
+        async with self.db.new_session() as session:
+            return await preferences.settings_of(session, chat_id)
+
+    async def ensure_settings(
+        self, chat_id: int, chat_type: str, *, title: str | None = None, language: str = "en"
+    ) -> ChatSettings:
+        """The chat's settings, creating them (unsubscribed) the first time it opens them."""
+        async with self.db.new_session() as session, session.begin():
+            return await preferences.ensure_settings(
+                session,
+                chat_id=chat_id,
+                chat_type=chat_type,
+                title=title,
+                language=language,
+                now=_now(),
+                digest_day=self.defaults.weekday,
+                digest_hour=self.defaults.hour,
+                timezone=self.defaults.timezone,
+            )
+
+    async def change_settings(
+        self, chat_id: int, change: SettingsChange
+    ) -> tuple[ChatSettings, bool] | None:
+        """Apply one change; (new settings, whether anything changed), None if no settings.
+        Raises `InvalidSetting` for a value that is not allowed."""
+        async with self.db.new_session() as session, session.begin():
+            return await preferences.change_settings(session, chat_id, change)
+
+    async def chosen_language(self, chat_id: int) -> str | None:
+        async with self.db.new_session() as session:
+            return await preferences.chosen_language(session, chat_id)
+
+    async def set_route(self, subscriber_id: int, trend: int, thread_id: int) -> None:
+        async with self.db.new_session() as session, session.begin():
+            await routes.set_route(session, subscriber_id, trend, thread_id)
+
+    async def clear_route(self, subscriber_id: int, trend: int | None = None) -> int:
+        async with self.db.new_session() as session, session.begin():
+            return await routes.clear_route(session, subscriber_id, trend)
+
+    async def topic_routes(self, subscriber_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+        """subscriber id → {trend: forum thread id}."""
+        async with self.db.new_session() as session:
+            return await routes.routes_of(session, subscriber_ids)
+
+    async def due_alerts(self, policy: AlertPolicy, now: datetime | None = None) -> list[DueAlert]:
+        async with self.db.new_session() as session:
+            return await alerts.due_alerts(session, now or _now(), policy)
+
+    async def claim_alert(
+        self, subscriber_id: int, post_id: int, per_hour: int, now: datetime | None = None
+    ) -> bool:
+        async with self.db.new_session() as session, session.begin():
+            return await alerts.claim_alert(
+                session, subscriber_id, post_id, now or _now(), per_hour
+            )
 
 
 def _now() -> datetime:
