@@ -191,9 +191,11 @@ async def refresh_feed(
         fetched_at=now,
         ai_source=feed.ai_source,
     )
+    posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
     async with writing:
         new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
+        duplicates += known
         event = await _record_success(db, feed.id, now, fetched, parsed)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
@@ -207,6 +209,13 @@ async def refresh_feed(
         moved_to=fetched.permanent_redirect,
         event=event,
     )
+
+
+async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
+    """The posts not stored yet, and how many were already known."""
+    async with db.new_session() as session:
+        fresh = [post for post in posts if not await post_store.is_known(session, feed_id, post)]
+    return fresh, len(posts) - len(fresh)
 
 
 def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
