@@ -68,7 +68,8 @@ def digest_slot(
     if cadence == "off":
         return None
     local_now = now.astimezone(ZoneInfo(timezone))
-    slot = local_now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    # fold=0: when the clocks go back, the hour that happens twice counts at its first pass.
+    slot = local_now.replace(hour=hour, minute=0, second=0, microsecond=0, fold=0)
     if cadence == "weekly":
         slot -= timedelta(days=(slot.weekday() - weekday) % 7)
     if slot > local_now:
