@@ -90,7 +90,6 @@ def build_application(
     application.add_handler(CommandHandler("trend", commands.trend))
     application.add_handler(CommandHandler("trends", commands.trends_overview))
     application.add_handler(CommandHandler("stats", stats_command))
-    application.add_handler(CommandHandler("stats", stats_command))
     application.add_handler(CommandHandler("feeds", admin.list_feeds))
     application.add_handler(CommandHandler("addfeed", admin.add_feed))
     application.add_handler(CommandHandler("removefeed", admin.remove_feed))

@@ -198,27 +198,6 @@ def _send_now(settings: Settings) -> None:
     typer.echo(f"Time taken: {result.seconds:.1f} s")
 
 
-def _send_now(settings: Settings) -> None:
-    """Broadcast through the same ledger and pacing as the scheduler; print what happened."""
-    if not settings.telegram_bot_token:
-        typer.echo("trendbot: --send-now needs TELEGRAM_BOT_TOKEN", err=True)
-        raise typer.Exit(2)
-    from bot.broadcast import send_now  # imported late: the other commands need no PTB app
-
-    result = _run(lambda: send_now(settings))
-    if not result.key:
-        typer.echo("No active subscribers: nothing to send.")
-        return
-    total = sum(result.counts.values())
-    typer.echo(f"Digest {result.key}: {total} subscribers")
-    typer.echo(
-        f"Sent: {result.count('sent')}, failed: {result.count('failed')}, "
-        f"deactivated: {result.count('deactivated')}, skipped: {result.count('skipped')} "
-        "(already had it)"
-    )
-    typer.echo(f"Time taken: {result.seconds:.1f} s")
-
-
 @app.command()
 def analyze(
     themes: Annotated[

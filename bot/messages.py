@@ -184,25 +184,6 @@ _EN = {
         "Sent: {sent} · failed: {failed} · deactivated: {deactivated} · skipped: {skipped}\n"
         "Time taken: {seconds}"
     ),
-    # /stats and the admins' broadcast report
-    "admins_only": "/stats is for the bot's admins.",
-    "stats": (
-        "<b>trendbot stats</b>\n"
-        "Subscribers: {active} active, {inactive} inactive\n"
-        "Posts this week: {posts}\n"
-        "Feeds: {healthy} healthy, {failing} failing\n"
-        "Last broadcast: {last}"
-    ),
-    "stats_no_broadcast": "none yet",
-    "stats_broadcast": (
-        "{digest}, finished {finished} UTC: {sent} sent, {failed} failed, "
-        "{deactivated} deactivated, {skipped} skipped, in {seconds}"
-    ),
-    "broadcast_report": (
-        "<b>Digest broadcast finished</b> ({digest})\n"
-        "Sent: {sent} · failed: {failed} · deactivated: {deactivated} · skipped: {skipped}\n"
-        "Time taken: {seconds}"
-    ),
     # Feed management (admins only)
     "admin_only": "Sorry, only trendbot's admins can manage feeds.",
     "feeds_header": "<b>Feeds</b>: {count}",
@@ -372,24 +353,6 @@ _ZH = {
     "unknown_text": "我通过命令工作：/trend 6 查看某个趋势的最新文章，/settings 设置简报，/help 查看全部命令。",
     "unknown_command": "我不认识这个命令。发送 /help 查看可用命令。",
     "error": "出了点问题，请稍后再试。",
-    "admins_only": "/stats 仅供机器人管理员使用。",
-    "stats": (
-        "<b>trendbot 统计</b>\n"
-        "订阅者：{active} 个有效，{inactive} 个已停用\n"
-        "本周文章：{posts} 篇\n"
-        "订阅源：{healthy} 个正常，{failing} 个出错\n"
-        "最近一次推送：{last}"
-    ),
-    "stats_no_broadcast": "暂无",
-    "stats_broadcast": (
-        "{digest}，完成于 {finished} UTC：发送 {sent}，失败 {failed}，"
-        "停用 {deactivated}，跳过 {skipped}，用时 {seconds}"
-    ),
-    "broadcast_report": (
-        "<b>简报推送完成</b>（{digest}）\n"
-        "发送：{sent} · 失败：{failed} · 停用：{deactivated} · 跳过：{skipped}\n"
-        "用时：{seconds}"
-    ),
     "admins_only": "/stats 仅供机器人管理员使用。",
     "stats": (
         "<b>trendbot 统计</b>\n"
