@@ -1,0 +1,137 @@
+"""`trendbot digest --send-now` as a real process: killed mid-broadcast, restarted, re-run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.render import render_digest
+from tests.conftest import REPO_ROOT
+from tests.delivery_support import GatedBotAPI, open_archive, parts_in_ledger, subscribe
+from tests.fakes.feed_server import FeedServer
+from tests.harness import TOKEN
+from trends.schedule import digest_slot
+from trends.service import TrendService
+
+PRIVATE = list(range(7001, 7031))
+GROUPS = [-8001, -8002]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[GatedBotAPI]:
+    async with GatedBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    """An archive with a multi-part digest due now: daily subscribers, this hour's slot."""
+    now = datetime.now(UTC)
+    slot = digest_slot(now, "daily", 0, now.hour, "UTC")
+    assert slot is not None
+    service = await open_archive(database_url, feed_server, tmp_path, slot)
+    yield service
+    await service.close()
+
+
+async def expected_parts(service: TrendService) -> list[str]:
+    """The digest every subscriber should receive, rendered as the broadcast renders it."""
+    item = (await service.current_digests(include_settled=True))[0]
+    digest = await service.digest(until=item.slot, trends=list(range(1, 11)), key=item.key)
+    return render_digest(digest, "en", cadence="daily")
+
+
+class SendNow:
+    """`trendbot digest --send-now` as a real process, pointed at the fake Bot API."""
+
+    def __init__(self, fake: GatedBotAPI, database_url: str, tmp_path: Path) -> None:
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
+            "DATABASE_URL": database_url,
+            "TRENDBOT_FEEDS": str(tmp_path / "feeds.yaml"),
+            "TRENDBOT_SEND_RATE": "30",
+        }
+        self.cwd = tmp_path
+
+    async def start(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("trendbot")),
+            "digest",
+            "--send-now",
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+
+    async def run(self) -> str:
+        """Run to the end; its output, after checking it exited cleanly."""
+        process = await self.start()
+        output = (await process.communicate())[0].decode()
+        assert process.returncode == 0, output
+        return output
+
+
+async def test_killed_mid_broadcast_then_restarted_sends_the_rest_and_nothing_twice(
+    fake: GatedBotAPI, service: TrendService, database_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    chats = PRIVATE + GROUPS
+    await subscribe(service, chats, cadence="daily", digest_hour=now.hour, timezone="UTC")
+    parts = await expected_parts(service)
+    assert len(parts) >= 3, "the archive should make a digest of several parts"
+
+    cli = SendNow(fake, database_url, tmp_path)
+    first = await cli.start()
+    output = asyncio.create_task(first.communicate())
+    await fake.wait_until(lambda: len(fake.messages()) >= len(chats) + 8 or output.done(), 60)
+    assert not output.done(), output.result()[0].decode()
+    # Hold Telegram's answers, let the ledger catch up with what was accepted, then kill.
+    fake.hold()
+    accepted = len(fake.messages())
+    for _ in range(200):
+        if await parts_in_ledger(service) == accepted:
+            break
+        await asyncio.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    await output
+    assert first.returncode == -signal.SIGKILL
+    received = {chat: len(fake.messages(chat)) for chat in chats}
+    assert any(0 < count < len(parts) for count in received.values()), "killed too late"
+
+    fake.release()
+    output = await cli.run()
+    assert f"Sent: {len(chats)}, failed: 0" in output
+    for chat in chats:
+        texts = [message["text"] for message in fake.messages(chat)]
+        assert texts == parts, f"chat {chat}: {len(texts)} messages, expected {len(parts)}"
+    assert fake.too_many_requests == 0
+
+
+async def test_send_now_twice_sends_once(
+    fake: GatedBotAPI, service: TrendService, database_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    chats = PRIVATE[:3]
+    await subscribe(service, chats, cadence="daily", digest_hour=now.hour, timezone="UTC")
+    cli = SendNow(fake, database_url, tmp_path)
+    output = await cli.run()
+    assert "Sent: 3, failed: 0, deactivated: 0, skipped: 0" in output and "Time taken" in output
+    delivered = len(fake.messages())
+    assert delivered == 3 * len(await expected_parts(service))
+
+    output = await cli.run()
+    assert "Sent: 0, failed: 0, deactivated: 0, skipped: 3" in output
+    assert len(fake.messages()) == delivered
