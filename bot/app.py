@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, commands
+from bot import admin, archive, commands, feedback
 from bot.alerts import AlertSender
 from bot.broadcast import broadcast
 from bot.pacing import Pacer
@@ -37,6 +37,8 @@ BOT_COMMANDS = [
     ("unsubscribe", "Stop the digest"),
     ("trend", "Newest posts on a trend: /trend 6"),
     ("trends", "The ten trends with this week's counts"),
+    ("search", "Search the archive: /search agents"),
+    ("digest", "Your digest now"),
     ("settings", "Trends, schedule, time zone, language, alerts"),
     ("help", "All commands"),
 ]
@@ -46,6 +48,8 @@ BOT_COMMANDS_ZH = [
     ("unsubscribe", "退订简报"),
     ("trend", "某个趋势的最新文章：/trend 6"),
     ("trends", "十大趋势及本周文章数"),
+    ("search", "搜索存档：/search 智能体"),
+    ("digest", "立即查看你的简报"),
     ("settings", "趋势、发送时间、时区、语言、即时提醒"),
     ("help", "全部命令"),
 ]
@@ -87,8 +91,15 @@ def build_application(
     application.add_handler(CommandHandler("timezone", timezone_command, channel_too))
     application.add_handler(CommandHandler("route", route_command))
     application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^s:"))
-    application.add_handler(CommandHandler("trend", commands.trend))
-    application.add_handler(CommandHandler("trends", commands.trends_overview))
+    application.add_handler(CommandHandler("trend", archive.trend))
+    application.add_handler(CommandHandler("trends", archive.trends_overview))
+    application.add_handler(CommandHandler("search", archive.search))
+    application.add_handler(CommandHandler("digest", archive.digest_now))
+    application.add_handler(CallbackQueryHandler(archive.page_button, pattern=r"^[tq]1:"))
+    application.add_handler(CallbackQueryHandler(feedback.wrong_button, pattern=r"^w1:"))
+    application.add_handler(CommandHandler("wrong", feedback.wrong_command))
+    application.add_handler(MessageHandler(filters.Regex(feedback.WRONG_LINK), feedback.wrong_link))
+    application.add_handler(CommandHandler("feedback", feedback.feedback_command))
     application.add_handler(CommandHandler("stats", stats_command))
     application.add_handler(CommandHandler("feeds", admin.list_feeds))
     application.add_handler(CommandHandler("addfeed", admin.add_feed))

@@ -1,4 +1,7 @@
-"""Command handlers: parse, call the service, render, reply. Nothing else lives here."""
+"""Command handlers: parse, call the service, render, reply. Nothing else lives here.
+
+The archive's commands (/trend, /trends, /search, /digest) are in `bot.archive`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from telegram.ext import ContextTypes
 
 from bot.chat import language_for, may_change_settings, telegram_language
 from bot.messages import text
-from bot.render import render_trend_choices, render_trend_page, render_trends_overview
 from trends.service import TrendService
 
 __all__ = [
@@ -18,13 +20,9 @@ __all__ = [
     "on_error",
     "start",
     "subscribe",
-    "trend",
-    "trends_overview",
     "unknown",
     "unsubscribe",
 ]
-
-TREND_PAGE_SIZE = 5
 
 log = logging.getLogger(__name__)
 
@@ -79,26 +77,6 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     stopped = await service_of(context).unsubscribe(chat.id)
     await _reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
-
-
-async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/trend N: the newest posts of trend N, with summaries and links."""
-    service, language = service_of(context), await language_for(update, context)
-    query = " ".join(context.args or []).strip()
-    found = service.themes.find(query) if query else None
-    if found is None:
-        choices = render_trend_choices(service.themes.trends, language, query=query or None)
-        await _reply(update, choices)
-        return
-    page = await service.trend_page(found, limit=TREND_PAGE_SIZE)
-    await _reply(update, render_trend_page(page, language))
-
-
-async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/trends: the ten trends with this week's counts."""
-    service, language = service_of(context), await language_for(update, context)
-    counts, previous = await service.weekly_counts()
-    await _reply(update, render_trends_overview(service.themes.trends, counts, previous, language))
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -29,7 +29,8 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.render import MAX_MESSAGE_CHARS, to_terminal
+from bot.chart import digest_chart
+from bot.render import MAX_MESSAGE_CHARS, DigestParts, to_terminal
 from trends.service import DueDigest, TrendService
 
 __all__ = [
@@ -59,11 +60,13 @@ class DigestSender:
         *,
         paid_broadcast: bool = False,
         backoff: float = BACKOFF_SECONDS,
+        charts: bool = False,
     ) -> None:
         self.bot = bot
         self.service = service
         self.paid_broadcast = paid_broadcast
         self.backoff = backoff
+        self.charts = charts  # send the digest's chart (bot/chart.py) before its text
 
     async def send(self, due: DueDigest, parts: list[str]) -> Outcome:
         """Send the parts not yet sent, in order; returns what became of this delivery."""
@@ -74,6 +77,8 @@ class DigestSender:
         chat_id = due.subscriber.chat_id
         previews = LinkPreviewOptions(is_disabled=not due.preferences.link_previews)
         try:
+            if self.charts and done == 0 and isinstance(parts, DigestParts):
+                await self._send_chart(chat_id, parts, due.thread_id)
             for index in range(done, len(parts)):
                 chat_id = await self._send_part(chat_id, parts[index], previews, due)
                 if index + 1 < len(parts):
@@ -118,6 +123,30 @@ class DigestSender:
                 if attempt >= MAX_ATTEMPTS:
                     raise
                 await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
+
+    # -- The chart on top (bot/chart.py): a photo before the first part. ---------------
+
+    async def _send_chart(self, chat_id: int, parts: DigestParts, thread_id: int | None) -> None:
+        """Best effort: a chart that fails to draw or send never holds the digest back.
+
+        A blocked chat (Forbidden) still ends the delivery, as the text would fail too; a
+        migrated group or a 429 leaves the chart out and lets the text handle it.
+        """
+        if parts.digest.is_empty:
+            return
+        try:
+            png = await asyncio.to_thread(digest_chart, parts.digest)  # cached per digest
+            await self.bot.send_photo(
+                chat_id,
+                png,
+                caption=parts.caption,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+                allow_paid_broadcast=self.paid_broadcast or None,
+                rate_limit_args={"bulk": True},  # type: ignore[call-arg]
+            )
+        except (BadRequest, NetworkError, ChatMigrated, RetryAfter) as exc:
+            log.warning("chat %s: digest chart left out: %s", chat_id, exc)
 
     async def _post(
         self, chat_id: int, text: str, mode: str | None, previews: LinkPreviewOptions

@@ -17,6 +17,7 @@ _EN = {
         "• /subscribe: get the weekly digest, grouped by trend\n"
         "• /trend 6: the newest posts on trend 6 (any number 1–10)\n"
         "• /trends: the ten trends with this week's counts\n"
+        "• /search words: search the archive; /digest: your digest now\n"
         "• /settings: your trends, schedule, time zone, language and alerts\n"
         "• /help: all commands"
     ),
@@ -24,8 +25,10 @@ _EN = {
         "<b>Commands</b>\n"
         "/subscribe: weekly digest of the ten trends\n"
         "/unsubscribe: stop the digest\n"
-        "/trend N: newest posts on trend N (1–10)\n"
-        "/trends: the ten trends with this week's counts\n"
+        "/trend N [7d|30d|90d]: newest posts on trend N (1–10, or a name: /trend pricing)\n"
+        "/trends: the ten trends, this week against last, with a chart\n"
+        "/search words: search the archive's titles and summaries\n"
+        "/digest: your digest now\n"
         "/settings: trends, schedule, time zone, language, instant alerts\n"
         "/timezone Area/City: set your time zone\n"
         "/route N: in a forum group's topic, send trend N there\n"
@@ -38,20 +41,45 @@ _EN = {
     "already_subscribed": "You are already subscribed. Your digest arrives every {when} ({timezone}).",
     "unsubscribed": "Unsubscribed: no more digests. /subscribe brings them back.",
     "not_subscribed": "You are not subscribed. /subscribe starts the weekly digest.",
-    "trend_usage": "Which trend? Send <code>/trend N</code> with a number from 1 to 10:",
-    "trend_unknown": "There is no trend “{query}”. Send <code>/trend N</code> with a number from 1 to 10:",
+    "trend_usage": (
+        "Which trend? Tap one, or send <code>/trend N</code> with a number from 1 to 10 or a "
+        "name (<code>/trend pricing</code>), and optionally 7d, 30d or 90d:"
+    ),
+    "trend_unknown": (
+        "There is no trend “{query}”. Tap one, or send <code>/trend N</code> with a number "
+        "from 1 to 10 or a name, and optionally 7d, 30d or 90d:"
+    ),
     "trend_empty": "No posts on this trend yet. New posts are added as the feeds are polled.",
-    "trend_header": "<b>{number}. {name}</b>: newest {shown} of {total}",
+    "trend_empty_period": "No posts on this trend in the last {days} days. Try a longer period: 90d.",
+    "trend_header": "<b>{number}. {name}</b>: newest {first}–{last} of {total}{period}",
     "trends_header": "<b>The ten trends</b>: stories in the last seven days",
     "trends_footer": "Send /trend N for a trend's newest posts.",
     "digest_title": "<b>trendbot weekly digest</b>",
     "digest_daily_title": "<b>trendbot daily digest</b>",
     "digest_range": "{since} – {until} · {stories} stories",
-    "digest_section": "<b>{number}. {name}</b>: {count} this week{change}",
+    "digest_section": "<b>{number}. {name}</b>: {count} this week, {previous} last week{change}",
     "digest_nothing": "A quiet week: no new stories on your trends.",
-    "digest_footer": "/trend N for more · /unsubscribe to stop",
-    "also_covered": "Also covered by {sources}",
-    "more_sources": "+{count} more",
+    "digest_footer": "/settings: your trends and schedule · /unsubscribe: stop the digest · /trend N: more",
+    "also_covered": "+{count} sources: {sources}",
+    # Archive queries, /search, /digest, charts and "wrong trend?" feedback
+    "period_days": " (last {days} days)",
+    "trend_feedback_hint": "<i>Wrong trend? Tap ✗ and the post's number.</i>",
+    "trends_chart_note": "<i>Chart: stories per week over the last {weeks} weeks, this week in orange.</i>",
+    "digest_chart": "Stories per week on your trends over the last {weeks} weeks; this week in orange.",
+    "wrong_hint": "Wrong trend? /wrong_{post}_{trend}",
+    "wrong_usage": "Send <code>/wrong POST TREND</code>, e.g. <code>/wrong 123 6</code>, to say a post is not about that trend.",
+    "feedback_thanks": "Thanks: noted that this post may not be about trend {number}.",
+    "feedback_repeat": "You already flagged this post for trend {number}.",
+    "feedback_unknown": "That post is no longer in the archive.",
+    "feedback_header": "<b>“Wrong trend?” answers</b>, most flagged first:",
+    "feedback_line": "{count}× · trend {number} · {title}\nmatched: {terms}",
+    "feedback_no_terms": "no terms recorded",
+    "feedback_none": "No “wrong trend?” answers yet.",
+    "feedback_admins_only": "Sorry, /feedback is only for the bot's admins.",
+    "search_usage": "Send <code>/search words</code> to search titles and summaries, e.g. <code>/search agents</code> or <code>/search 智能体</code>.",
+    "search_too_short": "Please search for at least 3 characters, e.g. <code>/search GPU</code> or <code>/search 智能体</code>: shorter words match almost everything.",
+    "search_header": "<b>Search “{query}”</b>: {first}–{last} of {total}",
+    "search_empty": "Nothing found for “{query}”. Try other words, or part of a word.",
     "weekday_0": "Monday",
     "weekday_1": "Tuesday",
     "weekday_2": "Wednesday",
@@ -220,6 +248,7 @@ _ZH = {
         "• /subscribe：订阅按趋势分组的每周简报\n"
         "• /trend 6：趋势 6 的最新文章（可用 1–10 任一编号）\n"
         "• /trends：十大趋势及本周文章数\n"
+        "• /search 关键词：搜索存档；/digest：立即查看简报\n"
         "• /settings：关注的趋势、发送时间、时区、语言和即时提醒\n"
         "• /help：全部命令"
     ),
@@ -227,8 +256,10 @@ _ZH = {
         "<b>命令</b>\n"
         "/subscribe：订阅十大趋势每周简报\n"
         "/unsubscribe：退订简报\n"
-        "/trend N：趋势 N 的最新文章（1–10）\n"
-        "/trends：十大趋势及本周文章数\n"
+        "/trend N [7d|30d|90d]：趋势 N 的最新文章（1–10，或名称：/trend 成果）\n"
+        "/trends：十大趋势本周与上周对比，附图表\n"
+        "/search 关键词：搜索存档的标题和摘要\n"
+        "/digest：立即查看你的简报\n"
         "/settings：趋势、发送时间、时区、语言、即时提醒\n"
         "/timezone 地区/城市：设置时区\n"
         "/route N：在群组话题内发送，趋势 N 的文章发到该话题\n"
@@ -238,20 +269,45 @@ _ZH = {
     "already_subscribed": "你已订阅。简报将于每{when}送达（{timezone}）。",
     "unsubscribed": "已退订，不再发送简报。发送 /subscribe 可重新订阅。",
     "not_subscribed": "你尚未订阅。发送 /subscribe 开始接收每周简报。",
-    "trend_usage": "要看哪个趋势？请发送 <code>/trend N</code>，N 为 1 到 10：",
-    "trend_unknown": "没有“{query}”这个趋势。请发送 <code>/trend N</code>，N 为 1 到 10：",
+    "trend_usage": (
+        "要看哪个趋势？点按钮，或发送 <code>/trend N</code>（N 为 1 到 10，也可用名称，如 "
+        "<code>/trend 成果</code>），可加时间段 7d、30d 或 90d："
+    ),
+    "trend_unknown": (
+        "没有“{query}”这个趋势。点按钮，或发送 <code>/trend N</code>（N 为 1 到 10，也可用名称），"
+        "可加时间段 7d、30d 或 90d："
+    ),
     "trend_empty": "这个趋势暂时还没有文章。抓取订阅源后会陆续加入。",
-    "trend_header": "<b>{number}. {name}</b>：最新 {shown} 篇，共 {total} 篇",
+    "trend_empty_period": "这个趋势近 {days} 天没有文章。试试更长的时间段：90d。",
+    "trend_header": "<b>{number}. {name}</b>：最新第 {first}–{last} 篇，共 {total} 篇{period}",
     "trends_header": "<b>十大趋势</b>：近七天的报道数",
     "trends_footer": "发送 /trend N 查看该趋势的最新文章。",
     "digest_title": "<b>trendbot 每周简报</b>",
     "digest_daily_title": "<b>trendbot 每日简报</b>",
     "digest_range": "{since} – {until} · 共 {stories} 条报道",
-    "digest_section": "<b>{number}. {name}</b>：本周 {count} 条{change}",
+    "digest_section": "<b>{number}. {name}</b>：本周 {count} 条，上周 {previous} 条{change}",
     "digest_nothing": "本周很安静：你关注的趋势没有新报道。",
-    "digest_footer": "发送 /trend N 查看更多 · /unsubscribe 退订",
-    "also_covered": "其他报道：{sources}",
-    "more_sources": "另有 {count} 家",
+    "digest_footer": "/settings 设置关注的趋势和时间 · /unsubscribe 退订 · /trend N 查看更多",
+    "also_covered": "另有 {count} 家来源：{sources}",
+    # 存档查询、/search、/digest、图表与“分类不对？”反馈
+    "period_days": "（近 {days} 天）",
+    "trend_feedback_hint": "<i>分类不对？点 ✗ 加文章编号。</i>",
+    "trends_chart_note": "<i>图表：近 {weeks} 周每周报道数，橙色为本周。</i>",
+    "digest_chart": "你关注的趋势近 {weeks} 周每周报道数，橙色为本周。",
+    "wrong_hint": "分类不对？/wrong_{post}_{trend}",
+    "wrong_usage": "发送 <code>/wrong 文章编号 趋势编号</code>，例如 <code>/wrong 123 6</code>，告诉我们这篇文章不属于该趋势。",
+    "feedback_thanks": "谢谢：已记录这篇文章可能不属于趋势 {number}。",
+    "feedback_repeat": "你已标记过这篇文章不属于趋势 {number}。",
+    "feedback_unknown": "这篇文章已不在存档中。",
+    "feedback_header": "<b>“分类不对？”反馈</b>，按次数排序：",
+    "feedback_line": "{count} 次 · 趋势 {number} · {title}\n匹配词：{terms}",
+    "feedback_no_terms": "无记录",
+    "feedback_none": "还没有“分类不对？”的反馈。",
+    "feedback_admins_only": "抱歉，/feedback 仅供机器人管理员使用。",
+    "search_usage": "发送 <code>/search 关键词</code> 搜索标题和摘要，例如 <code>/search 智能体</code> 或 <code>/search agents</code>。",
+    "search_too_short": "请至少输入 3 个字符，例如 <code>/search 智能体</code> 或 <code>/search GPU</code>：太短的词几乎处处都能匹配。",
+    "search_header": "<b>搜索“{query}”</b>：第 {first}–{last} 条，共 {total} 条",
+    "search_empty": "没有找到“{query}”。换个词试试，或只输入词的一部分。",
     "weekday_0": "周一",
     "weekday_1": "周二",
     "weekday_2": "周三",

@@ -12,12 +12,18 @@ from datetime import datetime
 from html import escape, unescape
 
 from bot.messages import text
-from trends.models import Digest, DigestStory, StoredPost, Trend
+from trends.archive import SearchPage
+from trends.models import Digest, DigestStory, FeedbackEntry, StoredPost, Trend
 from trends.service import TrendPage
 
 __all__ = [
+    "MAX_CAPTION_CHARS",
     "MAX_MESSAGE_CHARS",
+    "DigestParts",
+    "digest_caption",
     "render_digest",
+    "render_feedback",
+    "render_search_page",
     "render_trend_choices",
     "render_trend_page",
     "render_trends_overview",
@@ -26,23 +32,84 @@ __all__ = [
 ]
 
 MAX_MESSAGE_CHARS = 4096
+MAX_CAPTION_CHARS = 1024
 _SUMMARY_CHARS = 320
 _MAX_ALSO_LISTED = 3
 
 
-def render_trend_page(page: TrendPage, language: str) -> str:
+class DigestParts(list[str]):
+    """A digest's message parts, in order, plus what its chart needs: the digest they came
+    from, and the chart's caption in the same language."""
+
+    def __init__(self, parts: Iterable[str], digest: Digest, caption: str) -> None:
+        super().__init__(parts)
+        self.digest = digest
+        self.caption = caption
+
+
+def render_trend_page(page: TrendPage, language: str, *, days: int | None = None) -> str:
+    """One page of a trend: numbered stories, so the ✗ buttons can name them."""
     if not page.posts:
+        if days and page.offset == 0:
+            return text(language, "trend_empty_period", days=days)
         return text(language, "trend_empty")
     header = text(
         language,
         "trend_header",
         number=page.trend.number,
         name=escape(page.trend.name(language)),
-        shown=len(page.posts),
+        first=page.offset + 1,
+        last=page.offset + len(page.posts),
+        total=page.total,
+        period=text(language, "period_days", days=days) if days else "",
+    )
+    stories = [
+        _story_block(_as_story(post), language, marker=f"{index}.")
+        for index, post in enumerate(page.posts, start=1)
+    ]
+    return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]
+
+
+def render_search_page(page: SearchPage, language: str) -> str:
+    query = escape(page.query)
+    if not page.posts:
+        return text(language, "search_empty", query=query)
+    header = text(
+        language,
+        "search_header",
+        query=query,
+        first=page.offset + 1,
+        last=page.offset + len(page.posts),
         total=page.total,
     )
-    blocks = [header, *(_story_block(_as_story(post), language) for post in page.posts)]
-    return split_blocks(blocks)[0]
+    stories = [
+        _story_block(_as_story(post), language, marker=f"{index}.")
+        for index, post in enumerate(page.posts, start=page.offset + 1)
+    ]
+    return split_blocks([header, *stories])[0]
+
+
+def render_feedback(entries: Sequence[FeedbackEntry], language: str) -> list[str]:
+    """Flagged posts for the admins: how often, which trend, the title and matched terms."""
+    if not entries:
+        return [text(language, "feedback_none")]
+    blocks = [text(language, "feedback_header")]
+    for entry in entries:
+        title = escape(_clip(entry.title, 120))
+        if entry.link:
+            title = f'<a href="{escape(entry.link, quote=True)}">{title}</a>'
+        terms = ", ".join(escape(term) for term in entry.matched)
+        blocks.append(
+            text(
+                language,
+                "feedback_line",
+                count=entry.count,
+                number=entry.trend,
+                title=title,
+                terms=terms or text(language, "feedback_no_terms"),
+            )
+        )
+    return split_blocks(blocks)
 
 
 def render_trend_choices(trends: Sequence[Trend], language: str, *, query: str | None) -> str:
@@ -57,7 +124,12 @@ def render_trend_choices(trends: Sequence[Trend], language: str, *, query: str |
 
 
 def render_trends_overview(
-    trends: Sequence[Trend], counts: dict[int, int], previous: dict[int, int], language: str
+    trends: Sequence[Trend],
+    counts: dict[int, int],
+    previous: dict[int, int],
+    language: str,
+    *,
+    chart_weeks: int | None = None,
 ) -> str:
     lines = [text(language, "trends_header")]
     for trend in trends:
@@ -65,12 +137,21 @@ def render_trends_overview(
         change = _change(count, previous.get(trend.number, 0))
         lines.append(f"{trend.number}. {escape(trend.name(language))}: <b>{count}</b>{change}")
     lines.append(text(language, "trends_footer"))
+    if chart_weeks:
+        lines.append(text(language, "trends_chart_note", weeks=chart_weeks))
     return "\n".join(lines)
 
 
-def render_digest(digest: Digest, language: str, *, cadence: str = "weekly") -> list[str]:
-    """The digest as message parts, in order, each under the length limit."""
-    title = text(language, "digest_daily_title" if cadence == "daily" else "digest_title")
+def render_digest(
+    digest: Digest, language: str, *, cadence: str = "weekly", feedback: bool = True
+) -> DigestParts:
+    """The digest as message parts, in order, each under the length limit.
+
+    Parts break only between blocks (a section header, one story), so no story is cut.
+    With `feedback`, each story names its "wrong trend?" command, /wrong_<post>_<trend>:
+    one tap sends it, and a digest needs no button per story.
+    """
+    title = _digest_title(language, cadence)
     stories = sum(len(section.stories) for section in digest.sections)
     blocks = [
         title
@@ -95,12 +176,27 @@ def render_digest(digest: Digest, language: str, *, cadence: str = "weekly") -> 
                 number=section.trend.number,
                 name=escape(section.trend.name(language)),
                 count=section.count,
+                previous=section.previous_count,
                 change=_change(section.count, section.previous_count),
             )
         )
-        blocks.extend(_story_block(story, language) for story in section.stories)
+        for story in section.stories:
+            wrong = section.trend.number if feedback and story.post_id is not None else None
+            blocks.append(_story_block(story, language, wrong_trend=wrong))
     blocks.append(f"<i>{text(language, 'digest_footer')}</i>")
-    return split_blocks(blocks)
+    return DigestParts(
+        split_blocks(blocks), digest, digest_caption(digest, language, cadence=cadence)
+    )
+
+
+def digest_caption(digest: Digest, language: str, *, cadence: str = "weekly") -> str:
+    """The caption of the digest's chart: which digest, and how to read the chart."""
+    weeks = max((len(section.weekly) for section in digest.sections), default=0) or 2
+    return f"{_digest_title(language, cadence)}\n{text(language, 'digest_chart', weeks=weeks)}"
+
+
+def _digest_title(language: str, cadence: str) -> str:
+    return text(language, "digest_daily_title" if cadence == "daily" else "digest_title")
 
 
 def split_blocks(blocks: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
@@ -130,10 +226,13 @@ _LINK_TAG = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 _ANY_TAG = re.compile(r"</?[a-z][^>]*>")
 
 
-def _story_block(story: DigestStory, language: str) -> str:
+def _story_block(
+    story: DigestStory, language: str, *, marker: str = "•", wrong_trend: int | None = None
+) -> str:
     title = escape(story.title)
     link = escape(story.link, quote=True)
-    headline = f'• <a href="{link}"><b>{title}</b></a>' if link else f"• <b>{title}</b>"
+    headline = f'<a href="{link}"><b>{title}</b></a>' if link else f"<b>{title}</b>"
+    headline = f"{marker} {headline}"
     meta = escape(story.source)
     if story.published:
         meta += f", {_date(story.published)}"
@@ -143,6 +242,8 @@ def _story_block(story: DigestStory, language: str) -> str:
         lines.append(escape(_clip(summary, _SUMMARY_CHARS)))
     if story.also_covered_by:
         lines.append(_also_covered(story.also_covered_by, language))
+    if wrong_trend is not None:
+        lines.append(text(language, "wrong_hint", post=story.post_id, trend=wrong_trend))
     return "\n".join(lines)
 
 
@@ -153,8 +254,8 @@ def _also_covered(others: Sequence[tuple[str, str]], language: str) -> str:
     ]
     sources = ", ".join(shown)
     if len(others) > _MAX_ALSO_LISTED:
-        sources += " " + text(language, "more_sources", count=len(others) - _MAX_ALSO_LISTED)
-    return text(language, "also_covered", sources=sources)
+        sources += ", …"
+    return text(language, "also_covered", count=len(others), sources=sources)
 
 
 def _as_story(post: StoredPost) -> DigestStory:
@@ -165,6 +266,7 @@ def _as_story(post: StoredPost) -> DigestStory:
         summary=post.summary,
         published=post.published,
         also_covered_by=post.also_covered_by,
+        post_id=post.id,
     )
 
 

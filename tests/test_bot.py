@@ -62,7 +62,8 @@ async def service(
 
 
 def text_of(message: dict) -> str:
-    return str(message.get("text", ""))
+    """A message's text, or a photo's caption (/trends answers with a chart)."""
+    return str(message.get("text") or message.get("caption") or "")
 
 
 async def ask(bot_api: FakeBotAPI, text: str, **options: object) -> str:

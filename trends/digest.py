@@ -30,8 +30,10 @@ def build_digest(
     posts: Iterable[StoredPost],
     counts: dict[int, int],
     previous_counts: dict[int, int],
+    weekly_counts: dict[int, list[int]] | None = None,
     stories_per_trend: int = STORIES_PER_TREND,
 ) -> Digest:
+    """Sections for `trends` in their order; `weekly_counts` (oldest week first) feeds the chart."""
     posts = list(posts)
     followed = {trend.number for trend in trends}
     by_trend: dict[int, list[StoredPost]] = {number: [] for number in followed}
@@ -52,6 +54,7 @@ def build_digest(
                 count=counts.get(trend.number, 0),
                 previous_count=previous_counts.get(trend.number, 0),
                 stories=tuple(_story(post) for post in ranked[:stories_per_trend]),
+                weekly=tuple((weekly_counts or {}).get(trend.number, ())),
             )
         )
     return Digest(
@@ -72,4 +75,5 @@ def _story(post: StoredPost) -> DigestStory:
         summary=post.summary,
         published=post.published,
         also_covered_by=post.also_covered_by,
+        post_id=post.id,
     )

@@ -14,6 +14,7 @@ __all__ = [
     "DigestSection",
     "DigestStory",
     "FeedSpec",
+    "FeedbackEntry",
     "ParsedFeed",
     "Post",
     "RawEntry",
@@ -120,6 +121,7 @@ class DigestStory:
     summary: str
     published: datetime | None
     also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
+    post_id: int | None = None  # the stored post, for "wrong trend?" answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ class DigestSection:
     count: int
     previous_count: int
     stories: tuple[DigestStory, ...]
+    weekly: tuple[int, ...] = ()  # stories per week, oldest first, ending with this week
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +144,15 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         return not any(section.stories for section in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    """Readers' "wrong trend?" answers on one post and trend, for the admins."""
+
+    post_id: int
+    trend: int
+    count: int
+    title: str
+    link: str
+    matched: tuple[str, ...] = ()  # the terms that made the tag

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from trends import manage, pipeline, schedule
+from trends.archive import HISTORY_WEEKS, Archive
 from trends.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
@@ -77,6 +78,7 @@ class TrendService:
         self.themes = themes
         self.feeds_path = feeds_path
         self.defaults = defaults or DigestDefaults()
+        self.archive = Archive(db)  # /trends history, /search, "wrong trend?" feedback
 
     @classmethod
     async def open(
@@ -236,16 +238,17 @@ class TrendService:
         followed = [t for t in self.themes.trends if trends is None or t.number in trends]
         async with self.db.new_session() as session:
             found = await posts.posts_in_window(session, since, until, [t.number for t in followed])
-            counts = await posts.trend_counts(session, since, until)
-            previous = await posts.trend_counts(session, since - DIGEST_WINDOW, since)
+            # This week, last week and the chart's weeks before them, in one grouped query.
+            weekly = await posts.weekly_trend_counts(session, until, HISTORY_WEEKS)
         return build_digest(
             key=key,
             since=since,
             until=until,
             trends=followed,
             posts=found,
-            counts=counts,
-            previous_counts=previous,
+            counts={trend: weeks[-1] for trend, weeks in weekly.items()},
+            previous_counts={trend: weeks[-2] for trend, weeks in weekly.items()},
+            weekly_counts=weekly,
         )
 
     async def due_digests(self, now: datetime | None = None) -> list[DueDigest]:

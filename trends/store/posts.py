@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import Post, StoredPost, TrendTag
@@ -17,10 +17,12 @@ __all__ = [
     "count_posts",
     "insert_post",
     "is_known",
+    "load_posts",
     "newest_by_trend",
     "newest_published",
     "posts_in_window",
     "trend_counts",
+    "weekly_trend_counts",
 ]
 
 
@@ -125,7 +127,7 @@ async def newest_by_trend(
             .offset(offset)
         )
     ).all()
-    return await _load(session, list(ids)), int(total or 0)
+    return await load_posts(session, list(ids)), int(total or 0)
 
 
 async def posts_in_window(
@@ -146,7 +148,7 @@ async def posts_in_window(
             .distinct()
         )
     ).all()
-    return await _load(session, list(ids))
+    return await load_posts(session, list(ids))
 
 
 async def trend_counts(session: AsyncSession, since: datetime, until: datetime) -> dict[int, int]:
@@ -164,6 +166,44 @@ async def trend_counts(session: AsyncSession, since: datetime, until: datetime) 
     return {trend: count for trend, count in (await session.execute(query)).all()}
 
 
+async def weekly_trend_counts(
+    session: AsyncSession, until: datetime, weeks: int
+) -> dict[int, list[int]]:
+    """Stories per trend in each of the `weeks` weeks before `until`, oldest week first.
+
+    One grouped query: a CASE expression puts each tag in its week, so the database counts
+    every trend and week in a single pass over the (trend, published_at) index.
+    """
+    week = timedelta(days=7)
+    since = until - weeks * week
+    bucket = case(
+        *(
+            (PostTrendRow.published_at >= until - (index + 1) * week, weeks - 1 - index)
+            for index in range(weeks)
+        ),
+        else_=0,
+    ).label("week")
+    # Grouped over a subquery: PostgreSQL can't match a CASE with bound parameters in
+    # GROUP BY to the same CASE in SELECT, as each copy gets its own placeholders.
+    tagged = (
+        select(PostTrendRow.trend, bucket)
+        .join(PostRow, PostRow.id == PostTrendRow.post_id)
+        .where(
+            PostTrendRow.published_at >= since,
+            PostTrendRow.published_at < until,
+            PostRow.cluster_id.is_(None),
+        )
+        .subquery()
+    )
+    query = select(tagged.c.trend, tagged.c.week, func.count()).group_by(
+        tagged.c.trend, tagged.c.week
+    )
+    counts: dict[int, list[int]] = {}
+    for trend, index, count in (await session.execute(query)).all():
+        counts.setdefault(trend, [0] * weeks)[index] = count
+    return counts
+
+
 async def count_posts(session: AsyncSession, since: datetime | None = None) -> int:
     query = select(func.count()).select_from(PostRow)
     if since is not None:
@@ -175,7 +215,7 @@ async def newest_published(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.max(PostRow.published_at)))
 
 
-async def _load(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
+async def load_posts(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
     """Posts by id, in the order given, with tags and other outlets: three queries in all."""
     if not ids:
         return []

@@ -10,10 +10,18 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - migrations always run through Database.migrate
     raise RuntimeError("run migrations through trends.store.db.Database.migrate()")
 
+
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    # posts_fts and its shadow tables (0003) are raw SQLite DDL that the models don't
+    # describe; autogenerate must not propose dropping them.
+    return not (type_ == "table" and name is not None and name.startswith("posts_fts"))
+
+
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=True,  # SQLite needs batch mode for ALTER TABLE
+    include_name=_include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

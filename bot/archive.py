@@ -1,0 +1,195 @@
+"""Archive handlers: /trend with its page buttons, /trends with its chart, /search, /digest.
+
+Each parses, calls the service, renders and replies; a page button edits its own message
+in place, and every button press is answered so the client stops its spinner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.chart import digest_chart, trends_chart
+from bot.chat import language_for
+from bot.commands import service_of
+from bot.messages import text
+from bot.paging import (
+    PAGE_SIZE,
+    PERIODS,
+    SearchButton,
+    TrendButton,
+    fit_query,
+    parse_button,
+    search_keyboard,
+    trend_choices_keyboard,
+    trend_keyboard,
+)
+from bot.render import (
+    MAX_CAPTION_CHARS,
+    render_digest,
+    render_search_page,
+    render_trend_choices,
+    render_trend_page,
+    render_trends_overview,
+)
+from trends.archive import is_searchable
+from trends.models import Trend
+from trends.service import TrendService
+
+__all__ = [
+    "digest_now",
+    "page_button",
+    "search",
+    "send_html",
+    "trend",
+    "trends_overview",
+]
+
+_PERIOD = re.compile(r"(\d+)d")
+_NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
+
+
+async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/trend N [7d|30d|90d]: a trend's newest posts, five a page, with ◀ ▶ and ✗ buttons."""
+    service, language = service_of(context), await language_for(update, context)
+    words, days = _period_of(context.args or [])
+    found = service.themes.find(" ".join(words)) if words and days is not None else None
+    if found is None or days is None:
+        query = " ".join(context.args or []) or None
+        choices = render_trend_choices(service.themes.trends, language, query=query)
+        await send_html(update, choices, trend_choices_keyboard(service.themes.trends, language))
+        return
+    html, keyboard = await _trend_reply(service, found, days, 0, language)
+    await send_html(update, html, keyboard)
+
+
+async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/trends: each trend this week against last (▲ ▼), on a chart of twelve weeks."""
+    service, language = service_of(context), await language_for(update, context)
+    history = await service.archive.weekly_history()
+    trends = service.themes.trends
+    overview = render_trends_overview(
+        trends, history.this_week(), history.last_week(), language, chart_weeks=history.weeks
+    )
+    # matplotlib takes a few hundred milliseconds: off the event loop.
+    png = await asyncio.to_thread(trends_chart, trends, history.counts, history.week_starts())
+    await _send_chart(update, png, overview)
+
+
+async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/search words: stories whose title or summary has every word, newest first."""
+    service, language = service_of(context), await language_for(update, context)
+    query = " ".join(context.args or [])
+    if not query:
+        await send_html(update, text(language, "search_usage"))
+        return
+    if not is_searchable(query):
+        await send_html(update, text(language, "search_too_short"))
+        return
+    query = fit_query(query)  # the page buttons carry it
+    page = await service.archive.search(query, limit=PAGE_SIZE)
+    keyboard = search_keyboard(query, offset=0, total=page.total)
+    await send_html(update, render_search_page(page, language), keyboard)
+
+
+async def digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/digest: this chat's digest now, with the chart on top.
+
+    A subscribed chat reads its followed trends with its link-preview choice; anyone else
+    reads all ten, previews off.
+    """
+    service, chat = service_of(context), update.effective_chat
+    if chat is None:
+        return
+    language = await language_for(update, context)
+    chosen = await service.chat_settings(chat.id)
+    reader = chosen if chosen is not None and chosen.subscribed else None
+    built = await service.digest(trends=list(reader.trends) if reader else None)
+    parts = render_digest(built, language)
+    if not built.is_empty:
+        png = await asyncio.to_thread(digest_chart, built)
+        await _send_chart(update, png, parts.caption)
+    previews = LinkPreviewOptions(is_disabled=not (reader and reader.link_previews))
+    for part in parts:
+        await send_html(update, part, previews=previews)
+
+
+async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """◀ ▶ on /trend and /search, and the ten trend buttons: the page, edited in place."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    service, language = service_of(context), await language_for(update, context)
+    button = parse_button(query.data)
+    if isinstance(button, TrendButton) and (found := service.themes.get(button.trend)):
+        days = button.days if button.days in PERIODS else 0
+        html, keyboard = await _trend_reply(service, found, days, button.offset, language)
+    elif isinstance(button, SearchButton) and is_searchable(button.query):
+        page = await service.archive.search(button.query, limit=PAGE_SIZE, offset=button.offset)
+        keyboard = search_keyboard(button.query, offset=button.offset, total=page.total)
+        html = render_search_page(page, language)
+    else:  # a button of an older format: show the ten to start again
+        html = render_trend_choices(service.themes.trends, language, query=None)
+        keyboard = trend_choices_keyboard(service.themes.trends, language)
+    try:
+        await query.edit_message_text(
+            html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            link_preview_options=_NO_PREVIEWS,
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # a double tap shows the same page
+            raise
+
+
+async def send_html(
+    update: Update,
+    html: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    previews: LinkPreviewOptions = _NO_PREVIEWS,
+) -> None:
+    """Reply in the chat (and forum topic) the update came from; link previews off."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(
+            html, reply_markup=keyboard, link_preview_options=previews
+        )
+
+
+async def _trend_reply(
+    service: TrendService, found: Trend, days: int, offset: int, language: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    page = await service.trend_page(found, limit=PAGE_SIZE, offset=offset, days=days or None)
+    html = render_trend_page(page, language, days=days or None)
+    keyboard = trend_keyboard(found, page.posts, days=days, offset=offset, total=page.total)
+    return html, keyboard
+
+
+async def _send_chart(update: Update, png: bytes, html: str) -> None:
+    """The chart with `html` as its caption, or after it when too long for a caption."""
+    message = update.effective_message
+    if message is None:
+        return
+    if len(html) <= MAX_CAPTION_CHARS:  # HTML is never shorter than the text it shows
+        await message.reply_photo(png, caption=html, parse_mode=ParseMode.HTML)
+        return
+    await message.reply_photo(png)
+    await send_html(update, html)
+
+
+def _period_of(args: list[str]) -> tuple[list[str], int | None]:
+    """The words naming a trend, and the period in days (0: all time; None: not one we offer)."""
+    words, days = [], 0
+    for arg in args:
+        if match := _PERIOD.fullmatch(arg.lower()):
+            days = int(match.group(1)) if int(match.group(1)) in PERIODS else -1
+        else:
+            words.append(arg)
+    return words, (days if days >= 0 else None)

@@ -1,0 +1,99 @@
+"""Readers' "wrong trend?" answers, and /feedback, where admins read them.
+
+On a /trend page each post has a ✗ button. A digest can hold dozens of stories, so instead of
+a button per story each names a command, /wrong_<post>_<trend>, that one tap sends; typing
+/wrong <post> [trend] works too.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.archive import send_html
+from bot.chat import language_for
+from bot.commands import service_of
+from bot.messages import text
+from bot.paging import WrongButton, parse_button
+from bot.render import render_feedback
+from config.settings import Settings
+from trends.archive import FeedbackOutcome
+
+__all__ = ["feedback_command", "wrong_button", "wrong_command", "wrong_link"]
+
+WRONG_LINK = r"^/wrong_(\d{1,12})_(\d{1,2})(@\w+)?$"
+_ANSWER = {
+    "recorded": "feedback_thanks",
+    "repeat": "feedback_repeat",
+    "unknown": "feedback_unknown",
+}
+
+
+async def wrong_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """✗ under a /trend page: store the answer and confirm it with a toast."""
+    query = update.callback_query
+    if query is None:
+        return
+    language = await language_for(update, context)
+    button = parse_button(query.data)
+    if not isinstance(button, WrongButton):
+        await query.answer(text(language, "feedback_unknown"))
+        return
+    outcome = await _record(update, context, button.post_id, button.trend)
+    await query.answer(text(language, _ANSWER[outcome], number=button.trend))
+
+
+async def wrong_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/wrong_<post>_<trend>, as printed under each story of a digest."""
+    match = context.matches[0] if context.matches else None
+    if match is not None:
+        await _answer(update, context, int(match.group(1)), int(match.group(2)))
+
+
+async def wrong_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/wrong <post> [trend]: without a trend, the post's strongest one."""
+    args = context.args or []
+    language = await language_for(update, context)
+    if not 1 <= len(args) <= 2 or not all(arg.isdigit() for arg in args):
+        await send_html(update, text(language, "wrong_usage"))
+        return
+    post_id = int(args[0])
+    if len(args) == 2:
+        trend = int(args[1])
+    else:
+        post = await service_of(context).archive.post(post_id)
+        trend = post.trends[0].trend if post and post.trends else 0
+    await _answer(update, context, post_id, trend)
+
+
+async def feedback_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feedback, for admins: the most flagged posts, their trend and the matched terms."""
+    language = await language_for(update, context)
+    settings: Settings = context.bot_data["settings"]
+    user = update.effective_user
+    if user is None or user.id not in settings.admins:
+        await send_html(update, text(language, "feedback_admins_only"))
+        return
+    entries = await service_of(context).archive.feedback_report()
+    for part in render_feedback(entries, language):
+        await send_html(update, part)
+
+
+async def _answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, post_id: int, trend: int
+) -> None:
+    language = await language_for(update, context)
+    if service_of(context).themes.get(trend) is None:
+        await send_html(update, text(language, "wrong_usage"))
+        return
+    outcome = await _record(update, context, post_id, trend)
+    await send_html(update, text(language, _ANSWER[outcome], number=trend))
+
+
+async def _record(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, post_id: int, trend: int
+) -> FeedbackOutcome:
+    chat, user = update.effective_chat, update.effective_user
+    return await service_of(context).archive.record_feedback(
+        post_id, trend, chat_id=chat.id if chat else 0, user_id=user.id if user else None
+    )

@@ -1,0 +1,215 @@
+"""/trend with its page buttons, /trends with its chart, and /search, through the real
+Application against the fake Bot API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.archive_helpers import CHAT, edited, latest, open_archive, png_size
+from tests.chat_helpers import buttons, press, say
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.harness import running_bot
+from trends.service import TrendService
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    async with open_archive(database_url, feed_server, tmp_path) as service:
+        yield service
+
+
+@pytest.fixture
+async def empty_service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    async with open_archive(database_url, feed_server, tmp_path, empty=True) as service:
+        yield service
+
+
+def numbered_titles(html: str) -> list[str]:
+    return re.findall(r"^\d+\. <a href=\"[^\"]*\"><b>([^<]*)</b>", html, re.MULTILINE)
+
+
+def page_arrows(message: dict) -> set[str]:
+    return {label for label in buttons(message).values() if label in ("◀", "▶")}
+
+
+async def test_trend_pages_forward_and_back_with_no_arrow_past_either_end(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        first = await say(bot_api, CHAT, "/trend 6")
+        assert first["text"].startswith("<b>6. Outcome-based pricing</b>: newest 1–5 of 12")
+        assert page_arrows(first) == {"▶"}  # nothing before the first page
+        page_one = numbered_titles(first["text"])
+        assert len(page_one) == 5
+        message_id = latest(bot_api)["message_id"]
+        next_data = next(data for data, label in buttons(first).items() if label == "▶")
+        assert next_data == "t1:6:0:5"
+
+        edits = len(bot_api.calls_of("editMessageText"))
+        answer = await press(bot_api, CHAT, message_id, next_data)
+        await edited(bot_api, edits)
+        assert answer["callback_query_id"]  # every press is answered
+        second = latest(bot_api)
+        assert second["message_id"] == message_id  # edited in place, no new message
+        assert "newest 6–10 of 12" in second["text"]
+        assert page_arrows(second) == {"◀", "▶"}
+        assert not set(numbered_titles(second["text"])) & set(page_one)
+
+        edits = len(bot_api.calls_of("editMessageText"))
+        await press(bot_api, CHAT, message_id, "t1:6:0:10")
+        await edited(bot_api, edits)
+        last = latest(bot_api)
+        assert "newest 11–12 of 12" in last["text"]
+        assert page_arrows(last) == {"◀"}  # nothing after the last page
+        assert "Utility company" in last["text"]  # the oldest story comes last
+
+        edits = len(bot_api.calls_of("editMessageText"))
+        back = next(data for data, label in buttons(last).items() if label == "◀")
+        await press(bot_api, CHAT, message_id, back)
+        await edited(bot_api, edits)
+        assert numbered_titles(latest(bot_api)["text"]) == numbered_titles(second["text"])
+
+
+@pytest.mark.parametrize(
+    ("period", "total"), [("7d", 6), ("30d", 8), ("90d", 11), ("", 12)], ids=str
+)
+async def test_period_filters_the_trend(
+    bot_api: FakeBotAPI, service: TrendService, period: str, total: int
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, f"/trend 6 {period}".strip())
+    assert f"of {total}" in reply["text"]
+    if period:
+        assert f"(last {period[:-1]} days)" in reply["text"]
+        # The page buttons keep the period.
+        assert all(
+            data.startswith(f"t1:6:{period[:-1]}:")
+            for data in buttons(reply)
+            if data.startswith("t1:")
+        )
+
+
+@pytest.mark.parametrize("query", ["pricing", "outcome-pricing", "成果", "Outcome-based pricing"])
+async def test_a_key_or_name_works_in_place_of_the_number(
+    bot_api: FakeBotAPI, service: TrendService, query: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, f"/trend {query} 90d")
+    assert reply["text"].startswith("<b>6. Outcome-based pricing</b>")
+
+
+async def test_bare_trend_shows_ten_buttons_and_pressing_one_opens_it(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, "/trend", language_code="zh-hans")
+        assert "要看哪个趋势" in reply["text"]
+        choices = buttons(reply)
+        assert sorted(choices) == sorted(f"t1:{n}:0:0" for n in range(1, 11))
+        assert choices["t1:6:0:0"].startswith("6. 成果即服务")
+        edits = len(bot_api.calls_of("editMessageText"))
+        await press(bot_api, CHAT, latest(bot_api)["message_id"], "t1:6:0:0")
+        await edited(bot_api, edits)
+    opened = latest(bot_api)  # the fake's button presses come from an English user
+    assert opened["text"].startswith("<b>6. Outcome-based pricing</b>: newest 1–5 of 12")
+    assert "t1:6:0:5" in buttons(opened)
+
+
+@pytest.mark.parametrize("command", ["/trend 6 45d", "/trend nonsense", "/trend 11"], ids=str)
+async def test_bad_input_gets_the_list_with_buttons(
+    bot_api: FakeBotAPI, service: TrendService, command: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, command)
+    assert "There is no trend" in reply["text"]
+    assert len([data for data in buttons(reply) if data.startswith("t1:")]) == 10
+
+
+async def test_an_empty_archive_says_so_without_page_buttons(
+    bot_api: FakeBotAPI, empty_service: TrendService
+) -> None:
+    async with running_bot(bot_api, empty_service):
+        everything = await say(bot_api, CHAT, "/trend 6")
+        week = await say(bot_api, CHAT, "/trend 6 7d")
+        found = await say(bot_api, CHAT, "/search agents")
+        overview = await say(bot_api, CHAT, "/trends")
+    assert "No posts on this trend yet" in everything["text"]
+    assert "in the last 7 days" in week["text"]
+    assert not buttons(everything) and not buttons(week)
+    assert "Nothing found" in found["text"]
+    assert png_size(overview["photo"])[0] > 0  # the chart still draws, all zeros
+    assert "<b>0</b>" in overview["caption"]
+
+
+async def test_trends_sends_a_chart_with_the_counts_as_caption(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, "/trends")
+    png = reply["photo"]
+    width, height = png_size(png)
+    assert width >= 600 and height >= 300
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=width * height) or []
+    assert len(colours) > 10, "a blank image, not a chart"
+    # This week's bars are orange: trend 6 has six stories this week.
+    assert any(r > 200 and 100 < g < 150 and b < 90 for _, (r, g, b) in colours)
+    caption = reply["caption"]
+    assert len(caption) <= 1024 and reply["parse_mode"] == "HTML"
+    line = next(line for line in caption.splitlines() if line.startswith("6. "))
+    assert "<b>6</b>" in line and "▲5" in line  # six this week, one (10 days old) before
+
+
+async def test_search_finds_english_and_chinese_and_pages(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        english = await say(bot_api, CHAT, "/search resolved ticket")
+        chinese = await say(bot_api, CHAT, "/search 智能体")
+        many = await say(bot_api, CHAT, "/search AI agent")
+        message_id = latest(bot_api)["message_id"]
+        edits = len(bot_api.calls_of("editMessageText"))
+        forward = next(data for data, label in buttons(many).items() if label == "▶")
+        await press(bot_api, CHAT, message_id, forward)
+        await edited(bot_api, edits)
+        second = latest(bot_api)
+    assert "Contact-centre vendor" in english["text"] and "of 1" in english["text"]
+    assert "智能体平台" in chinese["text"]
+    assert many["text"].startswith("<b>Search “AI agent”</b>: 1–5 of ")
+    assert page_arrows(many) == {"▶"}
+    assert "6–10 of" in second["text"] and "◀" in page_arrows(second)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['AND( "agent', "NEAR(agent* OR", "' OR 1=1; DROP TABLE posts; --", "%_%", 'title:"x" ^y'],
+    ids=["and-paren", "near", "sql", "wildcards", "column"],
+)
+async def test_hostile_search_queries_are_plain_text(
+    bot_api: FakeBotAPI, service: TrendService, query: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, f"/search {query}")
+        again = await say(bot_api, CHAT, "/trend 6")
+    assert "Nothing found" in reply["text"]
+    assert "of 12" in again["text"]  # the archive is intact
+
+
+@pytest.mark.parametrize(("query", "key"), [("ai", "at least 3"), ("", "/search words")])
+async def test_short_or_missing_search_gets_help(
+    bot_api: FakeBotAPI, service: TrendService, query: str, key: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, f"/search {query}".strip())
+    assert key in reply["text"]

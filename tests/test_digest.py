@@ -1,0 +1,179 @@
+"""The digest itself (/digest, the chart on top, splitting) and "wrong trend?" feedback,
+through the real Application against the fake Bot API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.deliver import DigestSender
+from bot.render import MAX_MESSAGE_CHARS, render_digest
+from jobs.digests import send_due_digests
+from tests.archive_helpers import CHAT, PRICING, latest, open_archive, png_size
+from tests.chat_helpers import buttons, press, say
+from tests.delivery_support import subscribe
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.harness import running_bot
+from trends.models import Digest, DigestSection, DigestStory
+from trends.service import TrendService
+from trends.themes import load_themes
+
+ADMIN = 777
+OTHER_USER = 888
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    async with open_archive(database_url, feed_server, tmp_path) as service:
+        yield service
+
+
+async def digest_reply(bot_api: FakeBotAPI, command: str = "/digest", **options) -> list[dict]:
+    """Everything the bot sent for one /digest, in order (the chart first)."""
+    before = len(bot_api.messages(CHAT))
+    bot_api.push_text(CHAT, command, **options)
+    await bot_api.wait_until(
+        lambda: any("/settings" in str(m.get("text")) for m in bot_api.messages(CHAT)[before:])
+    )
+    return bot_api.messages(CHAT)[before:]
+
+
+async def test_digest_shows_the_chart_then_every_trend_to_a_non_subscriber(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        chart, *parts = await digest_reply(bot_api)
+    assert png_size(chart["photo"])[0] > 300
+    assert "trendbot weekly digest" in chart["caption"] and "12 weeks" in chart["caption"]
+    body = "\n".join(part["text"] for part in parts)
+    assert "<b>6. Outcome-based pricing</b>: 6 this week, 1 last week ▲5" in body
+    assert "<b>2. " in body  # the Chinese agents story has its own section
+    assert all(part["link_preview_options"] == {"is_disabled": True} for part in parts)
+    assert "/settings" in parts[-1]["text"] and "/unsubscribe" in parts[-1]["text"]
+
+
+async def test_digest_follows_the_chats_trends_and_link_preview_choice(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    await service.subscribe(CHAT, "private")
+    await subscribe(service, [CHAT], trends=[2], link_previews=True)
+    async with running_bot(bot_api, service):
+        _chart, *parts = await digest_reply(bot_api)
+    body = "\n".join(part["text"] for part in parts)
+    assert "<b>2. " in body and "智能体平台" in body
+    assert "6. Outcome-based pricing" not in body  # not followed
+    assert parts[0]["link_preview_options"] == {"is_disabled": False}
+
+
+async def test_digest_in_chinese(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        chart, *parts = await digest_reply(bot_api, language_code="zh-hans")
+    assert "trendbot 每周简报" in chart["caption"]
+    body = "\n".join(part["text"] for part in parts)
+    assert "<b>6. 成果即服务：按结果付费</b>：本周 6 条，上周 1 条 ▲5" in body
+    assert "分类不对？/wrong_" in body and "/unsubscribe 退订" in body
+
+
+async def test_scheduled_digest_sends_the_chart_first_and_only_once(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    await service.subscribe(CHAT, "private")
+    monday = datetime.now(UTC) + timedelta(days=7 - datetime.now(UTC).weekday())
+    now = monday.replace(hour=9, minute=5)
+    async with running_bot(bot_api, service) as application:
+        sender = DigestSender(application.bot, service, charts=True)
+
+        def render(digest: Digest, language: str, cadence: str) -> list[str]:
+            return render_digest(digest, language, cadence=cadence)
+
+        assert await send_due_digests(service, render, sender.send, now=now) == {"sent": 1}
+        assert await send_due_digests(service, render, sender.send, now=now) == {}
+    chart, *parts = bot_api.messages(CHAT)
+    assert png_size(chart["photo"])[0] > 300 and "weekly digest" in chart["caption"]
+    assert parts and all("text" in part for part in parts)
+
+
+async def test_wrong_trend_buttons_store_feedback_and_admins_list_it(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service, TRENDBOT_ADMINS=str(ADMIN)):
+        page = await say(bot_api, CHAT, "/trend 6")
+        wrong = {label: data for data, label in buttons(page).items() if label.startswith("✗")}
+        assert sorted(wrong) == [f"✗ {n}" for n in range(1, 6)]
+        message_id = latest(bot_api)["message_id"]
+        first = await press(bot_api, CHAT, message_id, wrong["✗ 1"])
+        again = await press(bot_api, CHAT, message_id, wrong["✗ 1"])
+        # The same post flagged from a digest's one-tap command, by another reader.
+        post_id = int(wrong["✗ 1"].split(":")[1])
+        by_command = await say(bot_api, OTHER_USER, f"/wrong_{post_id}_6")
+        refused = await say(bot_api, CHAT, "/feedback")
+        listing = await say(bot_api, ADMIN, "/feedback")
+    assert "Thanks" in first["text"] and "already" in again["text"]
+    assert "Thanks" in by_command["text"]
+    assert "only for the bot's admins" in refused["text"]
+    line = next(line for line in listing["text"].splitlines() if "2× · trend 6" in line)
+    assert PRICING[0][0] in line  # newest first: ✗ 1 is the first pricing story
+    matched = listing["text"].split(line, 1)[1].splitlines()[1]
+    assert matched.startswith("matched: ") and "per resolution" in matched
+
+
+@pytest.mark.parametrize(
+    "command", ["/wrong", "/wrong x 6", "/wrong 1 99"], ids=["bare", "word", "no-trend-99"]
+)
+async def test_bad_wrong_commands_get_usage(
+    bot_api: FakeBotAPI, service: TrendService, command: str
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, command)
+    assert "/wrong 123 6" in reply["text"]
+
+
+def _big_digest(stories: int) -> Digest:
+    now, themes = datetime.now(UTC), load_themes()
+    sections = []
+    for trend in range(1, 4):
+        items = tuple(
+            DigestStory(
+                title=f"Story {trend}-{n} <b>&",
+                link=f"https://example.com/{trend}/{n}",
+                source="Desk",
+                summary=("A long summary sentence about AI agents and pricing. " * 8).strip(),
+                published=now,
+                also_covered_by=tuple((f"Outlet {i}", f"https://o{i}.example/") for i in range(5)),
+                post_id=trend * 100 + n,
+            )
+            for n in range(stories)
+        )
+        sections.append(
+            DigestSection(
+                trend=themes.trends[trend - 1],
+                count=stories,
+                previous_count=1,
+                stories=items,
+                weekly=(1,) * 11 + (stories,),
+            )
+        )
+    return Digest(key="k", since=now - timedelta(days=7), until=now, sections=tuple(sections))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_digest_parts_stay_under_the_limit_with_whole_stories_in_order(language: str) -> None:
+    parts = render_digest(_big_digest(25), language)
+    assert len(parts) > 2
+    assert all(len(part) <= MAX_MESSAGE_CHARS for part in parts)
+    seen = []
+    for part in parts:
+        for match in re.finditer(r"• <a href=\"[^\"]+\"><b>Story (\d+)-(\d+)", part):
+            block = part[match.start() :].split("\n\n", 1)[0]
+            assert f"/wrong_{int(match[1]) * 100 + int(match[2])}_{match[1]}" in block
+            assert "+5 sources" in block or "另有 5 家来源" in block  # the story is whole
+            seen.append((int(match[1]), int(match[2])))
+    assert seen == sorted(seen) and len(seen) == 75
+    assert "&lt;b&gt;&amp;" in parts[0]  # feed text escaped
