@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
@@ -41,6 +41,10 @@ _EXPECTS = {
     "TRENDBOT_DIGEST_HOUR": "an hour of the day from 0 to 23",
     "TRENDBOT_ALLOW_PRIVATE_FEEDS": "true or false",
     "TRENDBOT_PAID_BROADCAST": "true or false",
+    "TRENDBOT_LLM_URL": "the http(s) base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1",
+    "TRENDBOT_LLM_MODEL": "a model name, needed when TRENDBOT_LLM_URL is set",
+    "TRENDBOT_LLM_API_KEY": "the API key of the LLM endpoint",
+    "TRENDBOT_LLM_DAILY_TOKENS": "tokens per day the LLM may use, a whole number from 0 up",
 }
 
 
@@ -69,6 +73,13 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=9, ge=0, le=23, alias="TRENDBOT_DIGEST_HOUR")
     allow_private_feeds: bool = Field(default=False, alias="TRENDBOT_ALLOW_PRIVATE_FEEDS")
     paid_broadcast: bool = Field(default=False, alias="TRENDBOT_PAID_BROADCAST")
+    # Optional LLM tagging and summaries; off unless TRENDBOT_LLM_URL is set.
+    llm_url: str | None = Field(default=None, alias="TRENDBOT_LLM_URL")
+    llm_model: str | None = Field(
+        default=None, alias="TRENDBOT_LLM_MODEL", validate_default=True
+    )
+    llm_api_key: str | None = Field(default=None, alias="TRENDBOT_LLM_API_KEY")
+    llm_daily_tokens: int = Field(default=200_000, ge=0, alias="TRENDBOT_LLM_DAILY_TOKENS")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -95,6 +106,23 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + value[len(plain) :]
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("unsupported driver")
+        return value
+
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("llm_model")
+    @classmethod
+    def _llm_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value else None
+        if value is None and info.data.get("llm_url"):
+            raise ValueError("TRENDBOT_LLM_URL is set but no model is named")
         return value
 
     @field_validator("feeds_path", "themes_path")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from config.settings import Settings
+from trends.llm import LLMConfig
 from trends.service import DigestDefaults, TrendService
 
-__all__ = ["open_service"]
+__all__ = ["llm_config", "open_service"]
 
 
 async def open_service(settings: Settings) -> TrendService:
@@ -16,4 +17,17 @@ async def open_service(settings: Settings) -> TrendService:
         defaults=DigestDefaults(
             weekday=settings.digest_weekday, hour=settings.digest_hour, timezone=settings.timezone
         ),
+        llm=llm_config(settings),
+    )
+
+
+def llm_config(settings: Settings) -> LLMConfig | None:
+    """The LLM settings, or None (the default): no URL means no model is ever called."""
+    if settings.llm_url is None or settings.llm_model is None:
+        return None
+    return LLMConfig(
+        url=settings.llm_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        daily_tokens=settings.llm_daily_tokens,
     )

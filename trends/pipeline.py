@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from trends import dedup, schedule
 from trends.errors import FeedGone, RateLimited, TrendbotError
 from trends.fetch import PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.llm import LLMEnricher
 from trends.models import ParsedFeed, Post
 from trends.normalise import normalise
 from trends.parse import parse
@@ -122,6 +123,7 @@ async def poll(
     per_host: int = PER_HOST,
     total_seconds: float = TOTAL_SECONDS,
     progress: Callable[[FeedReport], object] | None = None,
+    llm: LLMEnricher | None = None,
 ) -> PollReport:
     """Refresh `feeds` concurrently (bounded overall and per host); reports in given order."""
     gate = asyncio.Semaphore(concurrency)
@@ -140,6 +142,7 @@ async def poll(
                 now,
                 hosts=hosts,
                 total_seconds=total_seconds,
+                llm=llm,
                 writes=writes,
             )
         if progress is not None:
@@ -158,6 +161,7 @@ async def refresh_feed(
     *,
     hosts: HostLimits | None = None,
     total_seconds: float = TOTAL_SECONDS,
+    llm: LLMEnricher | None = None,
     writes: asyncio.Lock | None = None,
 ) -> FeedReport:
     """Fetch one feed and store its new posts; failures are recorded on the feed."""
@@ -193,6 +197,8 @@ async def refresh_feed(
     )
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
+    if llm is not None:  # the model's tags and summary where it answers; the local ones stay
+        await llm.enrich(posts, now)
     async with writing:
         new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
         duplicates += known

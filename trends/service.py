@@ -16,6 +16,7 @@ from trends.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
 from trends.fetch import TOTAL_SECONDS, new_client
+from trends.llm import LLMConfig, LLMEnricher
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
 from trends.pipeline import DIGEST_WINDOW, FeedReport, PollReport
@@ -73,12 +74,15 @@ class TrendService:
         *,
         feeds_path: Path | None = None,
         defaults: DigestDefaults | None = None,
+        llm: LLMConfig | None = None,
     ) -> None:
         self.db = db
         self.themes = themes
         self.feeds_path = feeds_path
         self.defaults = defaults or DigestDefaults()
         self.archive = Archive(db)  # /trends history, /search, "wrong trend?" feedback
+        # Optional: an OpenAI-compatible model that tags and summarises instead (see trends.llm).
+        self.llm = LLMEnricher(llm, themes, db) if llm is not None else None
 
     @classmethod
     async def open(
@@ -88,6 +92,7 @@ class TrendService:
         themes_path: Path | None = None,
         feeds_path: Path | None = None,
         defaults: DigestDefaults | None = None,
+        llm: LLMConfig | None = None,
     ) -> TrendService:
         """Open (and migrate) the database, load the themes, and register configured feeds."""
         try:
@@ -95,7 +100,7 @@ class TrendService:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         db = await open_database(database_url)
-        service = cls(db, themes, feeds_path=feeds_path, defaults=defaults)
+        service = cls(db, themes, feeds_path=feeds_path, defaults=defaults, llm=llm)
         try:
             if feeds_path is not None:
                 await service.sync_configured_feeds()
@@ -105,6 +110,8 @@ class TrendService:
         return service
 
     async def close(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.db.close()
 
     # Feeds and polling
@@ -147,6 +154,7 @@ class TrendService:
                 now,
                 total_seconds=total_seconds,
                 progress=progress,
+                llm=self.llm,
             )
 
     # Feed management (admins)

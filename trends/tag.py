@@ -12,12 +12,13 @@ Posts without any AI-gate term get no trend at all.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trends.models import TrendTag
 from trends.themes import Term, Themes, fold_zh
 
-__all__ = ["tag"]
+__all__ = ["about_ai", "tag"]
 
 _TITLE_WEIGHT = 2.0
 _LEAD_CHARS = 1000  # body text after this counts as "the rest"
@@ -58,11 +59,7 @@ def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> li
     title_counts = _count(_segment(title or ""), themes)
     lead_counts = _count(_segment(body[:cut]), themes)
     rest_counts = _count(_segment(body[cut:]), themes) if cut < len(body) else {}
-    if not ai_source and not any(
-        themes.terms[i].trend == 0
-        for counts in (title_counts, lead_counts, rest_counts)
-        for i in counts
-    ):
+    if not ai_source and not _names_ai((title_counts, lead_counts, rest_counts), themes):
         return []  # the AI gate: nothing here says the post is about AI
     title_eff = _effective(title_counts, themes)
     lead_eff = _effective(lead_counts, themes)
@@ -98,6 +95,25 @@ def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> li
         if score >= floor
     ]
     return sorted(tags, key=lambda t: (-t.score, t.trend))
+
+
+def about_ai(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> bool:
+    """The AI gate alone: False when `tag` returns nothing because the post is not about AI.
+
+    `tag` also returns nothing for an AI post too weak for any trend; callers that want to
+    tell the two apart (the optional LLM step spends no tokens on non-AI posts) ask this.
+    """
+    if ai_source:
+        return True
+    body = (text or "")[:_SCAN_CHARS]
+    cut = _lead_end(body)
+    parts = (title or "", body[:cut], body[cut:])
+    return _names_ai([_count(_segment(part), themes) for part in parts if part], themes)
+
+
+def _names_ai(counts: Iterable[dict[int, int]], themes: Themes) -> bool:
+    """True when any of the counted terms is an AI-gate term (trend 0)."""
+    return any(themes.terms[i].trend == 0 for found in counts for i in found)
 
 
 def _lead_end(body: str) -> int:

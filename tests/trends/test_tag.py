@@ -12,7 +12,7 @@ import yaml
 import trends.tag
 import trends.themes
 from trends.models import TrendTag
-from trends.tag import tag
+from trends.tag import about_ai, tag
 from trends.themes import Themes, load_themes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,10 +103,14 @@ def test_price_cuts_tiers_and_ads_are_not_outcome_pricing(
 )
 def test_posts_not_about_ai_get_no_trend(title: str, text: str, themes: Themes) -> None:
     assert tag(title, text, themes) == []
+    assert not about_ai(title, text, themes)
+    assert about_ai(title, text, themes, ai_source=True)
 
 
 def test_an_ai_post_about_none_of_the_trends_gets_nothing(themes: Themes) -> None:
     assert tag("OpenAI names a new chief financial officer", "The AI company said…", themes) == []
+    # ...but it passes the AI gate, which is what tells it apart from a post not about AI.
+    assert about_ai("OpenAI names a new chief financial officer", "The AI company said…", themes)
 
 
 # --- Chinese ------------------------------------------------------------------------------
@@ -349,7 +353,7 @@ def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
 
 
 def test_public_names() -> None:
-    assert trends.tag.__all__ == ["tag"]
+    assert trends.tag.__all__ == ["about_ai", "tag"]
     assert sorted(trends.themes.__all__) == ["Term", "Themes", "fold_zh", "load_themes"]
 
 

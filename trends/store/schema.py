@@ -34,6 +34,8 @@ __all__ = [
     "DeliveryRow",
     "FeedRow",
     "FeedbackRow",
+    "LLMAnswerRow",
+    "LLMUsageRow",
     "PostBandRow",
     "PostRow",
     "PostTrendRow",
@@ -248,3 +250,27 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class LLMAnswerRow(Base):
+    """The LLM's validated answer for a post's content, so a copy never costs a second call."""
+
+    __tablename__ = "llm_answers"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    trends: Mapped[list[int]] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(Text)
+    # trend number (as a string) -> phrases of the post the model cited for it
+    evidence: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class LLMUsageRow(Base):
+    """Tokens the LLM used per UTC day, counted against TRENDBOT_LLM_DAILY_TOKENS."""
+
+    __tablename__ = "llm_usage"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
