@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -14,9 +14,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select, update
 
+from bot.render import render_digest
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.test_ingest import write_feeds_file
+from trends.schedule import digest_slot
 from trends.service import TrendService
 from trends.store.schema import DeliveryRow, PreferencesRow, SubscriberRow
 from trends.themes import load_themes
@@ -63,6 +65,29 @@ async def open_archive(
     service = await TrendService.open(database_url, feeds_path=feeds_file)
     await service.poll(only_due=False)
     return service
+
+
+async def open_due_archive(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> TrendService:
+    """An archive whose daily digest, at this hour's slot, runs to several parts."""
+    now = datetime.now(UTC)
+    slot = digest_slot(now, "daily", 0, now.hour, "UTC")
+    assert slot is not None
+    return await open_archive(database_url, feed_server, tmp_path, slot)
+
+
+async def subscribe_daily_now(service: TrendService, chat_ids: list[int]) -> None:
+    """Subscribe chats to the daily digest whose slot is this hour (so it is due now)."""
+    hour = datetime.now(UTC).hour
+    await subscribe(service, chat_ids, cadence="daily", digest_hour=hour, timezone="UTC")
+
+
+async def expected_parts(service: TrendService) -> list[str]:
+    """The daily digest every subscriber should receive, as the broadcast renders it."""
+    item = (await service.current_digests(include_settled=True))[0]
+    digest = await service.digest(until=item.slot, trends=list(range(1, 11)), key=item.key)
+    return render_digest(digest, "en", cadence="daily")
 
 
 async def subscribe(service: TrendService, chat_ids: list[int], **preferences: Any) -> None:

@@ -7,17 +7,20 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.render import render_digest
 from tests.conftest import REPO_ROOT
-from tests.delivery_support import GatedBotAPI, open_archive, parts_in_ledger, subscribe
+from tests.delivery_support import (
+    GatedBotAPI,
+    expected_parts,
+    open_due_archive,
+    parts_in_ledger,
+    subscribe_daily_now,
+)
 from tests.fakes.feed_server import FeedServer
 from tests.harness import TOKEN
-from trends.schedule import digest_slot
 from trends.service import TrendService
 
 PRIVATE = list(range(7001, 7031))
@@ -34,20 +37,9 @@ async def fake() -> AsyncIterator[GatedBotAPI]:
 async def service(
     database_url: str, feed_server: FeedServer, tmp_path: Path
 ) -> AsyncIterator[TrendService]:
-    """An archive with a multi-part digest due now: daily subscribers, this hour's slot."""
-    now = datetime.now(UTC)
-    slot = digest_slot(now, "daily", 0, now.hour, "UTC")
-    assert slot is not None
-    service = await open_archive(database_url, feed_server, tmp_path, slot)
+    service = await open_due_archive(database_url, feed_server, tmp_path)
     yield service
     await service.close()
-
-
-async def expected_parts(service: TrendService) -> list[str]:
-    """The digest every subscriber should receive, rendered as the broadcast renders it."""
-    item = (await service.current_digests(include_settled=True))[0]
-    digest = await service.digest(until=item.slot, trends=list(range(1, 11)), key=item.key)
-    return render_digest(digest, "en", cadence="daily")
 
 
 class SendNow:
@@ -87,9 +79,8 @@ class SendNow:
 async def test_killed_mid_broadcast_then_restarted_sends_the_rest_and_nothing_twice(
     fake: GatedBotAPI, service: TrendService, database_url: str, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
     chats = PRIVATE + GROUPS
-    await subscribe(service, chats, cadence="daily", digest_hour=now.hour, timezone="UTC")
+    await subscribe_daily_now(service, chats)
     parts = await expected_parts(service)
     assert len(parts) >= 3, "the archive should make a digest of several parts"
 
@@ -123,9 +114,8 @@ async def test_killed_mid_broadcast_then_restarted_sends_the_rest_and_nothing_tw
 async def test_send_now_twice_sends_once(
     fake: GatedBotAPI, service: TrendService, database_url: str, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
     chats = PRIVATE[:3]
-    await subscribe(service, chats, cadence="daily", digest_hour=now.hour, timezone="UTC")
+    await subscribe_daily_now(service, chats)
     cli = SendNow(fake, database_url, tmp_path)
     output = await cli.run()
     assert "Sent: 3, failed: 0, deactivated: 0, skipped: 0" in output and "Time taken" in output
