@@ -105,7 +105,7 @@ class DigestSender:
         while True:
             attempt += 1
             try:
-                await self._post(chat_id, part, ParseMode.HTML, previews)
+                await self._post(chat_id, part, ParseMode.HTML, previews, due.thread_id)
                 return chat_id
             except ChatMigrated as exc:
                 await self.service.move_chat(due.subscriber.id, exc.new_chat_id)
@@ -115,7 +115,7 @@ class DigestSender:
                     raise
                 log.warning("chat %s: %s; sending plain text instead", chat_id, exc)
                 for plain in _plain_parts(part):
-                    await self._post(chat_id, plain, None, previews)
+                    await self._post(chat_id, plain, None, previews, due.thread_id)
                 return chat_id
             except RetryAfter:
                 raise  # the pacer has waited and retried already; leave it to the next run
@@ -149,13 +149,19 @@ class DigestSender:
             log.warning("chat %s: digest chart left out: %s", chat_id, exc)
 
     async def _post(
-        self, chat_id: int, text: str, mode: str | None, previews: LinkPreviewOptions
+        self,
+        chat_id: int,
+        text: str,
+        mode: str | None,
+        previews: LinkPreviewOptions,
+        thread_id: int | None = None,  # a forum topic (/route), see jobs/routing.py
     ) -> None:
         await self.bot.send_message(
             chat_id,
             text,
             parse_mode=mode,
             link_preview_options=previews,
+            message_thread_id=thread_id,
             allow_paid_broadcast=self.paid_broadcast or None,
             rate_limit_args={"bulk": True},  # type: ignore[call-arg]
         )

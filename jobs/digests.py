@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
+from jobs.routing import routed_work
 from trends.models import Digest
 from trends.service import DueDigest, TrendService
 
@@ -59,7 +60,8 @@ async def send_digests(
 
     # Build and render everything first, so the broadcast itself only waits on Telegram.
     parts_of = _Renderer(service, render)
-    work = [(item, await parts_of(item)) for item in due]
+    # Forum groups with /route: each routed trend's section goes to its topic.
+    work = await routed_work(service, due, parts_of, render)
     await asyncio.gather(*(one(item, parts) for item, parts in work))
     if due:
         log.info("digests: %s", dict(outcomes))

@@ -105,7 +105,10 @@ class UpdatesMixin:
     def chat(self, chat_id: int | str, chat_type: str | None = None, title: str | None = None):
         """The known chat, registering (or retyping) it on demand."""
         if chat_id not in self.chats or chat_type is not None:
+            old = self.chats.get(chat_id, {})
             self.chats[chat_id] = make_chat(chat_id, chat_type, title)
+            if old.get("is_forum") and old["type"] == self.chats[chat_id]["type"]:
+                self.chats[chat_id]["is_forum"] = True  # a forum stays one
         return self.chats[chat_id]
 
     def new_message(self, chat_id: int | str, **fields: Any) -> dict[str, Any]:

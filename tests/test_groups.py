@@ -1,0 +1,136 @@
+"""Groups, channels and forum topics: admins only, channel posts, and /route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.chat_helpers import COMPUTE, STRONG_PRICING, bot_messages, open_archive, press, say
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.feed_server import FeedServer
+from tests.harness import running_bot
+from tests.test_bot import send_digests_now
+from trends.service import TrendService
+
+GROUP = -1001234
+FORUM = -1005555
+CHANNEL = -1009999
+ADMIN, MEMBER = 111, 222
+TOPIC = 77
+
+
+@pytest.fixture
+async def service(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> AsyncIterator[TrendService]:
+    service = await open_archive(database_url, feed_server, tmp_path, [*STRONG_PRICING, COMPUTE])
+    yield service
+    await service.close()
+
+
+def in_group(chat: int, user: int, **options: object) -> dict:
+    return {"user_id": user, "chat_type": "supergroup", **options}
+
+
+async def test_a_non_admin_is_refused_and_an_admin_changes_settings(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    bot_api.set_admins(GROUP, [ADMIN])
+    async with running_bot(bot_api, service):
+        refused = await say(bot_api, GROUP, "/settings", **in_group(GROUP, MEMBER))
+        refused_sub = await say(bot_api, GROUP, "/subscribe", **in_group(GROUP, MEMBER))
+        opened = await say(bot_api, GROUP, "/settings", **in_group(GROUP, ADMIN))
+        message_id = bot_messages(bot_api, GROUP)[-1]["message_id"]
+        answer = await press(
+            bot_api, GROUP, message_id, "s:cadence:daily", user_id=MEMBER, chat_type="supergroup"
+        )
+        unchanged = await service.chat_settings(GROUP)
+        allowed = await press(
+            bot_api, GROUP, message_id, "s:cadence:daily", user_id=ADMIN, chat_type="supergroup"
+        )
+        subscribed = await say(bot_api, GROUP, "/subscribe", **in_group(GROUP, ADMIN))
+    assert "Only this chat's admins" in refused["text"]
+    assert "Only this chat's admins" in refused_sub["text"]
+    assert answer["text"] == "Only this chat's admins can change its settings."
+    assert unchanged is not None and unchanged.cadence == "weekly"
+    assert allowed["text"] == "Digest: daily"
+    assert "<b>Settings for Chat -1001234</b>" in opened["text"]
+    assert subscribed["text"].startswith("Subscribed")
+    settings = await service.chat_settings(GROUP)
+    assert settings is not None and settings.cadence == "daily" and settings.subscribed
+
+
+async def test_a_channel_subscribes_with_a_channel_post(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHANNEL, "/subscribe", chat_type="channel")
+        timezone = await say(bot_api, CHANNEL, "/timezone Asia/Tokyo")
+    assert reply["text"].startswith("Subscribed")
+    assert timezone["text"].startswith("Time zone set to Asia/Tokyo")
+    settings = await service.chat_settings(CHANNEL)
+    assert settings is not None and settings.subscribed and settings.chat_type == "channel"
+
+
+async def test_other_bots_commands_in_a_group_are_left_alone(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        bot_api.push_text(GROUP, "/weather", **in_group(GROUP, MEMBER))
+        mine = await say(bot_api, GROUP, "/wether@fake_bot", **in_group(GROUP, MEMBER))
+    assert "/help" in mine["text"]
+    assert len(bot_messages(bot_api, GROUP)) == 1  # nothing said about /weather
+
+
+async def test_route_in_a_forum_topic_sends_that_trends_section_there(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    bot_api.set_admins(FORUM, [ADMIN])
+    bot_api.chat(FORUM, "supergroup")["is_forum"] = True
+    topic = in_group(FORUM, ADMIN, message_thread_id=TOPIC)
+    async with running_bot(bot_api, service):
+        outside = await say(bot_api, FORUM, "/route 6", **in_group(FORUM, ADMIN))
+        refused = await say(bot_api, FORUM, "/route 6", **in_group(FORUM, MEMBER))
+        routed = await say(bot_api, FORUM, "/route pricing", **topic)
+        listed = await say(bot_api, FORUM, "/route", **topic)
+        await say(bot_api, FORUM, "/subscribe", **topic)
+    assert "inside the topic" in outside["text"]
+    assert "Only this chat's admins" in refused["text"]
+    assert routed["text"].startswith("Trend 6. Outcome-based pricing now goes to this topic.")
+    assert routed.get("message_thread_id") == TOPIC
+    assert "6. Outcome-based pricing → topic 77" in listed["text"]
+
+    now = datetime.now(UTC)
+    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    before = len(bot_api.messages(FORUM))
+    assert (await send_digests_now(bot_api, service, next_monday))["sent"] == 2
+    sent = bot_api.messages(FORUM)[before:]
+    in_topic = "\n".join(m["text"] for m in sent if m.get("message_thread_id") == TOPIC)
+    in_chat = "\n".join(m["text"] for m in sent if m.get("message_thread_id") is None)
+    assert "<b>6. Outcome-based pricing</b>" in in_topic and "Compute" not in in_topic
+    assert "<b>4. Compute and the new infrastructure</b>" in in_chat
+    assert "Outcome-based pricing" not in in_chat
+    # The tick again: the deliveries are in the ledger, nothing goes twice.
+    assert await send_digests_now(bot_api, service, next_monday) == {}
+    assert len(bot_api.messages(FORUM)) == before + len(sent)
+
+
+async def test_route_off_sends_the_trend_back_to_the_main_chat(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    bot_api.set_admins(FORUM, [ADMIN])
+    topic = in_group(FORUM, ADMIN, message_thread_id=TOPIC)
+    async with running_bot(bot_api, service):
+        await say(bot_api, FORUM, "/route 6", **topic)
+        cleared = await say(bot_api, FORUM, "/route off 6", **topic)
+        again = await say(bot_api, FORUM, "/route off 6", **topic, language_code="zh")
+        plain_group = await say(bot_api, GROUP, "/route 6", **in_group(GROUP, ADMIN))
+    assert cleared["text"] == "Trend 6. Outcome-based pricing goes to the main chat again."
+    assert "原本就没有指定话题" in again["text"]
+    assert "forum groups" in plain_group["text"]
+    settings = await service.chat_settings(FORUM)
+    assert settings is not None
+    assert await service.topic_routes([settings.subscriber_id]) == {}
