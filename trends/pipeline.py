@@ -219,8 +219,9 @@ async def refresh_feed(
 
 async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
     """The posts not stored yet, and how many were already known."""
-    async with db.new_session() as session:
-        fresh = [post for post in posts if not await post_store.is_known(session, feed_id, post)]
+    async with db.new_session() as session:  # one query per feed, not one per post
+        known = await post_store.known_among(session, feed_id, posts)
+    fresh = [post for index, post in enumerate(posts) if index not in known]
     return fresh, len(posts) - len(fresh)
 
 

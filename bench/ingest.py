@@ -1,0 +1,315 @@
+"""Benchmark ingest: posts per second through parse, normalise, dedup, summarise, tag, store.
+
+Run from the repo root: `.venv/bin/python bench/ingest.py [--posts 100000]`.
+
+The corpus feeds (`../shared/corpus/feeds`) are replicated until `--posts` entries have gone
+through. Replica 0 is the corpus as it is; every later replica is the same bytes with half of
+the English words (four letters or more) and a fifth of the Chinese characters in text nodes
+swapped for others drawn from the corpus, so titles, links, texts and hashes differ and each
+replica's posts are new stories, not copies (markup, entities and sizes are unchanged).
+
+Each replica feed goes through `trends.pipeline.refresh_feed` from a `file://` URL into a
+temporary SQLite database: the real code path, parse included. In the same run, feedparser
+alone parses the same bytes (`feedparser.parse(bytes)`, its defaults): the baseline rate.
+Printed: both rates and their ratio (target: at least 0.5), peak memory (max RSS), the
+per-post near-duplicate lookup the pipeline does (`candidates_by_bands` + `similarity`) at
+1,000, 10,000 and 100,000 stored posts, and the rate for exact copies of stored posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import numpy as np
+from sqlalchemy import func, select
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script, without installing the package
+
+from trends import dedup, pipeline  # noqa: E402
+from trends.errors import ParseError  # noqa: E402
+from trends.fetch import new_client  # noqa: E402
+from trends.models import FeedSpec  # noqa: E402
+from trends.parse import parse  # noqa: E402
+from trends.service import TrendService  # noqa: E402
+from trends.store import feeds as feed_store  # noqa: E402
+from trends.store import posts as post_store  # noqa: E402
+from trends.store.schema import PostRow  # noqa: E402
+from trends.text import html_to_text  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "corpus" / "feeds"
+CHECKPOINTS = (1_000, 10_000, 100_000)
+LOOKUP_SAMPLE = 300  # fresh posts looked up (never stored) at each checkpoint
+EN_SWAP, ZH_SWAP = 0.5, 0.2
+# Markup and entities are kept; English words of 4+ letters and CJK characters may swap.
+_TOKEN = re.compile(r"(<[^>]*>|&lt;.*?&gt;|&#?\w+;|[A-Za-z]{4,}|[\u4e00-\u9fff])", re.S)
+_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding=["']([\w.-]+)["']""")
+
+
+@dataclass
+class _Template:
+    """A feed split once into tokens, so replicas are cheap to make."""
+
+    name: str
+    encoding: str
+    parts: list[str]
+    en: np.ndarray  # indices of swappable English words in `parts`
+    zh: np.ndarray  # indices of swappable CJK characters
+
+    def replica(self, number: int, en_words: list[str], zh_chars: list[str]) -> bytes:
+        if number == 0:
+            return "".join(self.parts).encode(self.encoding, "xmlcharrefreplace")
+        rng = np.random.default_rng([number, zlib.crc32(self.name.encode())])
+        parts = list(self.parts)
+        for where, pool, share in ((self.en, en_words, EN_SWAP), (self.zh, zh_chars, ZH_SWAP)):
+            chosen = where[rng.random(where.size) < share]
+            for index, pick in zip(chosen, rng.integers(len(pool), size=chosen.size), strict=True):
+                parts[index] = pool[pick]
+        return "".join(parts).encode(self.encoding, "xmlcharrefreplace")
+
+
+@dataclass
+class _Totals:
+    posts: int = 0
+    feeds: int = 0
+    pipeline_s: float = 0.0
+    feedparser_s: float = 0.0
+    new: int = 0
+    duplicates: int = 0
+    per_feed: list[float] = field(default_factory=list)  # pipeline ms per post, per feed
+
+
+def _templates() -> tuple[list[_Template], list[str], list[str]]:
+    """The corpus feeds our parser accepts, tokenised, and the pools of swap-ins."""
+    templates, en, zh = [], set(), set()
+    for path in sorted(CORPUS.iterdir()):
+        raw = path.read_bytes()
+        try:
+            parse(raw, url=path.as_uri())
+        except ParseError:
+            continue  # e.g. the Cloudflare challenge page saved as a feed
+        found = _ENCODING.match(raw)
+        encoding = found.group(1).decode() if found else "utf-8"
+        text = raw.decode(encoding, "replace")
+        parts = _TOKEN.split(text)
+        en_idx = [
+            i for i in range(1, len(parts), 2) if parts[i][0].isascii() and parts[i][0].isalpha()
+        ]
+        zh_idx = [i for i in range(1, len(parts), 2) if "\u4e00" <= parts[i][0] <= "\u9fff"]
+        en.update(parts[i] for i in en_idx)
+        zh.update(parts[i] for i in zh_idx)
+        templates.append(
+            _Template(path.name, encoding, parts, np.array(en_idx, int), np.array(zh_idx, int))
+        )
+    return templates, sorted(en), sorted(zh)
+
+
+async def _lookups(service: TrendService, samples: list[tuple[str, str]]) -> dict[str, float]:
+    """Median and p95 ms of one near-duplicate lookup, and candidates per lookup."""
+    signatures = [dedup.story_signature(title, text) for title, text in samples]
+    times, candidates = [], []
+    async with service.db.new_session() as session:
+        for signature in signatures:
+            start = time.perf_counter()
+            keys = dedup.band_keys(signature)
+            found = await post_store.candidates_by_bands(session, keys)
+            for _post_id, _cluster, stored in found:
+                if stored is not None:
+                    dedup.similarity(signature, np.frombuffer(stored, dtype=signature.dtype))
+            times.append((time.perf_counter() - start) * 1000)
+            candidates.append(len(found))
+    times.sort()
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": times[int(0.95 * (len(times) - 1))],
+        "candidates": statistics.mean(candidates),
+    }
+
+
+def _samples(templates: list[_Template], en: list[str], zh: list[str]) -> list[tuple[str, str]]:
+    """Posts of a replica never stored, for lookups: (title, plain text)."""
+    samples: list[tuple[str, str]] = []
+    for template in templates:
+        for entry in feedparser.parse(template.replica(999_999, en, zh)).entries:
+            body = (entry.get("content") or [{}])[0].get("value") or entry.get("summary", "")
+            samples.append((entry.get("title", ""), html_to_text(body)))
+    step = max(1, len(samples) // LOOKUP_SAMPLE)
+    return samples[::step][:LOOKUP_SAMPLE]
+
+
+async def _ingest(
+    service: TrendService, feed_id: int, url: str, body: bytes, path: Path, totals: _Totals
+) -> None:
+    """One replica feed: feedparser alone, then the whole pipeline, on the same bytes."""
+    start = time.perf_counter()
+    entries = len(feedparser.parse(body).entries)
+    totals.feedparser_s += time.perf_counter() - start
+    path.write_bytes(body)
+    async with service.db.new_session() as session:
+        feed = await feed_store.feed_by_url(session, url)
+    assert feed is not None and feed.id == feed_id
+    async with new_client() as client:
+        start = time.perf_counter()
+        report = await pipeline.refresh_feed(
+            service.db, client, feed, service.themes, datetime.now(UTC)
+        )
+        elapsed = time.perf_counter() - start
+    path.unlink()
+    if report.status != "fetched":
+        raise SystemExit(f"{url}: {report.status} {report.error}")
+    totals.pipeline_s += elapsed
+    totals.posts += entries
+    totals.feeds += 1
+    totals.new += report.new_posts
+    totals.duplicates += report.duplicates
+    if entries:
+        totals.per_feed.append(elapsed * 1000 / entries)
+
+
+async def _add_feed(service: TrendService, url: str, name: str) -> int:
+    async with service.db.new_session() as session, session.begin():
+        row = await feed_store.add_feed(session, FeedSpec(url=url, name=name), datetime.now(UTC))
+        return row.id
+
+
+async def _stored(service: TrendService) -> int:
+    async with service.db.new_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(PostRow)) or 0)
+
+
+async def run(posts: int, exact_replicas: int) -> None:
+    templates, en, zh = _templates()
+    samples = _samples(templates, en, zh)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        service = await TrendService.open(f"sqlite+aiosqlite:///{workdir}/bench.db")
+        totals = _Totals()
+        lookups: dict[int, dict[str, float]] = {}
+        pending = [c for c in CHECKPOINTS if c <= posts]
+        replica = 0
+        try:
+            while totals.posts < posts:
+                for template in templates:
+                    if totals.posts >= posts:
+                        break
+                    path = workdir / f"r{replica}-{template.name}"
+                    feed_id = await _add_feed(service, path.as_uri(), f"r{replica} {template.name}")
+                    body = template.replica(replica, en, zh)
+                    await _ingest(service, feed_id, path.as_uri(), body, path, totals)
+                    stored = await _stored(service)
+                    while pending and stored >= pending[0]:
+                        lookups[stored] = await _lookups(service, samples)
+                        pending.pop(0)
+                replica += 1
+            stored = await _stored(service)
+            if pending or not lookups:
+                lookups[stored] = await _lookups(service, samples)
+
+            exact = _Totals()
+            for copy in range(min(exact_replicas, replica)):
+                for template in templates:
+                    path = workdir / f"copy{copy}-{template.name}"
+                    feed_id = await _add_feed(
+                        service, path.as_uri(), f"copy {copy} {template.name}"
+                    )
+                    body = template.replica(copy, en, zh)
+                    await _ingest(service, feed_id, path.as_uri(), body, path, exact)
+        finally:
+            await service.close()
+        db_mb = (workdir / "bench.db").stat().st_size / 2**20
+    _report(totals, exact, lookups, replica, db_mb)
+
+
+def _report(
+    totals: _Totals,
+    exact: _Totals,
+    lookups: dict[int, dict[str, float]],
+    replicas: int,
+    db_mb: float,
+) -> None:
+    pipeline_rate = totals.posts / totals.pipeline_s
+    parse_rate = totals.posts / totals.feedparser_s
+    ratio = pipeline_rate / parse_rate
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"machine: {platform.platform()}, {_cpu()}, {_cores()} cores")
+    print(
+        f"python {platform.python_version()}, feedparser {feedparser.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}, numpy {np.__version__}"
+    )
+    print(
+        f"corpus: {len(list(CORPUS.iterdir()))} feed files, replicated {replicas} times "
+        f"({totals.feeds} feeds, {totals.posts:,} posts)"
+    )
+    print()
+    print(f"{'':38s} {'posts/s':>9s} {'seconds':>8s}")
+    print(f"{'feedparser.parse alone (baseline)':38s} {parse_rate:9.0f} {totals.feedparser_s:8.1f}")
+    print(
+        f"{'trendbot pipeline, parse to store':38s} {pipeline_rate:9.0f} {totals.pipeline_s:8.1f}"
+    )
+    verdict = "meets" if ratio >= 0.5 else "MISSES"
+    print(f"ratio pipeline / feedparser: {ratio:.2f} ({verdict} the 0.5 target)")
+    per_feed = statistics.median(totals.per_feed)
+    print(f"median pipeline ms per post, per feed: {per_feed:.2f}")
+    print(
+        f"stored as new stories: {totals.new:,}; as duplicates/cluster members: {totals.duplicates:,}"
+    )
+    print(f"peak memory (max RSS): {peak_mb:.0f} MB; database file: {db_mb:.0f} MB")
+    print()
+    print(f"near-duplicate lookup per post ({LOOKUP_SAMPLE} fresh posts, band keys + similarity):")
+    print(f"{'stored posts':>14s} {'median ms':>10s} {'p95 ms':>8s} {'candidates':>11s}")
+    for stored, figures in sorted(lookups.items()):
+        print(
+            f"{stored:14,d} {figures['median_ms']:10.3f} {figures['p95_ms']:8.3f} "
+            f"{figures['candidates']:11.2f}"
+        )
+    if exact.posts:
+        print()
+        print(
+            f"exact copies of stored posts ({exact.posts:,} posts in new feeds): "
+            f"{exact.posts / exact.pipeline_s:.0f} posts/s "
+            f"(feedparser alone {exact.posts / exact.feedparser_s:.0f}), "
+            f"{exact.new} stored as new, {exact.duplicates:,} recognised as duplicates"
+        )
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000, help="posts to ingest")
+    parser.add_argument(
+        "--exact-replicas", type=int, default=1, help="replicas re-ingested as exact copies"
+    )
+    args = parser.parse_args()
+    asyncio.run(run(args.posts, args.exact_replicas))
+
+
+if __name__ == "__main__":
+    main()
