@@ -155,8 +155,9 @@ class _Request:
                     url = target
                     continue
                 _raise_for_status(response)
-                not_modified = response.status_code == 304
-                content = b"" if not_modified else await _read_capped(response, self.max_bytes)
+                # Reading even the empty body of a 304 returns the connection to the pool;
+                # otherwise every conditional GET pays for a new TCP connection.
+                content = await _read_capped(response, self.max_bytes)
                 return FetchResult(
                     url=url,
                     status=response.status_code,

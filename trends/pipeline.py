@@ -16,7 +16,9 @@ from typing import Literal
 
 import httpx
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends import dedup, schedule
 from trends.errors import FeedGone, RateLimited, TrendbotError
@@ -77,6 +79,9 @@ class FeedReport:
     event: FeedEvent | None = None
 
 
+_Unmodified = tuple[int, FeedReport, FetchResult]  # (feed id, its report, the 304)
+
+
 @dataclass(slots=True)
 class PollReport:
     feeds: list[FeedReport] = field(default_factory=list)
@@ -131,6 +136,7 @@ async def poll(
     # SQLite has one writer: a transaction that read first and then writes fails at once
     # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
     writes = asyncio.Lock()
+    unmodified: list[_Unmodified] = []
 
     async def one(feed: FeedRow) -> FeedReport:
         async with gate:
@@ -144,12 +150,15 @@ async def poll(
                 total_seconds=total_seconds,
                 llm=llm,
                 writes=writes,
+                unmodified=unmodified,
             )
         if progress is not None:
             progress(report)
         return report
 
-    return PollReport(feeds=list(await asyncio.gather(*(one(feed) for feed in feeds))))
+    reports = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+    await _record_unmodified(db, unmodified, now)
+    return PollReport(feeds=reports)
 
 
 async def refresh_feed(
@@ -163,6 +172,7 @@ async def refresh_feed(
     total_seconds: float = TOTAL_SECONDS,
     llm: LLMEnricher | None = None,
     writes: asyncio.Lock | None = None,
+    unmodified: list[_Unmodified] | None = None,
 ) -> FeedReport:
     """Fetch one feed and store its new posts; failures are recorded on the feed."""
     first_fetch = feed.last_success_at is None
@@ -177,9 +187,13 @@ async def refresh_feed(
             total_seconds=total_seconds,
         )
         if fetched.not_modified:  # costs no parse: only the schedule moves on
+            report = FeedReport(feed.url, feed.name, "not_modified")
+            if unmodified is not None:  # recorded with the others, in one transaction
+                unmodified.append((feed.id, report, fetched))
+                return report
             async with writing:
-                event = await _record_success(db, feed.id, now, fetched, None)
-            return FeedReport(feed.url, feed.name, "not_modified", event=event)
+                report.event = await _record_success(db, feed.id, now, fetched, None)
+            return report
         refuse_entity_declarations(fetched.content)
         parsed = await asyncio.to_thread(
             parse, fetched.content, url=fetched.url, content_type=fetched.content_type
@@ -219,9 +233,8 @@ async def refresh_feed(
 
 async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
     """The posts not stored yet, and how many were already known."""
-    async with db.new_session() as session:  # one query per feed, not one per post
-        known = await post_store.known_among(session, feed_id, posts)
-    fresh = [post for index, post in enumerate(posts) if index not in known]
+    async with db.new_session() as session:
+        fresh = [post for post in posts if not await post_store.is_known(session, feed_id, post)]
     return fresh, len(posts) - len(fresh)
 
 
@@ -291,31 +304,53 @@ async def _cluster_of(session: object, keys: list[int], signature: np.ndarray) -
 async def _record_success(
     db: Database, feed_id: int, now: datetime, fetched: FetchResult, parsed: ParsedFeed | None
 ) -> FeedEvent | None:
-    """Keep the validators, follow a permanent move, schedule from the feed's own hints."""
     async with db.new_session() as session, session.begin():
         feed = await session.get(FeedRow, feed_id)
-        if feed is None:
-            return None
-        feed.etag = fetched.etag or feed.etag
-        feed.last_modified = fetched.last_modified or feed.last_modified
-        if parsed is not None:
-            feed.title = parsed.title or feed.title
-        moved = fetched.permanent_redirect
-        if moved and await feed_store.feed_by_url(session, moved) is None:
-            log.info("feed %s moved permanently to %s", feed.url, moved)
-            feed.url = moved
-        feed.last_success_at = now
-        feed.consecutive_failures = 0
-        feed.next_check_at = schedule.next_check_after_success(
-            now,
-            feed.poll_minutes,
-            cache_control=fetched.headers.get("cache-control"),
-            ttl_minutes=parsed.ttl_minutes if parsed else None,
-        )
-        if feed.failure_alerted_at is None:
-            return None
-        feed.failure_alerted_at = None  # told once that it failed; now told once it is back
-        return FeedEvent("recovered", feed.url, feed.name)
+        return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
+
+
+async def _record_unmodified(db: Database, unmodified: list[_Unmodified], now: datetime) -> None:
+    """Record a poll's 304s in one transaction: one commit, not one per feed."""
+    if not unmodified:
+        return
+    async with db.new_session() as session, session.begin():
+        ids = [feed_id for feed_id, _, _ in unmodified]
+        rows = {
+            row.id: row for row in await session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)))
+        }
+        for feed_id, report, fetched in unmodified:
+            if (feed := rows.get(feed_id)) is not None:
+                report.event = await _succeeded(session, feed, now, fetched, None)
+
+
+async def _succeeded(
+    session: AsyncSession,
+    feed: FeedRow,
+    now: datetime,
+    fetched: FetchResult,
+    parsed: ParsedFeed | None,
+) -> FeedEvent | None:
+    """Keep the validators, follow a permanent move, schedule from the feed's own hints."""
+    feed.etag = fetched.etag or feed.etag
+    feed.last_modified = fetched.last_modified or feed.last_modified
+    if parsed is not None:
+        feed.title = parsed.title or feed.title
+    moved = fetched.permanent_redirect
+    if moved and await feed_store.feed_by_url(session, moved) is None:
+        log.info("feed %s moved permanently to %s", feed.url, moved)
+        feed.url = moved
+    feed.last_success_at = now
+    feed.consecutive_failures = 0
+    feed.next_check_at = schedule.next_check_after_success(
+        now,
+        feed.poll_minutes,
+        cache_control=fetched.headers.get("cache-control"),
+        ttl_minutes=parsed.ttl_minutes if parsed else None,
+    )
+    if feed.failure_alerted_at is None:
+        return None
+    feed.failure_alerted_at = None  # told once that it failed; now told once it is back
+    return FeedEvent("recovered", feed.url, feed.name)
 
 
 async def _record_failure(
