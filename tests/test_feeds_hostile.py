@@ -87,6 +87,8 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
         "/no-charset.xml": feed_server.add_body("/no-charset.xml", gb2312, "text/xml"),
         "/broken.xml": feed_server.add_body("/broken.xml", b"boom", status=500),
         "/links.xml": feed_server.add_body("/links.xml", HOSTILE_LINK_FEED),
+        # Cut off mid-document: malformed XML, but its entries are usable.
+        "/truncated.xml": feed_server.add_body("/truncated.xml", rss("cut", items=3)[:-40]),
     }
     feed_server.add_route("/loop-b.xml", _loop_b)
     path = feeds_yaml(tmp_path / "feeds.yaml", list(cases.values()))
@@ -111,6 +113,11 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
         for charset_case in ("/wrong-charset.xml", "/no-charset.xml"):
             assert outcome[charset_case][0] == "fetched"
         assert outcome["/links.xml"][0] == "fetched"
+        assert outcome["/truncated.xml"] == ("fetched", None)
+        truncated = next(feed for feed in report.feeds if feed.url.endswith("/truncated.xml"))
+        # Its stories are the good feed's too, so some join those clusters as duplicates.
+        assert truncated.new_posts + truncated.duplicates == 3
+        assert "malformed feed, 3 entries recovered" in (truncated.warning or "")
 
         async with service.db.new_session() as session:
             posts = (await session.execute(select(PostRow.title, PostRow.link))).all()
