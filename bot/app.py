@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot import admin, archive, commands, feedback
 from bot.alerts import AlertSender
 from bot.broadcast import broadcast
-from bot.pacing import Pacer
+from bot.pacing import MAX_IN_FLIGHT, Pacer
 from bot.settings import route_command, settings_button, settings_command, timezone_command
 from bot.stats import stats_command
 from config.settings import Settings
@@ -72,6 +72,7 @@ def build_application(
         .base_file_url(f"{base}/file/bot")
         # Our pacer replaces AIORateLimiter: one limiter, which also holds 1 msg/s per chat.
         .rate_limiter(Pacer(settings.send_rate))
+        .connection_pool_size(MAX_IN_FLIGHT + 8)  # the pacer never has more in flight
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -31,6 +31,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.chart import digest_chart
 from bot.render import MAX_MESSAGE_CHARS, DigestParts, to_terminal
+from trends.ledger import Ledger
 from trends.service import DueDigest, TrendService
 
 __all__ = [
@@ -61,16 +62,18 @@ class DigestSender:
         paid_broadcast: bool = False,
         backoff: float = BACKOFF_SECONDS,
         charts: bool = False,
+        ledger: Ledger | None = None,
     ) -> None:
         self.bot = bot
         self.service = service
+        self.ledger = ledger or Ledger(service.db)  # shared by a broadcast's tasks
         self.paid_broadcast = paid_broadcast
         self.backoff = backoff
         self.charts = charts  # send the digest's chart (bot/chart.py) before its text
 
     async def send(self, due: DueDigest, parts: list[str]) -> Outcome:
         """Send the parts not yet sent, in order; returns what became of this delivery."""
-        claim = await self.service.claim_delivery(due.subscriber.id, due.key)
+        claim = await self.ledger.claim(due.subscriber.id, due.key)
         if claim is None:
             return "skipped"
         delivery_id, done = claim
@@ -82,19 +85,19 @@ class DigestSender:
             for index in range(done, len(parts)):
                 chat_id = await self._send_part(chat_id, parts[index], previews, due)
                 if index + 1 < len(parts):
-                    await self.service.delivery_progress(delivery_id, index + 1)
+                    await self.ledger.progress(delivery_id, index + 1)
         except (Forbidden, BadRequest) as exc:
-            await self.service.delivery_failed(delivery_id, str(exc))
+            await self.ledger.failed(delivery_id, str(exc))
             if not _chat_is_gone(exc):
                 return "failed"
-            deactivated = await self.service.record_refusal(
+            deactivated = await self.ledger.refusal(
                 due.subscriber.id, str(exc), DEACTIVATE_AFTER_FAILURES
             )
             return "deactivated" if deactivated else "failed"
         except (NetworkError, RetryAfter) as exc:
-            await self.service.delivery_failed(delivery_id, f"gave up: {exc}")
+            await self.ledger.failed(delivery_id, f"gave up: {exc}")
             return "failed"
-        await self.service.delivery_sent(delivery_id, due.subscriber.id, len(parts))
+        await self.ledger.sent(delivery_id, due.subscriber.id, len(parts))
         return "sent"
 
     async def _send_part(
@@ -108,7 +111,7 @@ class DigestSender:
                 await self._post(chat_id, part, ParseMode.HTML, previews, due.thread_id)
                 return chat_id
             except ChatMigrated as exc:
-                await self.service.move_chat(due.subscriber.id, exc.new_chat_id)
+                await self.ledger.move(due.subscriber.id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
             except BadRequest as exc:
                 if not _is_markup_problem(exc):

@@ -68,6 +68,9 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     # WAL lets the bot read while the poller writes; busy_timeout waits instead of failing.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL loses nothing when the process dies, only on a power cut, and it
+    # spares an fsync per commit: the delivery ledger commits after every message.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -8,10 +8,10 @@ tried again on a later run until `MAX_ATTEMPTS` runs have tried it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,14 +20,18 @@ from trends.store.schema import DeliveryRow
 __all__ = [
     "MAX_ATTEMPTS",
     "claim",
+    "claim_many",
     "is_sent",
     "mark_failed",
     "mark_sent",
+    "mark_sent_many",
     "record_part_sent",
+    "record_parts_sent",
     "settled",
 ]
 
 MAX_ATTEMPTS = 3  # runs that may try one digest for one subscriber before it is given up
+_CHUNK = 500  # subscribers per claim query, well under every driver's parameter limit
 
 
 async def claim(
@@ -67,6 +71,80 @@ async def claim(
     return row
 
 
+async def claim_many(
+    session: AsyncSession, wanted: Sequence[tuple[int, str]], now: datetime
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """`claim` for many (subscriber id, digest key) pairs in a few statements.
+
+    Returns (delivery id, parts sent) for each pair that is to be sent; pairs sent or given
+    up are left out.
+    """
+    claimed: dict[tuple[int, str], tuple[int, int]] = {}
+    by_key: dict[str, list[int]] = {}
+    for subscriber_id, key in wanted:
+        by_key.setdefault(key, []).append(subscriber_id)
+    for key, ids in by_key.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            try:
+                async with session.begin_nested():
+                    claimed.update(await _claim_chunk(session, key, chunk, now))
+            except IntegrityError:  # another sender inserted some: claim them one by one
+                for subscriber_id in chunk:
+                    row = await claim(session, subscriber_id, key, now)
+                    if row is not None:
+                        claimed[subscriber_id, key] = (row.id, row.parts_sent)
+    return claimed
+
+
+async def _claim_chunk(
+    session: AsyncSession, key: str, ids: list[int], now: datetime
+) -> dict[tuple[int, str], tuple[int, int]]:
+    rows = (
+        await session.execute(
+            select(
+                DeliveryRow.subscriber_id,
+                DeliveryRow.id,
+                DeliveryRow.state,
+                DeliveryRow.attempts,
+                DeliveryRow.parts_sent,
+            ).where(DeliveryRow.digest_key == key, DeliveryRow.subscriber_id.in_(ids))
+        )
+    ).all()
+    known = {row.subscriber_id for row in rows}
+    open_rows = [
+        row
+        for row in rows
+        if row.state != "sent" and not (row.state == "failed" and row.attempts >= MAX_ATTEMPTS)
+    ]
+    if open_rows:
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_([row.id for row in open_rows]))
+            .values(attempts=DeliveryRow.attempts + 1, state="pending")
+        )
+    claimed = {(row.subscriber_id, key): (row.id, row.parts_sent) for row in open_rows}
+    new = [
+        {
+            "subscriber_id": sid,
+            "digest_key": key,
+            "state": "pending",
+            "attempts": 1,
+            "parts_sent": 0,
+            "created_at": now,
+        }
+        for sid in ids
+        if sid not in known
+    ]
+    if new:
+        inserted = await session.scalars(
+            insert(DeliveryRow).returning(DeliveryRow.id, sort_by_parameter_order=True), new
+        )
+        for values, delivery_id in zip(new, inserted.all(), strict=True):
+            claimed[values["subscriber_id"], key] = (delivery_id, 0)
+    return claimed
+
+
 async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, str]]:
     """(subscriber id, digest key) pairs under `keys` that are sent or given up."""
     wanted = sorted(set(keys))
@@ -95,6 +173,26 @@ async def record_part_sent(session: AsyncSession, delivery_id: int, parts_sent: 
     await session.execute(
         update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(parts_sent=parts_sent)
     )
+
+
+async def record_parts_sent(session: AsyncSession, progress: Sequence[tuple[int, int]]) -> None:
+    """`record_part_sent` for many (delivery id, parts sent) pairs, in one statement."""
+    if progress:
+        await session.execute(
+            update(DeliveryRow), [{"id": d, "parts_sent": parts} for d, parts in progress]
+        )
+
+
+async def mark_sent_many(
+    session: AsyncSession, done: Sequence[tuple[int, int]], now: datetime
+) -> None:
+    """`mark_sent` for many (delivery id, parts sent) pairs, in one statement."""
+    if done:
+        values = [
+            {"id": d, "state": "sent", "sent_at": now, "last_error": None, "parts_sent": parts}
+            for d, parts in done
+        ]
+        await session.execute(update(DeliveryRow), values)
 
 
 async def mark_sent(

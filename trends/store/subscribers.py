@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.store.schema import PreferencesRow, SubscriberRow
@@ -15,6 +16,7 @@ __all__ = [
     "move_chat",
     "record_refusal",
     "reset_failures",
+    "reset_failures_many",
     "subscribe",
     "subscriber_by_chat",
     "unsubscribe",
@@ -98,6 +100,16 @@ async def reset_failures(session: AsyncSession, subscriber_id: int) -> None:
     row = await session.get(SubscriberRow, subscriber_id)
     if row is not None and row.consecutive_failures:
         row.consecutive_failures = 0
+
+
+async def reset_failures_many(session: AsyncSession, subscriber_ids: Sequence[int]) -> None:
+    """`reset_failures` for many subscribers in one statement (a broadcast's successes)."""
+    if subscriber_ids:
+        await session.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.id.in_(subscriber_ids), SubscriberRow.consecutive_failures != 0)
+            .values(consecutive_failures=0)
+        )
 
 
 async def move_chat(session: AsyncSession, subscriber_id: int, new_chat_id: int) -> None:

@@ -1,0 +1,123 @@
+"""Group commit for the delivery ledger, so a broadcast's bookkeeping keeps up with its sends.
+
+Each caller awaits its own write, exactly as with one transaction per write, but every write
+queued while a transaction commits goes into the next one together. At 30 messages a second
+that is one or two writes per transaction; at 1,000 (paid broadcast) it is dozens, and the
+database does one commit where it would otherwise do hundreds. Claims are batched the same
+way, with one query per digest key instead of one per subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from trends.store import deliveries, subscribers
+from trends.store.db import Database
+
+__all__ = ["Ledger"]
+
+_RETRIES = 5
+
+
+@dataclass(slots=True)
+class _Write:
+    kind: str  # claim | progress | sent | failed | refusal | move
+    args: tuple[Any, ...]
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Ledger:
+    """The ledger calls of `TrendService`, group-committed; safe to share between tasks."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[_Write] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def claim(self, subscriber_id: int, key: str) -> tuple[int, int] | None:
+        """(delivery id, parts already sent), or None if this digest is sent or given up."""
+        return await self._submit("claim", subscriber_id, key)
+
+    async def progress(self, delivery_id: int, parts_sent: int) -> None:
+        await self._submit("progress", delivery_id, parts_sent)
+
+    async def sent(self, delivery_id: int, subscriber_id: int, parts_sent: int) -> None:
+        await self._submit("sent", delivery_id, subscriber_id, parts_sent)
+
+    async def failed(self, delivery_id: int, error: str) -> None:
+        await self._submit("failed", delivery_id, error)
+
+    async def refusal(self, subscriber_id: int, reason: str, limit: int) -> bool:
+        """Count a "blocked" or "chat not found" answer; True when it deactivates now."""
+        return await self._submit("refusal", subscriber_id, reason, limit)
+
+    async def move(self, subscriber_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its digests follow it to the new id."""
+        await self._submit("move", subscriber_id, new_chat_id)
+
+    async def _submit(self, kind: str, *args: Any) -> Any:
+        write = _Write(kind, args)
+        self._queue.append(write)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return await write.done
+
+    async def _flush(self) -> None:
+        """Commit what is queued, then what queued meanwhile, until nothing is left."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                results = await self._commit_with_retries(batch)
+            except Exception as exc:  # every waiter of this batch sees the failure
+                for write in batch:
+                    if not write.done.done():
+                        write.done.set_exception(exc)
+                continue
+            for write, result in zip(batch, results, strict=True):
+                if not write.done.done():
+                    write.done.set_result(result)
+
+    async def _commit_with_retries(self, batch: list[_Write]) -> list[Any]:
+        # SQLite refuses a transaction that read before another connection wrote ("database
+        # is locked") at once, without waiting: the batch is all-or-nothing, so run it again.
+        for attempt in range(_RETRIES):
+            try:
+                return await self._commit(batch)
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _commit(self, batch: list[_Write]) -> list[Any]:
+        now = datetime.now(UTC)
+        by_kind: dict[str, list[tuple[Any, ...]]] = {}
+        for write in batch:
+            by_kind.setdefault(write.kind, []).append(write.args)
+        async with self.db.new_session() as session, session.begin():
+            claimed = await deliveries.claim_many(session, by_kind.get("claim", []), now)
+            progress = by_kind.get("progress", [])
+            sent = by_kind.get("sent", [])
+            await deliveries.record_parts_sent(session, progress)
+            await deliveries.mark_sent_many(session, [(d, parts) for d, _, parts in sent], now)
+            await subscribers.reset_failures_many(session, [sid for _, sid, _ in sent])
+            for delivery_id, error in by_kind.get("failed", []):
+                await deliveries.mark_failed(session, delivery_id, error)
+            results: list[Any] = []
+            for write in batch:
+                if write.kind == "claim":
+                    results.append(claimed.get(write.args))
+                elif write.kind == "refusal":
+                    results.append(await subscribers.record_refusal(session, *write.args))
+                else:
+                    if write.kind == "move":
+                        await subscribers.move_chat(session, *write.args)
+                    results.append(None)
+        return results
