@@ -37,6 +37,9 @@ _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "su", "da", 
 WORDS = [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES]
 
 
+HOSTS = 50  # 20 feeds per host at 1,000 feeds; the per-host limit applies to each
+
+
 def _feed(number: int, posts: int, now: datetime) -> bytes:
     """Feed `number` with `posts` posts, newest first; a post never changes once published."""
     items = []
@@ -67,6 +70,15 @@ def _cpu_name() -> str:
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _host(number: int) -> str:
+    return f"127.0.0.{number + 1}"
+
+
+def _url(port: int, feed: int) -> str:
+    """Feeds spread over HOSTS loopback addresses, as real feeds are over publishers."""
+    return f"http://{_host(feed % HOSTS)}:{port}/f/{feed}.xml"
 
 
 def _version(feed: int, round_number: int) -> int:
@@ -102,16 +114,19 @@ def _serve(port_out: multiprocessing.connection.Connection, now: datetime) -> No
         app.router.add_post("/round/{number}", set_round)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        site = web.TCPSite(runner, _host(0), 0, backlog=1024)
         await site.start()
-        port_out.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        for number in range(1, HOSTS):  # the same port on other loopback addresses
+            await web.TCPSite(runner, _host(number), port, backlog=1024).start()
+        port_out.send(port)
         await asyncio.Event().wait()
 
     asyncio.run(run())
 
 
-async def _pipeline(base: str, count: int, rounds: int, now: datetime) -> dict:
-    urls = [f"{base}/f/{i}.xml" for i in range(count)]
+async def _pipeline(port: int, count: int, rounds: int, now: datetime) -> dict:
+    urls = [_url(port, i) for i in range(count)]
     with tempfile.TemporaryDirectory() as scratch:
         feeds_file = Path(scratch) / "feeds.yaml"
         feeds_file.write_text(
@@ -123,7 +138,7 @@ async def _pipeline(base: str, count: int, rounds: int, now: datetime) -> dict:
         try:
             times, shares, cpu = [], [], []
             for number in range(rounds):
-                await _set_round(base, number)
+                await _set_round(port, number)
                 started, cpu_start = time.perf_counter(), _cpu_seconds()
                 report = await service.poll(only_due=False, now=now)
                 times.append(time.perf_counter() - started)
@@ -140,19 +155,19 @@ async def _pipeline(base: str, count: int, rounds: int, now: datetime) -> dict:
     return {"times": times, "shares": shares, "cpu": cpu}
 
 
-async def _set_round(base: str, number: int) -> None:
+async def _set_round(port: int, number: int) -> None:
     async with httpx.AsyncClient() as client:
-        (await client.post(f"{base}/round/{number}")).raise_for_status()
+        (await client.post(f"http://{_host(0)}:{port}/round/{number}")).raise_for_status()
 
 
-async def _baseline(base: str, count: int, rounds: int, first_round: int) -> dict:
+async def _baseline(port: int, count: int, rounds: int, first_round: int) -> dict:
     times, cpu = [], []
     async with httpx.AsyncClient() as client:
         for number in range(rounds):
-            await _set_round(base, first_round + number)
+            await _set_round(port, first_round + number)
             started, cpu_start = time.perf_counter(), _cpu_seconds()
             for index in range(count):  # sequential, no validators, full parse every time
-                response = await client.get(f"{base}/f/{index}.xml")
+                response = await client.get(_url(port, index))
                 feedparser.parse(response.content)
             times.append(time.perf_counter() - started)
             cpu.append(_cpu_seconds() - cpu_start)
@@ -172,11 +187,11 @@ def main() -> None:
     server = multiprocessing.Process(target=_serve, args=(send, now), daemon=True)
     server.start()
     try:
-        address = f"http://127.0.0.1:{receive.recv()}"
-        print("trendbot pipeline:")
-        result = asyncio.run(_pipeline(address, args.feeds, args.rounds, now))
+        port = receive.recv()
+        print(f"trendbot pipeline ({HOSTS} hosts on 127.0.0.x):")
+        result = asyncio.run(_pipeline(port, args.feeds, args.rounds, now))
         print("naive baseline (sequential GET + full parse of every feed):")
-        base = asyncio.run(_baseline(address, args.feeds, args.baseline_rounds, args.rounds))
+        base = asyncio.run(_baseline(port, args.feeds, args.baseline_rounds, args.rounds))
     finally:
         server.terminate()
         server.join()
