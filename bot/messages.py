@@ -61,6 +61,7 @@ _EN = {
     "digest_nothing": "A quiet week: no new stories on your trends.",
     "digest_footer": "/settings: your trends and schedule · /unsubscribe: stop the digest · /trend N: more",
     "also_covered": "+{count} sources: {sources}",
+    "why_tagged": "<i>Why this trend: {terms} (score {score})</i>",
     # Archive queries, /search, /digest, charts and "wrong trend?" feedback
     "period_days": " (last {days} days)",
     "trend_feedback_hint": "<i>Wrong trend? Tap ✗ and the post's number.</i>",
@@ -289,6 +290,7 @@ _ZH = {
     "digest_nothing": "本周很安静：你关注的趋势没有新报道。",
     "digest_footer": "/settings 设置关注的趋势和时间 · /unsubscribe 退订 · /trend N 查看更多",
     "also_covered": "另有 {count} 家来源：{sources}",
+    "why_tagged": "<i>归入此趋势的依据：{terms}（得分 {score}）</i>",
     # 存档查询、/search、/digest、图表与“分类不对？”反馈
     "period_days": "（近 {days} 天）",
     "trend_feedback_hint": "<i>分类不对？点 ✗ 加文章编号。</i>",

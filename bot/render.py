@@ -13,7 +13,7 @@ from html import escape, unescape
 
 from bot.messages import text
 from trends.archive import SearchPage
-from trends.models import Digest, DigestStory, FeedbackEntry, StoredPost, Trend
+from trends.models import Digest, DigestStory, FeedbackEntry, StoredPost, Trend, TrendTag
 from trends.service import TrendPage
 
 __all__ = [
@@ -64,7 +64,9 @@ def render_trend_page(page: TrendPage, language: str, *, days: int | None = None
         period=text(language, "period_days", days=days) if days else "",
     )
     stories = [
-        _story_block(_as_story(post), language, marker=f"{index}.")
+        _story_block(
+            _as_story(post), language, marker=f"{index}.", why=post.tag(page.trend.number)
+        )
         for index, post in enumerate(page.posts, start=1)
     ]
     return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]
@@ -227,7 +229,12 @@ _ANY_TAG = re.compile(r"</?[a-z][^>]*>")
 
 
 def _story_block(
-    story: DigestStory, language: str, *, marker: str = "•", wrong_trend: int | None = None
+    story: DigestStory,
+    language: str,
+    *,
+    marker: str = "•",
+    wrong_trend: int | None = None,
+    why: TrendTag | None = None,
 ) -> str:
     title = escape(story.title)
     link = escape(story.link, quote=True)
@@ -242,9 +249,16 @@ def _story_block(
         lines.append(escape(_clip(summary, _SUMMARY_CHARS)))
     if story.also_covered_by:
         lines.append(_also_covered(story.also_covered_by, language))
+    if why is not None and why.matched:
+        # Readers see why a post sits under a trend: the words that made the tag.
+        terms = ", ".join(escape(term) for term in why.matched[:_MAX_WHY_TERMS])
+        lines.append(text(language, "why_tagged", terms=terms, score=f"{why.score:g}"))
     if wrong_trend is not None:
         lines.append(text(language, "wrong_hint", post=story.post_id, trend=wrong_trend))
     return "\n".join(lines)
+
+
+_MAX_WHY_TERMS = 4
 
 
 def _also_covered(others: Sequence[tuple[str, str]], language: str) -> str:

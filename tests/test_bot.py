@@ -94,6 +94,8 @@ async def test_trend_6_lists_outcome_pricing_posts_with_summaries(
     assert "per resolved ticket" in reply
     assert 'href="https://example.com/per-resolution"' in reply
     assert "customers pay only for tickets" in reply  # the summary, not just the title
+    why = next(line for line in reply.splitlines() if line.startswith("<i>Why this trend:"))
+    assert "per resolved ticket" in why or "outcome-based pricing" in why  # the matched terms
     assert "Pricing Desk" in reply or "Feed 2" in reply  # the source
 
 
