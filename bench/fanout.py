@@ -19,6 +19,7 @@ import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import platform
 import statistics
 import sys
@@ -261,6 +262,10 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _print(figures: Figures) -> None:
     share = 100 * figures.requests_per_second / figures.cap
     print(
@@ -284,6 +289,7 @@ def main() -> None:
         f"{platform.platform()}, {_cpu_name()} x{multiprocessing.cpu_count()}, "
         f"Python {platform.python_version()}"
     )
+    print(f"load average at start (other work on this machine): {_load()}")
     print(
         "requests/s counts every sendMessage the fake received (refused ones too), from "
         "the first to the last; 'median second' is the median count of whole seconds"
@@ -297,6 +303,7 @@ def main() -> None:
         figures = asyncio.run(_run(mode, subscribers, cap, paid))
         figures.mode = label
         _print(figures)
+    print(f"load average at end: {_load()}")
 
 
 if __name__ == "__main__":
