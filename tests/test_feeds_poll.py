@@ -256,3 +256,23 @@ async def test_first_fetch_keeps_old_posts_out_of_digests(
     in_digests = {title.split()[0]: flag for title, flag in rows}
     assert in_digests == {"old": False, "fresh": True}
     assert len(rows) == 4  # the back catalogue is archived for /trend all the same
+
+
+async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
+    make_service, feed_server: FeedServer
+) -> None:
+    from trends.service import PARALLEL_PARSE_FEEDS
+
+    urls = [
+        feed_server.add_body(f"/many{n}.xml", rss(f"many{n}", items=1))
+        for n in range(PARALLEL_PARSE_FEEDS)
+    ]
+    urls.append(feed_server.add_body("/page.html", b"<!doctype html><html></html>", "text/html"))
+    service = await make_service(urls)
+    report = await service.poll(only_due=False, now=NOW)
+    assert service._parsers is not None  # this poll went through the process pool
+    assert report.count("fetched") == PARALLEL_PARSE_FEEDS
+    assert report.new_posts + report.duplicates == PARALLEL_PARSE_FEEDS
+    assert [feed.error for feed in report.feeds if feed.status == "failed"] == [
+        "an HTML page, not a feed"  # a ParseError crosses the process boundary intact
+    ]

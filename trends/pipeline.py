@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -128,6 +130,7 @@ async def poll(
     per_host: int = PER_HOST,
     total_seconds: float = TOTAL_SECONDS,
     progress: Callable[[FeedReport], object] | None = None,
+    parser: Executor | None = None,
     llm: LLMEnricher | None = None,
 ) -> PollReport:
     """Refresh `feeds` concurrently (bounded overall and per host); reports in given order."""
@@ -151,6 +154,7 @@ async def poll(
                 llm=llm,
                 writes=writes,
                 unmodified=unmodified,
+                parser=parser,
             )
         if progress is not None:
             progress(report)
@@ -173,6 +177,7 @@ async def refresh_feed(
     llm: LLMEnricher | None = None,
     writes: asyncio.Lock | None = None,
     unmodified: list[_Unmodified] | None = None,
+    parser: Executor | None = None,
 ) -> FeedReport:
     """Fetch one feed and store its new posts; failures are recorded on the feed."""
     first_fetch = feed.last_success_at is None
@@ -195,8 +200,12 @@ async def refresh_feed(
                 report.event = await _record_success(db, feed.id, now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
-        parsed = await asyncio.to_thread(
-            parse, fetched.content, url=fetched.url, content_type=fetched.content_type
+        # feedparser is CPU-bound: a worker thread by default, other processes (cores) if given.
+        parsed = await asyncio.get_running_loop().run_in_executor(
+            parser,
+            functools.partial(
+                parse, fetched.content, url=fetched.url, content_type=fetched.content_type
+            ),
         )
     except TrendbotError as exc:
         async with writing:

@@ -5,7 +5,10 @@ Each method opens its own session, so concurrent handlers never share one.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +69,9 @@ class DueDigest:
     thread_id: int | None = None  # a forum topic, for the sections routed there
 
 
+PARALLEL_PARSE_FEEDS = 50  # polls of this many feeds parse in worker processes
+
+
 class TrendService:
     def __init__(
         self,
@@ -80,6 +86,7 @@ class TrendService:
         self.themes = themes
         self.feeds_path = feeds_path
         self.defaults = defaults or DigestDefaults()
+        self._parsers: ProcessPoolExecutor | None = None  # see _parser_pool
         self.archive = Archive(db)  # /trends history, /search, "wrong trend?" feedback
         # Optional: an OpenAI-compatible model that tags and summarises instead (see trends.llm).
         self.llm = LLMEnricher(llm, themes, db) if llm is not None else None
@@ -110,6 +117,8 @@ class TrendService:
         return service
 
     async def close(self) -> None:
+        if self._parsers is not None:
+            self._parsers.shutdown(cancel_futures=True)
         if self.llm is not None:
             await self.llm.aclose()
         await self.db.close()
@@ -155,7 +164,23 @@ class TrendService:
                 total_seconds=total_seconds,
                 progress=progress,
                 llm=self.llm,
+                parser=self._parser_pool(len(due)),
             )
+
+    def _parser_pool(self, feeds_due: int) -> ProcessPoolExecutor | None:
+        """Worker processes for feedparser when a poll is large enough to keep every core busy.
+
+        Parsing is pure CPU under the GIL; in other processes it runs beside the fetching
+        and storing. Small polls (the bot's minute tick) parse in a thread instead.
+        """
+        cores = os.cpu_count() or 1
+        if feeds_due < PARALLEL_PARSE_FEEDS or cores < 2:
+            return None
+        if self._parsers is None:
+            # forkserver: forking the poller itself would copy its database threads.
+            context = multiprocessing.get_context("forkserver")
+            self._parsers = ProcessPoolExecutor(max_workers=cores, mp_context=context)
+        return self._parsers
 
     # Feed management (admins)
 
