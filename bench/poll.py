@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import multiprocessing
 import multiprocessing.connection
+import os
 import platform
 import random
 import resource
@@ -208,6 +209,11 @@ def main() -> None:
     print(f"  naive baseline cycle (median of {args.baseline_rounds}): {base_cycle:.2f} s")
     print(f"  speed-up over baseline: {base_cycle / steady:.1f}x")
     print(f"  peak memory (max RSS of the poller process): {peak_mb:.0f} MB")
+    # Other work on a shared machine moves these figures; say how busy it was.
+    print(
+        "  load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    )
 
 
 if __name__ == "__main__":
