@@ -63,7 +63,10 @@ async def broadcast(
     key = Counter(item.key for item in due).most_common(1)[0][0]
     started = time.monotonic()
     broadcast_id = await service.start_broadcast(key)
-    sender = DigestSender(bot, service, paid_broadcast=settings.paid_broadcast, backoff=backoff)
+    # Every scheduled or on-demand digest opens with its chart of weekly counts.
+    sender = DigestSender(
+        bot, service, paid_broadcast=settings.paid_broadcast, backoff=backoff, charts=True
+    )
     counts = await send_digests(
         service, due, _render, sender.send, concurrency=concurrency_for(settings)
     )

@@ -79,12 +79,18 @@ class DigestSender:
         delivery_id, done = claim
         chat_id = due.subscriber.chat_id
         previews = LinkPreviewOptions(is_disabled=not due.preferences.link_previews)
+        # The chart counts as the first step in the ledger, so a resumed digest never
+        # sends it twice; the text parts follow in order.
+        with_chart = self.charts and isinstance(parts, DigestParts) and not parts.digest.is_empty
+        steps: list[str | None] = [None, *parts] if with_chart else list(parts)
         try:
-            if self.charts and done == 0 and isinstance(parts, DigestParts):
-                await self._send_chart(chat_id, parts, due.thread_id)
-            for index in range(done, len(parts)):
-                chat_id = await self._send_part(chat_id, parts[index], previews, due)
-                if index + 1 < len(parts):
+            for index in range(done, len(steps)):
+                step = steps[index]
+                if step is None:
+                    await self._send_chart(chat_id, parts, due.thread_id)  # type: ignore[arg-type]
+                else:
+                    chat_id = await self._send_part(chat_id, step, previews, due)
+                if index + 1 < len(steps):
                     await self.ledger.progress(delivery_id, index + 1)
         except (Forbidden, BadRequest) as exc:
             await self.ledger.failed(delivery_id, str(exc))
@@ -97,7 +103,7 @@ class DigestSender:
         except (NetworkError, RetryAfter) as exc:
             await self.ledger.failed(delivery_id, f"gave up: {exc}")
             return "failed"
-        await self.ledger.sent(delivery_id, due.subscriber.id, len(parts))
+        await self.ledger.sent(delivery_id, due.subscriber.id, len(steps))
         return "sent"
 
     async def _send_part(
@@ -135,8 +141,6 @@ class DigestSender:
         A blocked chat (Forbidden) still ends the delivery, as the text would fail too; a
         migrated group or a 429 leaves the chart out and lets the text handle it.
         """
-        if parts.digest.is_empty:
-            return
         try:
             png = await asyncio.to_thread(digest_chart, parts.digest)  # cached per digest
             await self.bot.send_photo(
