@@ -5,8 +5,9 @@ Run from the repo root: `.venv/bin/python bench/ingest.py [--posts 100000]`.
 The corpus feeds (`../shared/corpus/feeds`) are replicated until `--posts` entries have gone
 through. Replica 0 is the corpus as it is; every later replica is the same bytes with half of
 the English words (four letters or more) and a fifth of the Chinese characters in text nodes
-swapped for others drawn from the corpus, so titles, links, texts and hashes differ and each
-replica's posts are new stories, not copies (markup, entities and sizes are unchanged).
+swapped for others drawn from the corpus, and every URL's host prefixed with the replica
+number, so titles, links, texts and hashes differ and each replica's posts are new posts,
+not copies (markup, entities and sizes are unchanged).
 
 Each replica feed goes through `trends.pipeline.refresh_feed` from a `file://` URL into a
 temporary SQLite database: the real code path, parse included. In the same run, feedparser
@@ -56,8 +57,11 @@ CORPUS = REPO.parent / "shared" / "corpus" / "feeds"
 CHECKPOINTS = (1_000, 10_000, 100_000)
 LOOKUP_SAMPLE = 300  # fresh posts looked up (never stored) at each checkpoint
 EN_SWAP, ZH_SWAP = 0.5, 0.2
-# Markup and entities are kept; English words of 4+ letters and CJK characters may swap.
-_TOKEN = re.compile(r"(<[^>]*>|&lt;.*?&gt;|&#?\w+;|[A-Za-z]{4,}|[\u4e00-\u9fff])", re.S)
+# Markup (CDATA markers too, so their text is exposed) and entities are kept; English words
+# of 4+ letters and CJK characters may swap.
+_TOKEN = re.compile(
+    r"(<!\[CDATA\[|\]\]>|<[^>]*>|https?://|&lt;.*?&gt;|&#?\w+;|[A-Za-z]{4,}|[\u4e00-\u9fff])", re.S
+)
 _ENCODING = re.compile(rb"""^<\?xml[^>]*encoding=["']([\w.-]+)["']""")
 
 
@@ -80,7 +84,9 @@ class _Template:
             chosen = where[rng.random(where.size) < share]
             for index, pick in zip(chosen, rng.integers(len(pool), size=chosen.size), strict=True):
                 parts[index] = pool[pick]
-        return "".join(parts).encode(self.encoding, "xmlcharrefreplace")
+        # Every link on a host of its own, so no replica's post shares a canonical link.
+        text = "".join(parts).replace("://", f"://r{number}.")
+        return text.encode(self.encoding, "xmlcharrefreplace")
 
 
 @dataclass
@@ -107,9 +113,7 @@ def _templates() -> tuple[list[_Template], list[str], list[str]]:
         encoding = found.group(1).decode() if found else "utf-8"
         text = raw.decode(encoding, "replace")
         parts = _TOKEN.split(text)
-        en_idx = [
-            i for i in range(1, len(parts), 2) if parts[i][0].isascii() and parts[i][0].isalpha()
-        ]
+        en_idx = [i for i in range(1, len(parts), 2) if parts[i].isascii() and parts[i].isalpha()]
         zh_idx = [i for i in range(1, len(parts), 2) if "\u4e00" <= parts[i][0] <= "\u9fff"]
         en.update(parts[i] for i in en_idx)
         zh.update(parts[i] for i in zh_idx)

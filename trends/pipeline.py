@@ -242,8 +242,9 @@ async def refresh_feed(
 
 async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
     """The posts not stored yet, and how many were already known."""
-    async with db.new_session() as session:
-        fresh = [post for post in posts if not await post_store.is_known(session, feed_id, post)]
+    async with db.new_session() as session:  # one query per feed, not one per post
+        known = await post_store.known_among(session, feed_id, posts)
+    fresh = [post for index, post in enumerate(posts) if index not in known]
     return fresh, len(posts) - len(fresh)
 
 
@@ -273,7 +274,7 @@ async def _store(
                 duplicates += 1
                 continue
             keys = dedup.band_keys(signature)
-            cluster_id = await _cluster_of(session, keys, signature)
+            cluster_id = await _cluster_of(session, feed_id, keys, signature)
             # A new feed's back catalogue is archived for /trend but kept out of digests.
             in_digests = post.published is not None and post.published >= window_start
             in_digests = in_digests and not (first_fetch and post.published == now)
@@ -299,9 +300,13 @@ async def _store(
     return new, duplicates
 
 
-async def _cluster_of(session: object, keys: list[int], signature: np.ndarray) -> int | None:
+async def _cluster_of(
+    session: AsyncSession, feed_id: int, keys: list[int], signature: np.ndarray
+) -> int | None:
+    """The cluster of the most similar earlier post from another outlet, if close enough."""
     best_score, best_cluster = 0.0, None
-    for post_id, cluster_id, stored in await post_store.candidates_by_bands(session, keys):  # type: ignore[arg-type]
+    candidates = await post_store.candidates_by_bands(session, keys, other_than_feed=feed_id)
+    for post_id, cluster_id, stored in candidates:
         if stored is None:
             continue
         score = dedup.similarity(signature, np.frombuffer(stored, dtype=signature.dtype))
