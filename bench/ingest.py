@@ -13,7 +13,7 @@ Each replica feed goes through `trends.pipeline.refresh_feed` from a `file://` U
 temporary SQLite database: the real code path, parse included. In the same run, feedparser
 alone parses the same bytes (`feedparser.parse(bytes)`, its defaults): the baseline rate.
 Printed: both rates and their ratio (target: at least 0.5), peak memory (max RSS), the
-per-post near-duplicate lookup the pipeline does (`candidates_by_bands` + `similarity`) at
+per-post near-duplicate lookup the pipeline does (`candidates_by_band` + `similarity`) at
 1,000, 10,000 and 100,000 stored posts, and the rate for exact copies of stored posts.
 """
 
@@ -131,8 +131,9 @@ async def _lookups(service: TrendService, samples: list[tuple[str, str]]) -> dic
         for signature in signatures:
             start = time.perf_counter()
             keys = dedup.band_keys(signature)
-            found = await post_store.candidates_by_bands(session, keys)
-            for _post_id, _cluster, stored in found:
+            by_band = await post_store.candidates_by_band(session, keys)
+            found = {c.post_id: c.minhash for rows in by_band.values() for c in rows}
+            for stored in found.values():
                 if stored is not None:
                     dedup.similarity(signature, np.frombuffer(stored, dtype=signature.dtype))
             times.append((time.perf_counter() - start) * 1000)

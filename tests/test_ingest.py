@@ -161,3 +161,31 @@ async def test_the_store_refuses_a_second_copy_of_a_post(
                 session.add(copy)
     finally:
         await service.close()
+
+
+async def test_the_same_story_from_two_outlets_becomes_one_cluster(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # Hacker News links the same news at the FT and at Reuters, and Warp's blog and GitHub.
+    url = feed_server.url("/feeds/hn_best_stories_2026-04-30.atom.xml")
+    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
+    try:
+        report = await service.poll(only_due=False)
+        async with service.db.new_session() as session:
+            copies = (
+                await session.execute(
+                    select(PostRow.title, PostRow.cluster_id).where(PostRow.cluster_id.is_not(None))
+                )
+            ).all()
+            firsts = {
+                row.id: row.title
+                for row in (await session.scalars(select(PostRow))).all()
+                if row.id in {cluster for _, cluster in copies}
+            }
+        pairs = {(firsts[cluster].lower(), title.lower()) for title, cluster in copies}
+        assert ("uae to leave opec", "uae leaves opec") in pairs
+        assert ("warp is now open-source", "warp is now open-source") in pairs
+        assert len(copies) <= 3  # nothing else on the front page is merged
+        assert report.duplicates >= 2
+    finally:
+        await service.close()

@@ -30,6 +30,8 @@ __all__ = [
     "find_duplicates",
     "minhash_signature",
     "normalise_for_shingles",
+    "outlet",
+    "same_story",
     "similarity",
     "story_signature",
 ]
@@ -257,7 +259,7 @@ class NearDuplicateIndex:
         return best
 
 
-def _outlet(url: str) -> str:
+def outlet(url: str) -> str:
     """Who published a canonical link: the host, or the account on shared platforms."""
     parts = urlsplit(url)
     host = parts.netloc.removeprefix("www.")
@@ -267,6 +269,14 @@ def _outlet(url: str) -> str:
     if host in _PLATFORMS:
         return f"{host}/{parts.path.strip('/').split('/')[0]}".lower()
     return host
+
+
+def same_story(score: float, title_a: str, title_b: str) -> bool:
+    """Whether two reports from different outlets with this MinHash score tell one story:
+    at `THRESHOLD`, or at `_ASSISTED_THRESHOLD` when their titles nearly match."""
+    if score >= THRESHOLD:
+        return True
+    return score >= _ASSISTED_THRESHOLD and _title_ratio(title_a, title_b) >= _TITLE_RATIO
 
 
 def _title_ratio(a: str, b: str) -> float:
@@ -290,7 +300,7 @@ def find_duplicates(items: Sequence[tuple[str, str, str | None]]) -> list[int | 
     result: list[int | None] = []
     for i, (title, text, link) in enumerate(items):
         url = canonical_url(link) if link else ""
-        outlets.append(_outlet(url) if url else "")
+        outlets.append(outlet(url) if url else "")
         found = by_link.setdefault(url, i) if url else i
         if normalise_for_shingles(text):
             digest = content_hash(title, text)
@@ -306,9 +316,7 @@ def find_duplicates(items: Sequence[tuple[str, str, str | None]]) -> list[int | 
                 if outlets[j] and outlets[j] == outlets[i]:
                     continue
                 sim = similarity(sig, index._signatures[j])
-                if sim <= best_sim or sim < _ASSISTED_THRESHOLD:
-                    continue
-                if sim >= THRESHOLD or _title_ratio(title, items[j][0]) >= _TITLE_RATIO:
+                if sim > best_sim and same_story(sim, title, items[j][0]):
                     found, best_sim = j, sim
         index.add(i, sig)
         result.append(None if found == i else found)

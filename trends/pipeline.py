@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -265,53 +266,150 @@ async def _store(
     now: datetime,
     first_fetch: bool,
 ) -> tuple[int, int]:
-    """Store posts not seen before; a near-duplicate joins the cluster of its first report."""
-    new = duplicates = 0
-    window_start = now - DIGEST_WINDOW
+    """Store posts not seen before; a near-duplicate joins the cluster of its first report.
+
+    A feed's new posts go in with a few batched statements: first reports, then the copies
+    that point at a first report of the same batch (an aggregator links the FT and Reuters
+    on the same news). If a post was stored meanwhile by a concurrent poll, the batch is
+    undone and the posts go in one at a time, each checked again.
+    """
+    fresh = _distinct(prepared)
+    duplicates = len(prepared) - len(fresh)
+    if not fresh:
+        return 0, duplicates
     async with db.new_session() as session, session.begin():
-        for post, signature in prepared:
-            if await post_store.is_known(session, feed_id, post):
-                duplicates += 1
+        keys = [dedup.band_keys(signature) for _, signature in fresh]
+        candidates = await post_store.candidates_by_band(
+            session, {key for post_keys in keys for key in post_keys}
+        )
+        clusters = _clusters(fresh, keys, candidates)
+        rows = [
+            post_store.NewPost(
+                post=post,
+                cluster_id=cluster if cluster is None or cluster > 0 else None,
+                minhash=signature.tobytes(),
+                band_keys=post_keys,
+                in_digests=_reaches_digests(post, now, first_fetch),
+            )
+            for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
+        ]
+        try:
+            async with session.begin_nested():
+                stored = await _insert_in_order(session, feed_id, rows, clusters, now)
+        except IntegrityError:
+            stored = await _insert_in_order(session, feed_id, rows, clusters, now, checked=True)
+    duplicates += len(rows) - len(stored)
+    clustered = sum(1 for row in stored if row.cluster_id is not None)
+    return len(stored) - clustered, duplicates + clustered
+
+
+def _clusters(
+    fresh: list[tuple[Post, np.ndarray]],
+    keys: list[list[int]],
+    stored: dict[int, list[post_store.Candidate]],
+) -> list[int | None]:
+    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None."""
+    candidates = {key: list(found) for key, found in stored.items()}
+    clusters: list[int | None] = []
+    for index, ((post, signature), post_keys) in enumerate(zip(fresh, keys, strict=True)):
+        cluster = _cluster_of(post, signature, post_keys, candidates)
+        clusters.append(cluster)
+        itself = post_store.Candidate(
+            -(index + 1), cluster, signature.tobytes(), post.canonical_link, post.title
+        )
+        for key in post_keys:
+            candidates.setdefault(key, []).append(itself)
+    return clusters
+
+
+async def _insert_in_order(
+    session: AsyncSession,
+    feed_id: int,
+    rows: list[post_store.NewPost],
+    clusters: list[int | None],
+    now: datetime,
+    *,
+    checked: bool = False,
+) -> list[post_store.NewPost]:
+    """First reports, then the batch's copies of them; `checked` goes one post at a time."""
+    ids: dict[int, int] = {}  # batch index -> stored id
+    stored: list[post_store.NewPost] = []
+    firsts = [i for i, cluster in enumerate(clusters) if cluster is None or cluster > 0]
+    copies = [i for i, cluster in enumerate(clusters) if cluster is not None and cluster < 0]
+    for phase in (firsts, copies):
+        batch = []
+        for index in phase:
+            row = rows[index]
+            if clusters[index] is not None and clusters[index] < 0:  # type: ignore[operator]
+                root = ids.get(-clusters[index] - 1)  # type: ignore[operator]
+                row = dataclasses.replace(row, cluster_id=root)
+            batch.append((index, row))
+        if not checked:
+            new_ids = await post_store.insert_posts(
+                session, feed_id, [row for _, row in batch], fetched_at=now
+            )
+            ids.update((index, new_id) for (index, _), new_id in zip(batch, new_ids, strict=True))
+            stored.extend(row for _, row in batch)
+            continue
+        for index, row in batch:
+            if await post_store.is_known(session, feed_id, row.post):
                 continue
-            keys = dedup.band_keys(signature)
-            cluster_id = await _cluster_of(session, feed_id, keys, signature)
-            # A new feed's back catalogue is archived for /trend but kept out of digests.
-            in_digests = post.published is not None and post.published >= window_start
-            in_digests = in_digests and not (first_fetch and post.published == now)
             try:
                 async with session.begin_nested():
-                    await post_store.insert_post(
-                        session,
-                        post,
-                        feed_id=feed_id,
-                        fetched_at=now,
-                        cluster_id=cluster_id,
-                        minhash=signature.tobytes(),
-                        band_keys=keys,
-                        in_digests=in_digests,
+                    [ids[index]] = await post_store.insert_posts(
+                        session, feed_id, [row], fetched_at=now
                     )
-            except IntegrityError:  # stored meanwhile by a concurrent poll of another feed
-                duplicates += 1
+            except IntegrityError:  # stored in the meantime after all
                 continue
-            if cluster_id is None:
-                new += 1
-            else:
-                duplicates += 1
-    return new, duplicates
+            stored.append(row)
+    return stored
 
 
-async def _cluster_of(
-    session: AsyncSession, feed_id: int, keys: list[int], signature: np.ndarray
-) -> int | None:
-    """The cluster of the most similar earlier post from another outlet, if close enough."""
-    best_score, best_cluster = 0.0, None
-    candidates = await post_store.candidates_by_bands(session, keys, other_than_feed=feed_id)
-    for post_id, cluster_id, stored in candidates:
-        if stored is None:
+def _distinct(prepared: list[tuple[Post, np.ndarray]]) -> list[tuple[Post, np.ndarray]]:
+    """Drop a feed's repeats of its own posts (same guid, canonical link or content)."""
+    seen: set[str] = set()
+    fresh = []
+    for post, signature in prepared:
+        marks = {f"g:{post.guid}", f"l:{post.canonical_link}", f"h:{post.content_hash}"}
+        if seen & marks:
             continue
-        score = dedup.similarity(signature, np.frombuffer(stored, dtype=signature.dtype))
-        if score >= dedup.THRESHOLD and score > best_score:
-            best_score, best_cluster = score, cluster_id or post_id
+        seen |= marks
+        fresh.append((post, signature))
+    return fresh
+
+
+def _reaches_digests(post: Post, now: datetime, first_fetch: bool) -> bool:
+    """A new feed's back catalogue is archived for /trend but kept out of digests."""
+    in_window = post.published is not None and post.published >= now - DIGEST_WINDOW
+    undated_on_first_fetch = first_fetch and post.published == now  # normalise dated it now
+    return in_window and not undated_on_first_fetch
+
+
+def _cluster_of(
+    post: Post,
+    signature: np.ndarray,
+    keys: list[int],
+    candidates: dict[int, list[post_store.Candidate]],
+) -> int | None:
+    """The cluster of the most similar earlier report from another outlet, if close enough.
+
+    An outlet does not tell one story twice under two links, so its own look-alikes
+    (regional launches, system cards) stay apart; an aggregator's links to two outlets don't.
+    """
+    own_outlet = dedup.outlet(post.canonical_link)
+    best_score, best_cluster = 0.0, None
+    seen: set[int] = set()
+    for key in keys:
+        for candidate in candidates.get(key, ()):
+            if candidate.post_id in seen or candidate.minhash is None:
+                continue
+            seen.add(candidate.post_id)
+            if dedup.outlet(candidate.canonical_link) == own_outlet:
+                continue
+            stored = np.frombuffer(candidate.minhash, dtype=signature.dtype)
+            score = dedup.similarity(signature, stored)
+            if score > best_score and dedup.same_story(score, post.title, candidate.title):
+                best_score, best_cluster = score, candidate.cluster_id or candidate.post_id
     return best_cluster
 
 

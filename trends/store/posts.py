@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import Post, StoredPost, TrendTag
 from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
 
 __all__ = [
-    "candidates_by_bands",
+    "Candidate",
+    "NewPost",
+    "candidates_by_band",
     "count_posts",
-    "insert_post",
+    "insert_posts",
     "is_known",
     "known_among",
     "load_posts",
@@ -25,6 +28,8 @@ __all__ = [
     "trend_counts",
     "weekly_trend_counts",
 ]
+
+_CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
 
 
 async def is_known(session: AsyncSession, feed_id: int, post: Post) -> bool:
@@ -69,69 +74,101 @@ async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]
     return found
 
 
-async def candidates_by_bands(
-    session: AsyncSession, band_keys: Sequence[int], *, other_than_feed: int | None = None
-) -> list[tuple[int, int | None, bytes]]:
-    """(post id, cluster id, minhash) of posts sharing a band key: an index seek, not a scan.
-
-    Posts of `other_than_feed` are left out: an outlet does not tell one story twice under
-    two links, so its look-alikes (regional launches, system cards) are different stories.
-    """
-    if not band_keys:
-        return []
-    query = (
-        select(PostRow.id, PostRow.cluster_id, PostRow.minhash)
-        .join(PostBandRow, PostBandRow.post_id == PostRow.id)
-        .where(PostBandRow.band_key.in_(list(band_keys)))
-        .distinct()
-    )
-    if other_than_feed is not None:
-        query = query.where(PostRow.feed_id != other_than_feed)
-    return [(pid, cid, sig) for pid, cid, sig in (await session.execute(query)).all()]
-
-
-async def insert_post(
-    session: AsyncSession,
-    post: Post,
-    *,
-    feed_id: int,
-    fetched_at: datetime,
-    cluster_id: int | None,
-    minhash: bytes | None,
-    band_keys: Iterable[int],
-    in_digests: bool,
-) -> int:
-    row = PostRow(
-        feed_id=feed_id,
-        guid=post.guid,
-        link=post.link,
-        canonical_link=post.canonical_link,
-        title=post.title,
-        summary=post.summary,
-        content_hash=post.content_hash,
-        language=post.language,
-        published_at=post.published or fetched_at,
-        fetched_at=fetched_at,
-        cluster_id=cluster_id,
-        minhash=minhash,
-        in_digests=in_digests,
-    )
-    session.add(row)
-    await session.flush()
-    for tag in post.trends:
-        session.add(
-            PostTrendRow(
-                post_id=row.id,
-                trend=tag.trend,
-                score=tag.score,
-                matched=list(tag.matched),
-                published_at=row.published_at,
+async def candidates_by_band(
+    session: AsyncSession, band_keys: Iterable[int]
+) -> dict[int, list[Candidate]]:
+    """Posts sharing each band key: index seeks, not a scan of the archive."""
+    found: dict[int, list[Candidate]] = defaultdict(list)
+    keys = list(band_keys)
+    for start in range(0, len(keys), _CHUNK):
+        query = (
+            select(
+                PostBandRow.band_key,
+                PostRow.id,
+                PostRow.cluster_id,
+                PostRow.minhash,
+                PostRow.canonical_link,
+                PostRow.title,
             )
+            .join(PostRow, PostRow.id == PostBandRow.post_id)
+            .where(PostBandRow.band_key.in_(keys[start : start + _CHUNK]))
         )
-    for key in set(band_keys):
-        session.add(PostBandRow(band_key=key, post_id=row.id))
-    await session.flush()
-    return row.id
+        for key, *candidate in (await session.execute(query)).all():
+            found[key].append(Candidate(*candidate))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored post that may tell the same story as a new one."""
+
+    post_id: int
+    cluster_id: int | None
+    minhash: bytes | None
+    canonical_link: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """A post ready to store, with what dedup decided about it."""
+
+    post: Post
+    cluster_id: int | None
+    minhash: bytes | None
+    band_keys: Sequence[int]
+    in_digests: bool
+
+
+async def insert_posts(
+    session: AsyncSession, feed_id: int, rows: Sequence[NewPost], *, fetched_at: datetime
+) -> list[int]:
+    """Insert posts with their tags and band keys: three statements, whatever the count."""
+    if not rows:
+        return []
+    values = [
+        {
+            "feed_id": feed_id,
+            "guid": row.post.guid,
+            "link": row.post.link,
+            "canonical_link": row.post.canonical_link,
+            "title": row.post.title,
+            "summary": row.post.summary,
+            "content_hash": row.post.content_hash,
+            "language": row.post.language,
+            "published_at": row.post.published or fetched_at,
+            "fetched_at": fetched_at,
+            "cluster_id": row.cluster_id,
+            "minhash": row.minhash,
+            "in_digests": row.in_digests,
+        }
+        for row in rows
+    ]
+    inserted = await session.execute(
+        insert(PostRow).returning(PostRow.id, sort_by_parameter_order=True), values
+    )
+    ids = list(inserted.scalars().all())
+    tags = [
+        {
+            "post_id": post_id,
+            "trend": tag.trend,
+            "score": tag.score,
+            "matched": list(tag.matched),
+            "published_at": value["published_at"],
+        }
+        for post_id, row, value in zip(ids, rows, values, strict=True)
+        for tag in row.post.trends
+    ]
+    bands = [
+        {"band_key": key, "post_id": post_id}
+        for post_id, row in zip(ids, rows, strict=True)
+        for key in set(row.band_keys)
+    ]
+    if tags:
+        await session.execute(insert(PostTrendRow), tags)
+    if bands:
+        await session.execute(insert(PostBandRow), bands)
+    return ids
 
 
 async def newest_by_trend(
