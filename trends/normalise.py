@@ -16,6 +16,7 @@ from trends.text import html_to_text
 __all__ = ["normalise", "safe_link"]
 
 _MAX_TEXT_CHARS = 20_000  # enough for summary and tags; full articles can be 200 KB
+_MAX_HTML_CHARS = 4 * _MAX_TEXT_CHARS  # markup-heavy HTML still yields the text we keep
 _FUTURE_SLACK_SECONDS = 6 * 3600
 
 
@@ -52,7 +53,8 @@ def _normalise_entry(
     entry: RawEntry, *, source: str, language: str, fetched_at: datetime
 ) -> Post | None:
     title = " ".join(html_to_text(entry.title).split())
-    text = html_to_text(entry.content_html)[:_MAX_TEXT_CHARS]
+    # Only the start of a long article is read: tags and summary use its first pages.
+    text = html_to_text(entry.content_html[:_MAX_HTML_CHARS])[:_MAX_TEXT_CHARS]
     link = safe_link(entry.link) or safe_link(entry.guid)
     if not title and not link:  # nothing to show a reader and nothing to point them to
         return None

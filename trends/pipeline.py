@@ -212,12 +212,16 @@ async def refresh_feed(
         async with writing:
             event = await _record_failure(db, feed.id, now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key, event=event)
-    posts = normalise(
-        parsed.entries,
-        source=feed.name,
-        language=feed.language,
-        fetched_at=now,
-        ai_source=feed.ai_source,
+    # Cleaning HTML is CPU work too: off the event loop, like parsing and enriching.
+    posts = await asyncio.to_thread(
+        functools.partial(
+            normalise,
+            parsed.entries,
+            source=feed.name,
+            language=feed.language,
+            fetched_at=now,
+            ai_source=feed.ai_source,
+        )
     )
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
