@@ -31,11 +31,16 @@ async def service(
 
 
 def arrivals(bot_api: FakeBotAPI, chat_id: int) -> list[Call]:
-    return [
-        call
-        for call in bot_api.calls_of("sendMessage")
-        if str(call.params["chat_id"]) == str(chat_id)
-    ]
+    """Everything sent to a chat, the digest's chart photo and its text parts, in order."""
+    return sorted(
+        (
+            call
+            for method in ("sendPhoto", "sendMessage")
+            for call in bot_api.calls_of(method)
+            if str(call.params["chat_id"]) == str(chat_id)
+        ),
+        key=lambda call: call.at,
+    )
 
 
 async def test_broadcast_holds_global_and_per_chat_rates_with_chats_in_parallel(
@@ -51,7 +56,9 @@ async def test_broadcast_holds_global_and_per_chat_rates_with_chats_in_parallel(
     assert result.counts == {"sent": len(chats)}
     assert bot_api.too_many_requests == 0
     for chat in chats:
-        assert [m["text"] for m in bot_api.messages(chat)] == parts  # all parts, in order
+        texts = bot_api.messages(chat, methods=("sendMessage",))
+        assert [m["text"] for m in texts] == parts  # all parts, in order
+        assert arrivals(bot_api, chat)[0].method == "sendPhoto"  # the chart on top
         times = [call.at for call in arrivals(bot_api, chat)]
         assert all(later - earlier >= 1.0 for earlier, later in pairwise(times))
     # Chats go out side by side: the last chat's first part comes before the first's last.
