@@ -29,6 +29,8 @@ from pathlib import Path
 from sqlalchemy import insert, or_, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from machine import cpu_name  # bench/machine.py: scripts run from bench/
+
 from bot.chart import trends_chart
 from trends.archive import HISTORY_WEEKS
 from trends.service import TrendService
@@ -38,13 +40,6 @@ from trends.store.schema import FeedRow, PostRow, PostTrendRow
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "su", "da", "go", "hi", "jo"]
 WORDS = [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES]
 HANZI = "智能体模型算力推理训练开源芯片数据机器人模拟信任定价编程物理世界"
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def _post(rng: random.Random, number: int, now: datetime) -> dict:
@@ -100,7 +95,7 @@ async def _median(work: Callable[[], Awaitable[object]], runs: int) -> float:
 
 async def main(count: int, runs: int) -> None:
     print(f"platform: {platform.platform()}")
-    print(f"cpu: {_cpu_name()} ({platform.machine()}), python {platform.python_version()}")
+    print(f"cpu: {cpu_name()} ({platform.machine()}), python {platform.python_version()}")
     print(f"posts: {count}, runs per figure: {runs} (medians, ms)")
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder:

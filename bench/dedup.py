@@ -18,6 +18,7 @@ from pathlib import Path
 
 import feedparser
 import numpy as np
+from machine import cpu_name  # bench/machine.py: scripts run from bench/
 
 from trends.dedup import (
     BANDS,
@@ -33,16 +34,6 @@ from trends.dedup import (
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUNS = 5
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -131,7 +122,7 @@ def lookup_times(texts: list[str], rng: random.Random) -> list[tuple[int, float,
 
 def main() -> None:
     rng = random.Random(20260820)
-    print(f"machine: {platform.platform()}; CPU: {_cpu()} x{os.cpu_count()}")
+    print(f"machine: {platform.platform()}; CPU: {cpu_name()} x{os.cpu_count()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     print(
         f"constants: NUM_PERM={NUM_PERM} SHINGLE_SIZE={SHINGLE_SIZE} TEXT_CHARS={TEXT_CHARS} "

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from machine import cpu_name  # bench/machine.py: scripts run from bench/
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.app import build_application
@@ -252,16 +253,6 @@ def _figures(mode, subscribers, cap, seconds, counts, plan, report) -> Figures:
 # -- output ------------------------------------------------------------------------------
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -286,7 +277,7 @@ def main() -> None:
     parser.add_argument("--skip-free", action="store_true", help="only the paid-broadcast run")
     args = parser.parse_args()
     print(
-        f"{platform.platform()}, {_cpu_name()} x{multiprocessing.cpu_count()}, "
+        f"{platform.platform()}, {cpu_name()} x{multiprocessing.cpu_count()}, "
         f"Python {platform.python_version()}"
     )
     print(f"load average at start (other work on this machine): {_load()}")

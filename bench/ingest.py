@@ -42,6 +42,8 @@ from sqlalchemy import func, select
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 
+from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
+
 from trends import dedup, pipeline  # noqa: E402
 from trends.errors import ParseError  # noqa: E402
 from trends.fetch import new_client  # noqa: E402
@@ -251,7 +253,7 @@ def _report(
     parse_rate = totals.posts / totals.feedparser_s
     ratio = pipeline_rate / parse_rate
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {platform.platform()}, {_cpu()}, {_cores()} cores")
+    print(f"machine: {platform.platform()}, {cpu_name()}, {_cores()} cores")
     print(
         f"python {platform.python_version()}, feedparser {feedparser.__version__}, "
         f"SQLite {sqlite3.sqlite_version}, numpy {np.__version__}"
@@ -290,16 +292,6 @@ def _report(
             f"(feedparser alone {exact.posts / exact.feedparser_s:.0f}), "
             f"{exact.new} stored as new, {exact.duplicates:,} recognised as duplicates"
         )
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _cores() -> int:

@@ -30,6 +30,8 @@ import httpx
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from machine import cpu_name  # bench/machine.py: scripts run from bench/
+
 from trends.service import TrendService
 
 # A large vocabulary, so that synthetic posts differ as much as real ones do (a tiny one
@@ -59,13 +61,6 @@ def _feed(number: int, posts: int, now: datetime) -> bytes:
         + "".join(items)
         + "</channel></rss>"
     ).encode()
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def _cpu_seconds() -> float:
@@ -182,7 +177,7 @@ def main() -> None:
     parser.add_argument("--baseline-rounds", type=int, default=2)
     args = parser.parse_args()
     now = datetime.now(UTC)
-    print(f"machine: {platform.platform()}, {_cpu_name()}, python {platform.python_version()}")
+    print(f"machine: {platform.platform()}, {cpu_name()}, python {platform.python_version()}")
     print(f"{args.feeds} feeds x 50 posts, 10% change between rounds")
     receive, send = multiprocessing.Pipe(duplex=False)
     server = multiprocessing.Process(target=_serve, args=(send, now), daemon=True)

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 EVAL_DIR = REPO.parent / "shared" / "eval"
 sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 
+from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
+
 from trends.tag import tag  # noqa: E402
 from trends.themes import Themes, load_themes  # noqa: E402
 
@@ -102,18 +104,6 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _cpu() -> str:
-    """The CPU model name where the OS tells it, else what platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _report(name: str, predict: Predictor, dev: list[tuple[Item, set[int]]], themes: Themes):
     per, micro, macro = scores(((predict(item), gold) for item, gold in dev), range(1, 11))
     print(f"\n{name}")
@@ -150,7 +140,7 @@ def main() -> None:
     """Print the machine, the tagger's and the baseline's scores, and throughput."""
     themes = load_themes()
     dev = load_dev()
-    print(f"machine: {platform.platform()}; CPU: {_cpu()} ({os.cpu_count()} logical)")
+    print(f"machine: {platform.platform()}; CPU: {cpu_name()} ({os.cpu_count()} logical)")
     print(f"python: {platform.python_implementation()} {platform.python_version()}")
     print(f"dev set: {len(dev)} items from {EVAL_DIR}")
     _, macro = _report("tagger (trends/tag.py, config/themes.yaml)", tagger(themes), dev, themes)
