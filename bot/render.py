@@ -64,9 +64,7 @@ def render_trend_page(page: TrendPage, language: str, *, days: int | None = None
         period=text(language, "period_days", days=days) if days else "",
     )
     stories = [
-        _story_block(
-            _as_story(post), language, marker=f"{index}.", why=post.tag(page.trend.number)
-        )
+        _story_block(_as_story(post), language, marker=f"{index}.", why=post.tag(page.trend.number))
         for index, post in enumerate(page.posts, start=1)
     ]
     return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]

@@ -75,9 +75,7 @@ class Settings(BaseSettings):
     paid_broadcast: bool = Field(default=False, alias="TRENDBOT_PAID_BROADCAST")
     # Optional LLM tagging and summaries; off unless TRENDBOT_LLM_URL is set.
     llm_url: str | None = Field(default=None, alias="TRENDBOT_LLM_URL")
-    llm_model: str | None = Field(
-        default=None, alias="TRENDBOT_LLM_MODEL", validate_default=True
-    )
+    llm_model: str | None = Field(default=None, alias="TRENDBOT_LLM_MODEL", validate_default=True)
     llm_api_key: str | None = Field(default=None, alias="TRENDBOT_LLM_API_KEY")
     llm_daily_tokens: int = Field(default=200_000, ge=0, alias="TRENDBOT_LLM_DAILY_TOKENS")
 

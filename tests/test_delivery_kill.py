@@ -89,7 +89,9 @@ async def test_killed_mid_broadcast_then_restarted_sends_the_rest_and_nothing_tw
     cli = SendNow(fake, database_url, tmp_path)
     first = await cli.start()
     output = asyncio.create_task(first.communicate())
-    await fake.wait_until(lambda: len(fake.messages(methods=TEXT)) >= len(chats) + 8 or output.done(), 60)
+    await fake.wait_until(
+        lambda: len(fake.messages(methods=TEXT)) >= len(chats) + 8 or output.done(), 60
+    )
     assert not output.done(), output.result()[0].decode()
     # Hold Telegram's answers, let the ledger catch up with what was accepted, then kill.
     fake.hold()
