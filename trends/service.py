@@ -314,34 +314,7 @@ class TrendService:
             done = await deliveries.settled(session, {item.key for item in current})
         return [item for item in current if (item.subscriber.id, item.key) not in done]
 
-    async def all_active(self, key: str, now: datetime | None = None) -> list[DueDigest]:
-        """Every active subscriber, for a broadcast on demand under one digest key."""
-        now = now or _now()
-        async with self.db.new_session() as session:
-            return [
-                DueDigest(subscriber, prefs, key, now)
-                for subscriber, prefs in await subscribers.active_subscribers(session)
-            ]
-
-    # Delivery ledger
-
-    async def claim_delivery(self, subscriber_id: int, key: str) -> tuple[int, int] | None:
-        """(delivery id, parts already sent), or None if this digest is sent or given up."""
-        async with self.db.new_session() as session, session.begin():
-            row = await deliveries.claim(session, subscriber_id, key, _now())
-            return (row.id, row.parts_sent) if row else None
-
-    async def delivery_progress(self, delivery_id: int, parts_sent: int) -> None:
-        """One more part is out: a restarted sender resumes after it."""
-        async with self.db.new_session() as session, session.begin():
-            await deliveries.record_part_sent(session, delivery_id, parts_sent)
-
-    async def delivery_sent(
-        self, delivery_id: int, subscriber_id: int, parts_sent: int | None = None
-    ) -> None:
-        async with self.db.new_session() as session, session.begin():
-            await deliveries.mark_sent(session, delivery_id, _now(), parts_sent)
-            await subscribers.reset_failures(session, subscriber_id)
+    # Broadcasts (deliveries themselves are recorded by trends/ledger.py)
 
     async def start_broadcast(self, key: str) -> int:
         async with self.db.new_session() as session, session.begin():
@@ -354,20 +327,6 @@ class TrendService:
     async def stats(self, now: datetime | None = None) -> Stats:
         """Subscribers, posts this week, feed health and the last broadcast, for /stats."""
         return await collect_stats(self.db, now or _now())
-
-    async def delivery_failed(self, delivery_id: int, error: str) -> None:
-        async with self.db.new_session() as session, session.begin():
-            await deliveries.mark_failed(session, delivery_id, error)
-
-    async def record_refusal(self, subscriber_id: int, reason: str, limit: int) -> bool:
-        """Count a "blocked" or "chat not found" answer; deactivate at `limit` in a row."""
-        async with self.db.new_session() as session, session.begin():
-            return await subscribers.record_refusal(session, subscriber_id, reason, limit)
-
-    async def move_chat(self, subscriber_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: its digests follow it to the new id."""
-        async with self.db.new_session() as session, session.begin():
-            await subscribers.move_chat(session, subscriber_id, new_chat_id)
 
     # -- Settings, forum-topic routes and instant alerts (/settings, /route, alerts) --
 

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import math
-import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fakes.bot_api_updates import BotAPIError, UpdatesMixin, same_chat
+from tests.fakes.loopback import serve
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -81,13 +81,7 @@ class FakeBotAPI(UpdatesMixin):
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        # Binding the socket ourselves gives a free port on loopback only.
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve(app, shutdown_timeout=2.0)
         return self
 
     async def stop(self) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import socket
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,8 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from aiohttp import web
+
+from tests.fakes.loopback import serve
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -123,12 +124,7 @@ class FeedServer:
     async def start(self) -> FeedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))  # loopback only, free port
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve(app, shutdown_timeout=1.0)
         return self
 
     async def stop(self) -> None:

@@ -12,11 +12,12 @@ answer back that many seconds; `usage` is the `usage` object sent back (None lea
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import serve
 
 __all__ = ["FakeLLMAPI", "user_text"]
 
@@ -49,12 +50,7 @@ class FakeLLMAPI:
     async def start(self) -> FakeLLMAPI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve(app, shutdown_timeout=0.5)
         return self
 
     async def stop(self) -> None:

@@ -21,11 +21,8 @@ __all__ = [
     "MAX_ATTEMPTS",
     "claim",
     "claim_many",
-    "is_sent",
     "mark_failed",
-    "mark_sent",
     "mark_sent_many",
-    "record_part_sent",
     "record_parts_sent",
     "settled",
 ]
@@ -160,23 +157,8 @@ async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, 
     return {(sid, key) for sid, key in (await session.execute(query)).all()}
 
 
-async def is_sent(session: AsyncSession, subscriber_id: int, digest_key: str) -> bool:
-    state = await session.scalar(
-        select(DeliveryRow.state).where(
-            DeliveryRow.subscriber_id == subscriber_id, DeliveryRow.digest_key == digest_key
-        )
-    )
-    return state == "sent"
-
-
-async def record_part_sent(session: AsyncSession, delivery_id: int, parts_sent: int) -> None:
-    await session.execute(
-        update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(parts_sent=parts_sent)
-    )
-
-
 async def record_parts_sent(session: AsyncSession, progress: Sequence[tuple[int, int]]) -> None:
-    """`record_part_sent` for many (delivery id, parts sent) pairs, in one statement."""
+    """Record how many parts of each (delivery id, parts sent) pair are out, in one statement."""
     if progress:
         await session.execute(
             update(DeliveryRow), [{"id": d, "parts_sent": parts} for d, parts in progress]
@@ -186,22 +168,13 @@ async def record_parts_sent(session: AsyncSession, progress: Sequence[tuple[int,
 async def mark_sent_many(
     session: AsyncSession, done: Sequence[tuple[int, int]], now: datetime
 ) -> None:
-    """`mark_sent` for many (delivery id, parts sent) pairs, in one statement."""
+    """Mark each (delivery id, parts sent) pair sent, in one statement."""
     if done:
         values = [
             {"id": d, "state": "sent", "sent_at": now, "last_error": None, "parts_sent": parts}
             for d, parts in done
         ]
         await session.execute(update(DeliveryRow), values)
-
-
-async def mark_sent(
-    session: AsyncSession, delivery_id: int, now: datetime, parts_sent: int | None = None
-) -> None:
-    values: dict[str, object] = {"state": "sent", "sent_at": now, "last_error": None}
-    if parts_sent is not None:
-        values["parts_sent"] = parts_sent
-    await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
 
 
 async def mark_failed(session: AsyncSession, delivery_id: int, error: str) -> None:

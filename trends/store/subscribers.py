@@ -15,7 +15,6 @@ __all__ = [
     "count_subscribers",
     "move_chat",
     "record_refusal",
-    "reset_failures",
     "reset_failures_many",
     "subscribe",
     "subscriber_by_chat",
@@ -94,12 +93,6 @@ async def record_refusal(
         row.active, row.deactivated_reason = False, reason[:500]
         return True
     return False
-
-
-async def reset_failures(session: AsyncSession, subscriber_id: int) -> None:
-    row = await session.get(SubscriberRow, subscriber_id)
-    if row is not None and row.consecutive_failures:
-        row.consecutive_failures = 0
 
 
 async def reset_failures_many(session: AsyncSession, subscriber_ids: Sequence[int]) -> None:
