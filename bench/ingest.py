@@ -13,7 +13,7 @@ Each replica feed goes through `trends.pipeline.refresh_feed` from a `file://` U
 temporary SQLite database: the real code path, parse included. In the same run, feedparser
 alone parses the same bytes (`feedparser.parse(bytes)`, its defaults): the baseline rate.
 Printed: both rates and their ratio (target: at least 0.5), peak memory (max RSS), the
-per-post near-duplicate lookup the pipeline does (`candidates_by_band` + `similarity`) at
+per-post near-duplicate lookup the pipeline does (`candidates_by_band` + `similarities`) at
 1,000, 10,000 and 100,000 stored posts, and the rate for exact copies of stored posts.
 """
 
@@ -133,11 +133,11 @@ async def _lookups(service: TrendService, samples: list[tuple[str, str]]) -> dic
         for signature in signatures:
             start = time.perf_counter()
             keys = dedup.band_keys(signature)
-            by_band = await post_store.candidates_by_band(session, keys)
-            found = {c.post_id: c.minhash for rows in by_band.values() for c in rows}
-            for stored in found.values():
-                if stored is not None:
-                    dedup.similarity(signature, np.frombuffer(stored, dtype=signature.dtype))
+            found, _ = await post_store.candidates_by_band(session, keys)
+            stored = [c.minhash for c in found if c.minhash]
+            if stored:
+                matrix = np.frombuffer(b"".join(stored), dedup.SIGNATURE_DTYPE)
+                dedup.similarities(signature, matrix.reshape(len(stored), dedup.NUM_PERM))
             times.append((time.perf_counter() - start) * 1000)
             candidates.append(len(found))
     times.sort()

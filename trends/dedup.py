@@ -17,10 +17,12 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import numpy as np
 
 __all__ = [
+    "ASSISTED_THRESHOLD",
     "BANDS",
     "NUM_PERM",
     "ROWS",
     "SHINGLE_SIZE",
+    "SIGNATURE_DTYPE",
     "TEXT_CHARS",
     "THRESHOLD",
     "NearDuplicateIndex",
@@ -32,6 +34,7 @@ __all__ = [
     "normalise_for_shingles",
     "outlet",
     "same_story",
+    "similarities",
     "similarity",
     "story_signature",
 ]
@@ -41,6 +44,7 @@ __all__ = [
 # chars, the most similar unrelated cross-outlet pair scores 0.46 and 95% of rewords score
 # over 0.66; n=3 and n=5 both let unrelated pairs reach 0.53-0.55, 600 chars reached 0.65.
 NUM_PERM = 128
+SIGNATURE_DTYPE = np.dtype(np.uint32)  # what a stored signature's bytes hold
 SHINGLE_SIZE = 4  # characters
 TEXT_CHARS = 300  # of the body, after the title: leads carry the story, bodies drift
 THRESHOLD = 0.5  # estimated Jaccard for a near-duplicate
@@ -48,7 +52,7 @@ BANDS = 32  # x ROWS = 128; P(candidate) is 0.74 at J=0.45, 0.999 at J=0.7, 0.00
 ROWS = 4
 # Between this and THRESHOLD a pair also needs near-equal titles: shared boilerplate (HN's
 # "Score: N Comments: M By: ...") alone lifts unrelated items to 0.46.
-_ASSISTED_THRESHOLD = 0.4
+ASSISTED_THRESHOLD = 0.4
 _TITLE_RATIO = 0.85  # difflib ratio of normalised titles; "UAE to leave OPEC"/"UAE Leaves OPEC"
 _MIN_SHINGLES = 20  # fewer than this (a bare short title) gives too noisy an estimate
 
@@ -175,12 +179,12 @@ def minhash_signature(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
         raise ValueError(f"num_perm must be <= {NUM_PERM}")
     norm = normalise_for_shingles(text)
     if not norm:
-        return np.full(num_perm, _EMPTY, dtype=np.uint32)
+        return np.full(num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
     shingles = _shingle_hashes(norm, SHINGLE_SIZE)
     # One (shingles x num_perm) buffer updated in place: a second temporary doubled the time.
     perms = np.multiply(shingles[:, None], _A[:num_perm])
     np.add(perms, _B[:num_perm], out=perms)
-    return (perms.min(axis=0) >> np.uint64(32)).astype(np.uint32)
+    return (perms.min(axis=0) >> np.uint64(32)).astype(SIGNATURE_DTYPE)
 
 
 def _story_text(title: str, text: str) -> str:
@@ -211,6 +215,11 @@ def similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     if len(sig_a) != len(sig_b) or len(sig_a) == 0:
         raise ValueError("signatures must have the same, non-zero length")
     return float(np.count_nonzero(np.asarray(sig_a) == np.asarray(sig_b))) / len(sig_a)
+
+
+def similarities(signature: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`similarity` of `signature` to each row of `others`, at once."""
+    return np.count_nonzero(others == signature, axis=1) / len(signature)
 
 
 def _is_empty(signature: np.ndarray) -> bool:
@@ -273,10 +282,10 @@ def outlet(url: str) -> str:
 
 def same_story(score: float, title_a: str, title_b: str) -> bool:
     """Whether two reports from different outlets with this MinHash score tell one story:
-    at `THRESHOLD`, or at `_ASSISTED_THRESHOLD` when their titles nearly match."""
+    at `THRESHOLD`, or at `ASSISTED_THRESHOLD` when their titles nearly match."""
     if score >= THRESHOLD:
         return True
-    return score >= _ASSISTED_THRESHOLD and _title_ratio(title_a, title_b) >= _TITLE_RATIO
+    return score >= ASSISTED_THRESHOLD and _title_ratio(title_a, title_b) >= _TITLE_RATIO
 
 
 def _title_ratio(a: str, b: str) -> float:
@@ -288,7 +297,7 @@ def find_duplicates(items: Sequence[tuple[str, str, str | None]]) -> list[int | 
 
     In order: same canonical link; same content hash (only with a body: equal bare titles
     like "Team update" are not one story); near-duplicate MinHash of the title plus the
-    lead of the text, at `THRESHOLD`, or `_ASSISTED_THRESHOLD` when the titles nearly match.
+    lead of the text, at `THRESHOLD`, or `ASSISTED_THRESHOLD` when the titles nearly match.
     Near-duplicates from the same outlet are not merged: a site does not tell one story
     twice under two URLs, so look-alikes there are templates (system cards, regional
     launches). Exact matches point at the first copy, near ones at the most similar.

@@ -52,6 +52,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DIGEST_WINDOW = timedelta(days=7)
+_SIGNATURE_BYTES = dedup.NUM_PERM * dedup.SIGNATURE_DTYPE.itemsize
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,19 +311,18 @@ async def _store(
 def _clusters(
     fresh: list[tuple[Post, np.ndarray]],
     keys: list[list[int]],
-    stored: dict[int, list[post_store.Candidate]],
+    stored: tuple[list[post_store.Candidate], dict[int, list[int]]],
 ) -> list[int | None]:
     """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None."""
-    candidates = {key: list(found) for key, found in stored.items()}
+    candidates = _Candidates(*stored, room=len(fresh))
     clusters: list[int | None] = []
     for index, ((post, signature), post_keys) in enumerate(zip(fresh, keys, strict=True)):
-        cluster = _cluster_of(post, signature, post_keys, candidates)
+        cluster = candidates.cluster_of(post, signature, post_keys)
         clusters.append(cluster)
         itself = post_store.Candidate(
             -(index + 1), cluster, signature.tobytes(), post.canonical_link, post.title
         )
-        for key in post_keys:
-            candidates.setdefault(key, []).append(itself)
+        candidates.add(itself, signature, post_keys)
     return clusters
 
 
@@ -389,32 +389,62 @@ def _reaches_digests(post: Post, now: datetime, first_fetch: bool) -> bool:
     return in_window and not undated_on_first_fetch
 
 
-def _cluster_of(
-    post: Post,
-    signature: np.ndarray,
-    keys: list[int],
-    candidates: dict[int, list[post_store.Candidate]],
-) -> int | None:
-    """The cluster of the most similar earlier report from another outlet, if close enough.
+class _Candidates:
+    """Earlier reports by band key, their signatures in one matrix, scored together.
 
-    An outlet does not tell one story twice under two links, so its own look-alikes
-    (regional launches, system cards) stay apart; an aggregator's links to two outlets don't.
+    Popular band keys can bring thousands of candidates; numpy scores them all at once and
+    only the few close enough are looked at one by one.
     """
-    own_outlet = dedup.outlet(post.canonical_link)
-    best_score, best_cluster = 0.0, None
-    seen: set[int] = set()
-    for key in keys:
-        for candidate in candidates.get(key, ()):
-            if candidate.post_id in seen or candidate.minhash is None:
-                continue
-            seen.add(candidate.post_id)
+
+    def __init__(
+        self, stored: list[post_store.Candidate], by_key: dict[int, list[int]], *, room: int
+    ) -> None:
+        usable = [c for c in stored if c.minhash and len(c.minhash) == _SIGNATURE_BYTES]
+        self._posts: list[post_store.Candidate] = usable
+        self._matrix = np.empty((len(usable) + room, dedup.NUM_PERM), dtype=dedup.SIGNATURE_DTYPE)
+        if usable:
+            packed = b"".join(c.minhash for c in usable)  # type: ignore[misc]
+            self._matrix[: len(usable)] = np.frombuffer(packed, dedup.SIGNATURE_DTYPE).reshape(
+                len(usable), dedup.NUM_PERM
+            )
+        row_of = {c.post_id: row for row, c in enumerate(usable)}
+        self._rows: dict[int, list[int]] = {
+            key: [row_of[i] for i in ids if i in row_of] for key, ids in by_key.items()
+        }
+
+    def add(self, candidate: post_store.Candidate, signature: np.ndarray, keys: list[int]) -> None:
+        """A post of the batch being stored, a candidate for the posts after it."""
+        row = len(self._posts)
+        self._posts.append(candidate)
+        self._matrix[row] = signature
+        for key in keys:
+            self._rows.setdefault(key, []).append(row)
+
+    def cluster_of(self, post: Post, signature: np.ndarray, keys: list[int]) -> int | None:
+        """The cluster of the most similar earlier report from another outlet, if close
+        enough; on a tie, the earliest report.
+
+        An outlet does not tell one story twice under two links, so its own look-alikes
+        (regional launches, system cards) stay apart; an aggregator's links to two outlets
+        don't.
+        """
+        rows: set[int] = set()
+        for key in keys:
+            rows.update(self._rows.get(key, ()))
+        if not rows:
+            return None
+        ordered = np.fromiter(sorted(rows), dtype=np.intp, count=len(rows))
+        scores = dedup.similarities(signature, self._matrix[ordered])
+        own_outlet = dedup.outlet(post.canonical_link)
+        for index in np.argsort(-scores, kind="stable"):  # best first
+            score, candidate = float(scores[index]), self._posts[ordered[index]]
+            if score < dedup.ASSISTED_THRESHOLD:
+                break
             if dedup.outlet(candidate.canonical_link) == own_outlet:
                 continue
-            stored = np.frombuffer(candidate.minhash, dtype=signature.dtype)
-            score = dedup.similarity(signature, stored)
-            if score > best_score and dedup.same_story(score, post.title, candidate.title):
-                best_score, best_cluster = score, candidate.cluster_id or candidate.post_id
-    return best_cluster
+            if dedup.same_story(score, post.title, candidate.title):
+                return candidate.cluster_id or candidate.post_id
+        return None
 
 
 async def _record_success(

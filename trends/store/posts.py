@@ -76,26 +76,28 @@ async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]
 
 async def candidates_by_band(
     session: AsyncSession, band_keys: Iterable[int]
-) -> dict[int, list[Candidate]]:
-    """Posts sharing each band key: index seeks, not a scan of the archive."""
-    found: dict[int, list[Candidate]] = defaultdict(list)
+) -> tuple[list[Candidate], dict[int, list[int]]]:
+    """Stored posts sharing a band key with a new post: index seeks, not a scan.
+
+    Returns each candidate once, and for each band key the ids of the posts that have it:
+    a popular key can be shared by thousands of posts, so their details are read once.
+    """
+    by_key: dict[int, list[int]] = defaultdict(list)
     keys = list(band_keys)
     for start in range(0, len(keys), _CHUNK):
-        query = (
-            select(
-                PostBandRow.band_key,
-                PostRow.id,
-                PostRow.cluster_id,
-                PostRow.minhash,
-                PostRow.canonical_link,
-                PostRow.title,
-            )
-            .join(PostRow, PostRow.id == PostBandRow.post_id)
-            .where(PostBandRow.band_key.in_(keys[start : start + _CHUNK]))
+        query = select(PostBandRow.band_key, PostBandRow.post_id).where(
+            PostBandRow.band_key.in_(keys[start : start + _CHUNK])
         )
-        for key, *candidate in (await session.execute(query)).all():
-            found[key].append(Candidate(*candidate))
-    return found
+        for key, post_id in (await session.execute(query)).tuples():
+            by_key[key].append(post_id)
+    ids = sorted({post_id for post_ids in by_key.values() for post_id in post_ids})
+    candidates: list[Candidate] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(
+            PostRow.id, PostRow.cluster_id, PostRow.minhash, PostRow.canonical_link, PostRow.title
+        ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
+        candidates.extend(Candidate(*row) for row in (await session.execute(query)).tuples())
+    return candidates, dict(by_key)
 
 
 @dataclass(frozen=True, slots=True)
