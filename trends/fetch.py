@@ -23,6 +23,7 @@ import httpx
 from trends.errors import FeedGone, FeedTimeout, FeedTooLarge, FetchError, RateLimited
 
 __all__ = [
+    "CONCURRENCY",
     "MAX_FEED_BYTES",
     "MAX_REDIRECTS",
     "TOTAL_SECONDS",
@@ -46,6 +47,7 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "iso-8859-1": "cp1252"}
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 USER_AGENT = "trendbot/0.1 (+https://github.com/trendbot/trendbot)"
 PER_HOST = 4  # requests at once to one host: a poll must not hammer a single publisher
+CONCURRENCY = 10  # requests at once in a whole poll
 
 UrlCheck = Callable[[str], Awaitable[object]]
 
@@ -80,16 +82,17 @@ class FetchResult:
         return self.status == 304
 
 
-def new_client(**limits: int) -> httpx.AsyncClient:
-    """The one client a poll run shares: compressed responses, bounded connections."""
+def new_client(*, connections: int = CONCURRENCY) -> httpx.AsyncClient:
+    """The one client a poll run shares: compressed responses, bounded connections.
+
+    No more connections than requests at once: httpcore checks every pooled connection on
+    each request, so idle spares cost CPU (a third more per conditional GET with 50 kept).
+    """
     return httpx.AsyncClient(
         timeout=TIMEOUT,
         follow_redirects=False,  # followed by hand, to notice permanent moves
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(
-            max_connections=limits.get("max_connections", 20),
-            max_keepalive_connections=limits.get("max_keepalive", 20),
-        ),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
 
 
@@ -113,7 +116,8 @@ async def fetch(
         return await _read_file(url, max_bytes)
     request = _Request(client, etag, last_modified, max_bytes, hosts, check_url)
     try:
-        return await asyncio.wait_for(request.run(url), total_seconds)
+        async with asyncio.timeout(total_seconds):  # no extra task per request, as wait_for has
+            return await request.run(url)
     except TimeoutError as exc:
         raise FeedTimeout(f"no complete answer within {total_seconds:g} s") from exc
     except httpx.TimeoutException as exc:

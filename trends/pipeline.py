@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends import dedup, schedule
 from trends.errors import FeedGone, RateLimited, TrendbotError
-from trends.fetch import PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.llm import LLMEnricher
 from trends.models import ParsedFeed, Post
 from trends.normalise import normalise
@@ -128,7 +128,7 @@ async def poll(
     themes: Themes,
     now: datetime,
     *,
-    concurrency: int = 10,
+    concurrency: int = CONCURRENCY,
     per_host: int = PER_HOST,
     total_seconds: float = TOTAL_SECONDS,
     progress: Callable[[FeedReport], object] | None = None,
@@ -198,8 +198,8 @@ async def refresh_feed(
             if unmodified is not None:  # recorded with the others, in one transaction
                 unmodified.append((feed.id, report, fetched))
                 return report
-            async with writing:
-                report.event = await _record_success(db, feed.id, now, fetched, None)
+            async with writing, db.new_session() as session, session.begin():
+                report.event = await _record_success(session, feed.id, now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
         # feedparser is CPU-bound: a worker thread by default, other processes (cores) if given.
@@ -228,10 +228,10 @@ async def refresh_feed(
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
         await llm.enrich(posts, now)
-    async with writing:
-        new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
+    async with writing, db.new_session() as session, session.begin():  # one commit per feed
+        new, duplicates = await _store(session, feed.id, prepared, now, first_fetch)
         duplicates += known
-        event = await _record_success(db, feed.id, now, fetched, parsed)
+        event = await _record_success(session, feed.id, now, fetched, parsed)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
     return FeedReport(
@@ -265,13 +265,14 @@ def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
 
 
 async def _store(
-    db: Database,
+    session: AsyncSession,
     feed_id: int,
     prepared: list[tuple[Post, np.ndarray]],
     now: datetime,
     first_fetch: bool,
 ) -> tuple[int, int]:
-    """Store posts not seen before; a near-duplicate joins the cluster of its first report.
+    """Store posts not seen before, in the caller's transaction; a near-duplicate joins the
+    cluster of its first report.
 
     A feed's new posts go in with a few batched statements: first reports, then the copies
     that point at a first report of the same batch (an aggregator links the FT and Reuters
@@ -282,27 +283,26 @@ async def _store(
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
-    async with db.new_session() as session, session.begin():
-        keys = [dedup.band_keys(signature) for _, signature in fresh]
-        candidates = await post_store.candidates_by_band(
-            session, {key for post_keys in keys for key in post_keys}
+    keys = [dedup.band_keys(signature) for _, signature in fresh]
+    candidates = await post_store.candidates_by_band(
+        session, {key for post_keys in keys for key in post_keys}
+    )
+    clusters = _clusters(fresh, keys, candidates)
+    rows = [
+        post_store.NewPost(
+            post=post,
+            cluster_id=cluster if cluster is None or cluster > 0 else None,
+            minhash=signature.tobytes(),
+            band_keys=post_keys,
+            in_digests=_reaches_digests(post, now, first_fetch),
         )
-        clusters = _clusters(fresh, keys, candidates)
-        rows = [
-            post_store.NewPost(
-                post=post,
-                cluster_id=cluster if cluster is None or cluster > 0 else None,
-                minhash=signature.tobytes(),
-                band_keys=post_keys,
-                in_digests=_reaches_digests(post, now, first_fetch),
-            )
-            for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
-        ]
-        try:
-            async with session.begin_nested():
-                stored = await _insert_in_order(session, feed_id, rows, clusters, now)
-        except IntegrityError:
-            stored = await _insert_in_order(session, feed_id, rows, clusters, now, checked=True)
+        for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
+    ]
+    try:
+        async with session.begin_nested():
+            stored = await _insert_in_order(session, feed_id, rows, clusters, now)
+    except IntegrityError:
+        stored = await _insert_in_order(session, feed_id, rows, clusters, now, checked=True)
     duplicates += len(rows) - len(stored)
     clustered = sum(1 for row in stored if row.cluster_id is not None)
     return len(stored) - clustered, duplicates + clustered
@@ -448,11 +448,14 @@ class _Candidates:
 
 
 async def _record_success(
-    db: Database, feed_id: int, now: datetime, fetched: FetchResult, parsed: ParsedFeed | None
+    session: AsyncSession,
+    feed_id: int,
+    now: datetime,
+    fetched: FetchResult,
+    parsed: ParsedFeed | None,
 ) -> FeedEvent | None:
-    async with db.new_session() as session, session.begin():
-        feed = await session.get(FeedRow, feed_id)
-        return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
+    feed = await session.get(FeedRow, feed_id)
+    return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
 
 
 async def _record_unmodified(db: Database, unmodified: list[_Unmodified], now: datetime) -> None:
