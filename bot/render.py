@@ -13,7 +13,7 @@ from html import escape, unescape
 
 from bot.messages import text
 from trends.archive import SearchPage
-from trends.models import Digest, DigestStory, FeedbackEntry, StoredPost, Trend, TrendTag
+from trends.models import Digest, DigestStory, FeedbackEntry, Trend, TrendTag
 from trends.service import TrendPage
 
 __all__ = [
@@ -64,7 +64,9 @@ def render_trend_page(page: TrendPage, language: str, *, days: int | None = None
         period=text(language, "period_days", days=days) if days else "",
     )
     stories = [
-        _story_block(_as_story(post), language, marker=f"{index}.", why=post.tag(page.trend.number))
+        _story_block(
+            DigestStory.of(post), language, marker=f"{index}.", why=post.tag(page.trend.number)
+        )
         for index, post in enumerate(page.posts, start=1)
     ]
     return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]
@@ -83,7 +85,7 @@ def render_search_page(page: SearchPage, language: str) -> str:
         total=page.total,
     )
     stories = [
-        _story_block(_as_story(post), language, marker=f"{index}.")
+        _story_block(DigestStory.of(post), language, marker=f"{index}.")
         for index, post in enumerate(page.posts, start=page.offset + 1)
     ]
     return split_blocks([header, *stories])[0]
@@ -268,18 +270,6 @@ def _also_covered(others: Sequence[tuple[str, str]], language: str) -> str:
     if len(others) > _MAX_ALSO_LISTED:
         sources += ", …"
     return text(language, "also_covered", count=len(others), sources=sources)
-
-
-def _as_story(post: StoredPost) -> DigestStory:
-    return DigestStory(
-        title=post.title,
-        link=post.link,
-        source=post.source,
-        summary=post.summary,
-        published=post.published,
-        also_covered_by=post.also_covered_by,
-        post_id=post.id,
-    )
 
 
 def _change(count: int, previous: int) -> str:

@@ -53,7 +53,7 @@ def build_digest(
                 trend=trend,
                 count=counts.get(trend.number, 0),
                 previous_count=previous_counts.get(trend.number, 0),
-                stories=tuple(_story(post) for post in ranked[:stories_per_trend]),
+                stories=tuple(DigestStory.of(post) for post in ranked[:stories_per_trend]),
                 weekly=tuple((weekly_counts or {}).get(trend.number, ())),
             )
         )
@@ -65,15 +65,3 @@ def build_digest(
 def _rank(post: StoredPost, trend: int) -> tuple[float, float, float]:
     tag = post.tag(trend)
     return (-len(post.also_covered_by), -(tag.score if tag else 0.0), -post.published.timestamp())
-
-
-def _story(post: StoredPost) -> DigestStory:
-    return DigestStory(
-        title=post.title,
-        link=post.link,
-        source=post.source,
-        summary=post.summary,
-        published=post.published,
-        also_covered_by=post.also_covered_by,
-        post_id=post.id,
-    )

@@ -123,6 +123,18 @@ class DigestStory:
     also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
     post_id: int | None = None  # the stored post, for "wrong trend?" answers
 
+    @classmethod
+    def of(cls, post: StoredPost) -> DigestStory:
+        return cls(
+            title=post.title,
+            link=post.link,
+            source=post.source,
+            summary=post.summary,
+            published=post.published,
+            also_covered_by=post.also_covered_by,
+            post_id=post.id,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DigestSection:

@@ -210,19 +210,24 @@ class TrendService:
         self, chat_id: int, chat_type: str, *, title: str | None = None, language: str = "en"
     ) -> bool:
         """Subscribe a chat; False when it was already subscribed."""
+        chat = self._new_chat(chat_id, chat_type, title, language)
         async with self.db.new_session() as session, session.begin():
-            _, changed = await subscribers.subscribe(
-                session,
-                chat_id=chat_id,
-                chat_type=chat_type,
-                title=title,
-                language=language,
-                now=_now(),
-                digest_day=self.defaults.weekday,
-                digest_hour=self.defaults.hour,
-                timezone=self.defaults.timezone,
-            )
+            _, changed = await subscribers.subscribe(session, chat)
             return changed
+
+    def _new_chat(
+        self, chat_id: int, chat_type: str, title: str | None, language: str
+    ) -> subscribers.NewChat:
+        return subscribers.NewChat(
+            chat_id=chat_id,
+            chat_type=chat_type,
+            title=title,
+            language=language,
+            now=_now(),
+            digest_day=self.defaults.weekday,
+            digest_hour=self.defaults.hour,
+            timezone=self.defaults.timezone,
+        )
 
     async def unsubscribe(self, chat_id: int) -> bool:
         async with self.db.new_session() as session, session.begin():
@@ -338,18 +343,9 @@ class TrendService:
         self, chat_id: int, chat_type: str, *, title: str | None = None, language: str = "en"
     ) -> ChatSettings:
         """The chat's settings, creating them (unsubscribed) the first time it opens them."""
+        chat = self._new_chat(chat_id, chat_type, title, language)
         async with self.db.new_session() as session, session.begin():
-            return await preferences.ensure_settings(
-                session,
-                chat_id=chat_id,
-                chat_type=chat_type,
-                title=title,
-                language=language,
-                now=_now(),
-                digest_day=self.defaults.weekday,
-                digest_hour=self.defaults.hour,
-                timezone=self.defaults.timezone,
-            )
+            return await preferences.ensure_settings(session, chat)
 
     async def change_settings(
         self, chat_id: int, change: SettingsChange

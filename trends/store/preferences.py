@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,36 +22,15 @@ async def settings_of(
     return _as_settings(*found) if found else None
 
 
-async def ensure_settings(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    chat_type: str,
-    title: str | None,
-    language: str,
-    now: datetime,
-    digest_day: int,
-    digest_hour: int,
-    timezone: str,
-) -> ChatSettings:
+async def ensure_settings(session: AsyncSession, chat: subscribers.NewChat) -> ChatSettings:
     """The chat's settings; a chat seen for the first time gets the defaults, unsubscribed."""
-    if (found := await settings_of(session, chat_id)) is not None:
+    if (found := await settings_of(session, chat.chat_id)) is not None:
         return found
-    row, _ = await subscribers.subscribe(
-        session,
-        chat_id=chat_id,
-        chat_type=chat_type,
-        title=title,
-        language=language,
-        now=now,
-        digest_day=digest_day,
-        digest_hour=digest_hour,
-        timezone=timezone,
-    )
+    row, _ = await subscribers.subscribe(session, chat)
     # Settings are kept for later, but nothing is sent until the chat subscribes.
     row.active, row.deactivated_reason = False, NOT_SUBSCRIBED
     await session.flush()
-    found = await settings_of(session, chat_id)
+    found = await settings_of(session, chat.chat_id)
     assert found is not None
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trends.store.schema import PreferencesRow, SubscriberRow
 
 __all__ = [
+    "NewChat",
     "active_subscribers",
     "count_subscribers",
     "move_chat",
@@ -24,33 +26,36 @@ __all__ = [
 ALL_TRENDS = list(range(1, 11))
 
 
-async def subscribe(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    chat_type: str,
-    title: str | None,
-    language: str,
-    now: datetime,
-    digest_day: int,
-    digest_hour: int,
-    timezone: str,
-) -> tuple[SubscriberRow, bool]:
+@dataclass(frozen=True, slots=True)
+class NewChat:
+    """A chat as it is first seen, and the operator's default digest time for it."""
+
+    chat_id: int
+    chat_type: str
+    title: str | None
+    language: str
+    now: datetime
+    digest_day: int
+    digest_hour: int
+    timezone: str
+
+
+async def subscribe(session: AsyncSession, chat: NewChat) -> tuple[SubscriberRow, bool]:
     """Subscribe a chat, or reactivate it; returns the row and whether it was inactive before."""
-    row = await subscriber_by_chat(session, chat_id)
+    row = await subscriber_by_chat(session, chat.chat_id)
     if row is not None:
         was_inactive = not row.active
         row.active, row.consecutive_failures, row.deactivated_reason = True, 0, None
-        row.title = title or row.title
+        row.title = chat.title or row.title
         return row, was_inactive
     row = SubscriberRow(
-        chat_id=chat_id,
-        chat_type=chat_type,
-        title=title,
-        language=language,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        title=chat.title,
+        language=chat.language,
         active=True,
         consecutive_failures=0,
-        created_at=now,
+        created_at=chat.now,
     )
     session.add(row)
     await session.flush()
@@ -59,9 +64,9 @@ async def subscribe(
             subscriber_id=row.id,
             trends=ALL_TRENDS,
             cadence="weekly",
-            digest_day=digest_day,
-            digest_hour=digest_hour,
-            timezone=timezone,
+            digest_day=chat.digest_day,
+            digest_hour=chat.digest_hour,
+            timezone=chat.timezone,
             language=None,
             link_previews=False,
             alert_trends=[],
