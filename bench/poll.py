@@ -4,7 +4,9 @@ Run from the repo root: `.venv/bin/python bench/poll.py [--feeds 1000] [--rounds
 Between rounds 10% of the feeds gain a post. Reports the first poll and the steady-state
 cycle (median of the later rounds), the share of 304 answers, CPU seconds and peak memory,
 next to a naive baseline measured in the same run: sequential GETs without validators and
-a full feedparser parse of every feed, every round. Uses a temporary SQLite database.
+a full feedparser parse of every feed, every round. Last, the CPU floor of a steady cycle
+on this stack, to read the figures against: httpx's conditional GETs alone, feedparser on
+the changed feeds alone, and the feed server's own CPU. Uses a temporary SQLite database.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _serve(port_out: multiprocessing.connection.Connection, now: datetime) -> No
 
     async def set_round(request: web.Request) -> web.Response:
         state["round"] = int(request.match_info["number"])
-        return web.Response(text="ok")
+        return web.Response(text=str(time.process_time()))  # the server's own CPU so far
 
     async def run() -> None:
         app = web.Application()
@@ -147,13 +149,14 @@ async def _pipeline(port: int, count: int, rounds: int, now: datetime) -> dict:
             f"sqlite+aiosqlite:///{scratch}/bench.db", feeds_path=feeds_file
         )
         try:
-            times, shares, cpu = [], [], []
+            times, shares, cpu, server_cpu = [], [], [], []
             for number in range(rounds):
-                await _set_round(port, number)
+                server_start = await _set_round(port, number)
                 started, cpu_start = time.perf_counter(), _cpu_seconds()
                 report = await service.poll(only_due=False, now=now)
                 times.append(time.perf_counter() - started)
                 cpu.append(_cpu_seconds() - cpu_start)
+                server_cpu.append(await _set_round(port, number) - server_start)
                 shares.append(report.count("not_modified") / count)
                 failed = report.count("failed")
                 print(
@@ -163,12 +166,15 @@ async def _pipeline(port: int, count: int, rounds: int, now: datetime) -> dict:
                 )
         finally:
             await service.close()
-    return {"times": times, "shares": shares, "cpu": cpu}
+    return {"times": times, "shares": shares, "cpu": cpu, "server_cpu": server_cpu}
 
 
-async def _set_round(port: int, number: int) -> None:
+async def _set_round(port: int, number: int) -> float:
+    """Move the server to round `number`; returns the CPU seconds the server used so far."""
     async with httpx.AsyncClient() as client:
-        (await client.post(f"http://{_host(0)}:{port}/round/{number}")).raise_for_status()
+        response = await client.post(f"http://{_host(0)}:{port}/round/{number}")
+        response.raise_for_status()
+        return float(response.text)
 
 
 async def _baseline(port: int, count: int, rounds: int, first_round: int) -> dict:
@@ -183,6 +189,33 @@ async def _baseline(port: int, count: int, rounds: int, first_round: int) -> dic
             times.append(time.perf_counter() - started)
             cpu.append(_cpu_seconds() - cpu_start)
     return {"times": times, "cpu": cpu}
+
+
+async def _floor(port: int, count: int, round_number: int) -> dict[str, float]:
+    """CPU that no poller on this stack avoids in a steady cycle: a conditional GET with httpx
+    for every feed (10 at once, one client) and feedparser on the feeds that changed."""
+    changed = [i for i in range(count) if _changed(i, round_number)]
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=10)) as client:
+        gate = asyncio.Semaphore(10)
+
+        async def conditional_get(index: int) -> None:
+            etag = f'"{index}-{_version(index, round_number)}"'
+            async with gate:
+                await client.get(_url(port, index), headers={"If-None-Match": etag})
+
+        await _set_round(port, round_number)
+        cpu_start = _cpu_seconds()
+        await asyncio.gather(*(conditional_get(i) for i in range(count)))
+        requests_cpu = _cpu_seconds() - cpu_start
+        bodies = [(await client.get(_url(port, i))).content for i in changed]
+    cpu_start = _cpu_seconds()
+    for body in bodies:
+        feedparser.parse(body)
+    return {"requests": requests_cpu, "parse": _cpu_seconds() - cpu_start, "changed": len(changed)}
+
+
+def _changed(feed: int, round_number: int) -> bool:
+    return _version(feed, round_number) != _version(feed, round_number - 1)
 
 
 def main() -> None:
@@ -203,6 +236,7 @@ def main() -> None:
         result = asyncio.run(_pipeline(port, args.feeds, args.rounds, now))
         print("naive baseline (sequential GET + full parse of every feed):")
         base = asyncio.run(_baseline(port, args.feeds, args.baseline_rounds, args.rounds))
+        floor = asyncio.run(_floor(port, args.feeds, args.rounds - 1))
     finally:
         server.terminate()
         server.join()
@@ -219,6 +253,16 @@ def main() -> None:
     print(f"  naive baseline cycle (median of {args.baseline_rounds}): {base_cycle:.2f} s")
     print(f"  speed-up over baseline: {base_cycle / steady:.1f}x")
     print(f"  peak memory (max RSS of the poller process): {peak_mb:.0f} MB")
+    server_cpu = statistics.median(result["server_cpu"][1:])
+    floor_cpu = floor["requests"] + floor["parse"] + server_cpu
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU floor of a steady cycle on this stack: {args.feeds} conditional GETs with httpx "
+        f"{floor['requests']:.2f} s + feedparser on the {floor['changed']:.0f} changed feeds "
+        f"{floor['parse']:.2f} s + the feed server {server_cpu:.2f} s = {floor_cpu:.2f} s, "
+        f"so at least {floor_cpu / cores:.2f} s on {cores} cores; 10x the baseline needs "
+        f"{base_cycle / 10:.2f} s"
+    )
     # Other work on a shared machine moves these figures; say how busy it was.
     print(
         "  load average (1, 5, 15 min) at the end: "
