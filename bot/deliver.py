@@ -103,7 +103,10 @@ class DigestSender:
         except (NetworkError, RetryAfter) as exc:
             await self.ledger.failed(delivery_id, f"gave up: {exc}")
             return "failed"
-        await self.ledger.sent(delivery_id, due.subscriber.id, len(steps))
+        had_refusals = due.subscriber.consecutive_failures > 0
+        await self.ledger.sent(
+            delivery_id, due.subscriber.id, len(steps), reset_failures=had_refusals
+        )
         return "sent"
 
     async def _send_part(
