@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -86,6 +87,9 @@ def _serve(conn: multiprocessing.connection.Connection, global_ps: int, plan: di
 
 
 async def _serve_async(conn: Any, global_ps: int, plan: dict) -> None:
+    # The fake keeps every call for the report, and the collector's full passes over them
+    # stalled it for 0.2 s at a time at 1,000/s: a pause of the fake's, not the sender's.
+    gc.disable()
     fake = _FastLimits()
     fake.enforce_limits(global_per_second=global_ps)
     for chat in plan["blocked"]:
