@@ -163,8 +163,8 @@ class _WithoutRateLimitArgs:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bot, name)
 
-    async def send_message(self, *args: Any, rate_limit_args: Any = None, **kwargs: Any) -> Any:
-        return await self._bot.send_message(*args, **kwargs)
+    async def do_api_request(self, *args: Any, rate_limit_args: Any = None, **kwargs: Any) -> Any:
+        return await self._bot.do_api_request(*args, **kwargs)
 
 
 async def _run(mode: str, subscribers: int, cap: float, paid: bool) -> Figures:
