@@ -21,6 +21,7 @@ from bot.broadcast import broadcast
 from bot.pacing import MAX_IN_FLIGHT, Pacer
 from bot.settings import route_command, settings_button, settings_command, timezone_command
 from bot.stats import stats_command
+from bot.transport import AiohttpRequest
 from config.settings import Settings
 from jobs.alerts import send_due_alerts
 from jobs.poll import poll_due_feeds
@@ -72,7 +73,9 @@ def build_application(
         .base_file_url(f"{base}/file/bot")
         # Our pacer replaces AIORateLimiter: one limiter, which also holds 1 msg/s per chat.
         .rate_limiter(Pacer(settings.send_rate))
-        .connection_pool_size(MAX_IN_FLIGHT + 8)  # the pacer never has more in flight
+        # aiohttp, not PTB's httpx client: a fifth of the CPU per request (bot/transport.py).
+        .request(AiohttpRequest(MAX_IN_FLIGHT + 8))  # the pacer never has more in flight
+        .get_updates_request(AiohttpRequest(1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -49,8 +49,7 @@ PAID_BROADCAST_RATE = 1000.0  # messages per second with allow_paid_broadcast
 PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 GROUP_PER_MINUTE = 20  # messages per minute to one group or channel
 # Requests sent and not yet answered, at most: enough for 1,000/s at 32 ms round trips.
-# More would only queue inside the HTTP client, whose pool scans every connection on every
-# event (that scan, not Telegram, was the limit in bench/fanout.py).
+# More would only queue inside the HTTP client (bot/transport.py), one connection each.
 MAX_IN_FLIGHT = 32
 MAX_RETRIES = 5  # 429 answers retried per request before the caller sees RetryAfter
 _FLOOD_WINDOW = 1.0  # 429s for two different chats within this many seconds: a bot-wide flood

@@ -12,6 +12,7 @@ from bot.deliver import DEACTIVATE_AFTER_FAILURES, MAX_ATTEMPTS
 from tests.delivery_support import deliveries, subscribe, subscriber
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import running_bot
+from trends.ledger import Ledger
 from trends.service import TrendService
 
 CHAT, OTHER, GROUP, SUPERGROUP, ADMIN = 5001, 5002, -7001, -1007001, 9001
@@ -114,6 +115,21 @@ async def test_a_success_resets_the_refusal_count(
         await run_broadcast(bot_api, service)
     bot_api.blocked.clear()  # the user unblocked the bot
     assert (await run_broadcast(bot_api, service)).counts == {"sent": 1}
+    assert (await subscriber(service, 1)).consecutive_failures == 0
+
+
+async def test_a_refusal_then_a_success_in_one_broadcast_resets_the_count(
+    service: TrendService,
+) -> None:
+    """A forum group's topic refused, its main chat accepted, in the same broadcast: the
+    success ends the run of refusals even though the chat had none when the run began."""
+    await subscribe(service, [GROUP])
+    ledger = Ledger(service.db)
+    topic, main = await ledger.claim(1, "week@77"), await ledger.claim(1, "week")
+    assert topic is not None and main is not None
+    await ledger.refusal(1, "Forbidden: bot was kicked", DEACTIVATE_AFTER_FAILURES)
+    assert (await subscriber(service, 1)).consecutive_failures == 1
+    await ledger.sent(main[0], 1, 1, reset_failures=False)  # none as the broadcast began
     assert (await subscriber(service, 1)).consecutive_failures == 0
 
 

@@ -103,9 +103,10 @@ async def record_refusal(
 async def reset_failures_many(session: AsyncSession, subscriber_ids: Sequence[int]) -> None:
     """`reset_failures` for many subscribers in one statement (a broadcast's successes)."""
     if subscriber_ids:
+        table = SubscriberRow.__table__  # Core: no ORM session sync to pay for on a broadcast
         await session.execute(
-            update(SubscriberRow)
-            .where(SubscriberRow.id.in_(subscriber_ids), SubscriberRow.consecutive_failures != 0)
+            update(table)
+            .where(table.c.id.in_(subscriber_ids), table.c.consecutive_failures != 0)
             .values(consecutive_failures=0)
         )
 
