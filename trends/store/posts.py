@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
+_POSTS, _TRENDS, _BANDS = PostRow.__table__, PostTrendRow.__table__, PostBandRow.__table__
 
 
 async def is_known(session: AsyncSession, feed_id: int, post: Post) -> bool:
@@ -123,7 +124,10 @@ class NewPost:
 async def insert_posts(
     session: AsyncSession, feed_id: int, rows: Sequence[NewPost], *, fetched_at: datetime
 ) -> list[int]:
-    """Insert posts with their tags and band keys: three statements, whatever the count."""
+    """Insert posts with their tags and band keys: three statements, whatever the count.
+
+    The posts' canonical links must differ (the table's unique key; `_distinct` sees to it).
+    """
     if not rows:
         return []
     values = [
@@ -144,10 +148,14 @@ async def insert_posts(
         }
         for row in rows
     ]
+    # Core inserts on the tables: the ORM's bulk path costs more per row than the database.
+    # RETURNING in parameter order made SQLAlchemy send SQLite one INSERT per post; the
+    # canonical link is unique, so unordered rows of one batched INSERT map back by it.
     inserted = await session.execute(
-        insert(PostRow).returning(PostRow.id, sort_by_parameter_order=True), values
+        insert(_POSTS).returning(_POSTS.c.id, _POSTS.c.canonical_link), values
     )
-    ids = list(inserted.scalars().all())
+    id_of = {link: post_id for post_id, link in inserted.all()}
+    ids = [id_of[value["canonical_link"]] for value in values]
     tags = [
         {
             "post_id": post_id,
@@ -165,9 +173,9 @@ async def insert_posts(
         for key in set(row.band_keys)
     ]
     if tags:
-        await session.execute(insert(PostTrendRow), tags)
+        await session.execute(insert(_TRENDS), tags)
     if bands:
-        await session.execute(insert(PostBandRow), bands)
+        await session.execute(insert(_BANDS), bands)
     return ids
 
 
