@@ -56,7 +56,9 @@ def _has_cjk(text: str) -> bool:
 
 def _split_sentences(paragraph: str) -> list[str]:
     """Split one paragraph at sentence ends, keeping abbreviations and decimals intact."""
-    cuts = [match.end() for match in _ZH_END_RE.finditer(paragraph)]
+    # Chinese sentence ends need a CJK mark or a CJK character before "!" or "?".
+    ascii_only = paragraph.isascii()
+    cuts = [] if ascii_only else [match.end() for match in _ZH_END_RE.finditer(paragraph)]
     for match in _EN_END_RE.finditer(paragraph):
         word = _word_before(paragraph, match.start()).lower().strip("(\"'“")
         is_dot = match.group().startswith(".")
@@ -101,7 +103,8 @@ def _tokens(text: str) -> set[str]:
 
 def _size(text: str) -> int:
     """Length in "words": Latin words plus Chinese characters counted two per word."""
-    return len(_LATIN_WORD_RE.findall(text)) + len(_CJK_RE.findall(text)) // 2
+    latin = len(_LATIN_WORD_RE.findall(text))
+    return latin if text.isascii() else latin + len(_CJK_RE.findall(text)) // 2
 
 
 def _is_usable(sentence: str) -> bool:

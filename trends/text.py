@@ -296,10 +296,15 @@ def _is_boilerplate_line(line: str) -> bool:
 def _clean_inline(line: str) -> str:
     lowered = line.lower()
     for hints, pattern in _INLINE_RULES:
-        if any(hint in lowered for hint in hints):
-            line = pattern.sub(" ", line)
-    head, tail = line[:-_TRAILER_TAIL], line[-_TRAILER_TAIL:]
-    line = head + _TRAILER_RE.sub("", tail)
+        for hint in hints:
+            if hint in lowered:
+                line = pattern.sub(" ", line)
+                break
+    tail = line[-_TRAILER_TAIL:]
+    # Every trailer has "]" ("[…]") or "ead" ("Read more", "Continue reading"): no need to
+    # run the regex on the many lines without either.
+    if "]" in tail or "ead" in tail.lower():
+        line = line[:-_TRAILER_TAIL] + _TRAILER_RE.sub("", tail)
     return _SPACE_RE.sub(" ", line).strip()
 
 
