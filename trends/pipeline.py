@@ -46,6 +46,7 @@ __all__ = [
     "PollReport",
     "enrich",
     "poll",
+    "prepare",
     "refresh_feed",
 ]
 
@@ -201,28 +202,25 @@ async def refresh_feed(
                 report.event = await _record_success(db, feed.id, now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
-        # feedparser is CPU-bound: a worker thread by default, other processes (cores) if given.
-        parsed = await asyncio.get_running_loop().run_in_executor(
+        # Parsing and cleaning HTML are CPU-bound: one call in a worker thread by default,
+        # in other processes (cores) if given.
+        parsed, posts = await asyncio.get_running_loop().run_in_executor(
             parser,
             functools.partial(
-                parse, fetched.content, url=fetched.url, content_type=fetched.content_type
+                prepare,
+                fetched.content,
+                url=fetched.url,
+                content_type=fetched.content_type,
+                source=feed.name,
+                language=feed.language,
+                fetched_at=now,
+                ai_source=feed.ai_source,
             ),
         )
     except TrendbotError as exc:
         async with writing:
             event = await _record_failure(db, feed.id, now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key, event=event)
-    # Cleaning HTML is CPU work too: off the event loop, like parsing and enriching.
-    posts = await asyncio.to_thread(
-        functools.partial(
-            normalise,
-            parsed.entries,
-            source=feed.name,
-            language=feed.language,
-            fetched_at=now,
-            ai_source=feed.ai_source,
-        )
-    )
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
@@ -251,6 +249,32 @@ async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[P
         known = await post_store.known_among(session, feed_id, posts)
     fresh = [post for index, post in enumerate(posts) if index not in known]
     return fresh, len(posts) - len(fresh)
+
+
+def prepare(
+    content: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    source: str,
+    language: str,
+    fetched_at: datetime,
+    ai_source: bool,
+) -> tuple[ParsedFeed, list[Post]]:
+    """Parse a feed and clean its entries into posts: the feed's CPU work before dedup.
+
+    One call for a worker thread or process. The feed comes back without its raw entries:
+    the posts carry what is kept, and a worker process need not send the HTML back.
+    """
+    parsed = parse(content, url=url, content_type=content_type)
+    posts = normalise(
+        parsed.entries,
+        source=source,
+        language=language,
+        fetched_at=fetched_at,
+        ai_source=ai_source,
+    )
+    return dataclasses.replace(parsed, entries=[]), posts
 
 
 def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
