@@ -20,7 +20,6 @@ from typing import Literal
 import httpx
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends import dedup, schedule
@@ -225,10 +224,11 @@ async def refresh_feed(
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
         await llm.enrich(posts, now)
-    async with writing:
-        new, duplicates = await _store(db, feed.id, prepared, now, first_fetch)
+    # The posts and the feed's success in one transaction: one commit per feed.
+    async with writing, db.new_session() as session, session.begin():
+        new, duplicates = await _store(session, feed.id, prepared, now, first_fetch)
         duplicates += known
-        event = await _record_success(db, feed.id, now, fetched, parsed)
+        event = await _feed_succeeded(session, feed.id, now, fetched, parsed)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
     return FeedReport(
@@ -288,7 +288,7 @@ def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
 
 
 async def _store(
-    db: Database,
+    session: AsyncSession,
     feed_id: int,
     prepared: list[tuple[Post, np.ndarray]],
     now: datetime,
@@ -298,34 +298,28 @@ async def _store(
 
     A feed's new posts go in with a few batched statements: first reports, then the copies
     that point at a first report of the same batch (an aggregator links the FT and Reuters
-    on the same news). If a post was stored meanwhile by a concurrent poll, the batch is
-    undone and the posts go in one at a time, each checked again.
+    on the same news). A post stored meanwhile by a concurrent poll is skipped by the insert.
     """
     fresh = _distinct(prepared)
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
-    async with db.new_session() as session, session.begin():
-        keys = [dedup.band_keys(signature) for _, signature in fresh]
-        candidates = await post_store.candidates_by_band(
-            session, {key for post_keys in keys for key in post_keys}
+    keys = [dedup.band_keys(signature) for _, signature in fresh]
+    candidates = await post_store.candidates_by_band(
+        session, {key for post_keys in keys for key in post_keys}
+    )
+    clusters = _clusters(fresh, keys, candidates)
+    rows = [
+        post_store.NewPost(
+            post=post,
+            cluster_id=cluster if cluster is None or cluster > 0 else None,
+            minhash=signature.tobytes(),
+            band_keys=post_keys,
+            in_digests=_reaches_digests(post, now, first_fetch),
         )
-        clusters = _clusters(fresh, keys, candidates)
-        rows = [
-            post_store.NewPost(
-                post=post,
-                cluster_id=cluster if cluster is None or cluster > 0 else None,
-                minhash=signature.tobytes(),
-                band_keys=post_keys,
-                in_digests=_reaches_digests(post, now, first_fetch),
-            )
-            for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
-        ]
-        try:
-            async with session.begin_nested():
-                stored = await _insert_in_order(session, feed_id, rows, clusters, now)
-        except IntegrityError:
-            stored = await _insert_in_order(session, feed_id, rows, clusters, now, checked=True)
+        for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
+    ]
+    stored = await _insert_in_order(session, feed_id, rows, clusters, now)
     duplicates += len(rows) - len(stored)
     clustered = sum(1 for row in stored if row.cluster_id is not None)
     return len(stored) - clustered, duplicates + clustered
@@ -356,10 +350,12 @@ async def _insert_in_order(
     rows: list[post_store.NewPost],
     clusters: list[int | None],
     now: datetime,
-    *,
-    checked: bool = False,
 ) -> list[post_store.NewPost]:
-    """First reports, then the batch's copies of them; `checked` goes one post at a time."""
+    """First reports, then the batch's copies of them: the posts stored, in batch order.
+
+    A copy whose first report was stored meanwhile by another poll (and so skipped here)
+    is stored on its own.
+    """
     ids: dict[int, int] = {}  # batch index -> stored id
     stored: list[post_store.NewPost] = []
     firsts = [i for i, cluster in enumerate(clusters) if cluster is None or cluster > 0]
@@ -372,23 +368,12 @@ async def _insert_in_order(
                 root = ids.get(-clusters[index] - 1)  # type: ignore[operator]
                 row = dataclasses.replace(row, cluster_id=root)
             batch.append((index, row))
-        if not checked:
-            new_ids = await post_store.insert_posts(
-                session, feed_id, [row for _, row in batch], fetched_at=now
-            )
-            ids.update((index, new_id) for (index, _), new_id in zip(batch, new_ids, strict=True))
-            stored.extend(row for _, row in batch)
-            continue
-        for index, row in batch:
-            if await post_store.is_known(session, feed_id, row.post):
-                continue
-            try:
-                async with session.begin_nested():
-                    [ids[index]] = await post_store.insert_posts(
-                        session, feed_id, [row], fetched_at=now
-                    )
-            except IntegrityError:  # stored in the meantime after all
-                continue
+        new_ids = await post_store.insert_posts(
+            session, feed_id, [row for _, row in batch], fetched_at=now
+        )
+        for position, new_id in new_ids.items():
+            index, row = batch[position]
+            ids[index] = new_id
             stored.append(row)
     return stored
 
@@ -445,8 +430,18 @@ async def _record_success(
     db: Database, feed_id: int, now: datetime, fetched: FetchResult, parsed: ParsedFeed | None
 ) -> FeedEvent | None:
     async with db.new_session() as session, session.begin():
-        feed = await session.get(FeedRow, feed_id)
-        return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
+        return await _feed_succeeded(session, feed_id, now, fetched, parsed)
+
+
+async def _feed_succeeded(
+    session: AsyncSession,
+    feed_id: int,
+    now: datetime,
+    fetched: FetchResult,
+    parsed: ParsedFeed | None,
+) -> FeedEvent | None:
+    feed = await session.get(FeedRow, feed_id)
+    return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
 
 
 async def _record_unmodified(db: Database, unmodified: list[_Unmodified], now: datetime) -> None:

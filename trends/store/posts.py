@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import Post, StoredPost, TrendTag
@@ -123,13 +124,15 @@ class NewPost:
 
 async def insert_posts(
     session: AsyncSession, feed_id: int, rows: Sequence[NewPost], *, fetched_at: datetime
-) -> list[int]:
+) -> dict[int, int]:
     """Insert posts with their tags and band keys: three statements, whatever the count.
 
-    The posts' canonical links must differ (the table's unique key; `_distinct` sees to it).
+    A post that `is_known` (stored since it was checked, by a concurrent poll) is skipped,
+    not an error. Returns the position in `rows` and the new id of each post stored. The
+    posts' canonical links must differ (the table's unique key; `_distinct` sees to it).
     """
     if not rows:
-        return []
+        return {}
     values = [
         {
             "feed_id": feed_id,
@@ -151,11 +154,22 @@ async def insert_posts(
     # Core inserts on the tables: the ORM's bulk path costs more per row than the database.
     # RETURNING in parameter order made SQLAlchemy send SQLite one INSERT per post; the
     # canonical link is unique, so unordered rows of one batched INSERT map back by it.
+    # ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid in this feed, link
+    # or content: the unique keys) and returns no row for it; no savepoint, no retry.
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     inserted = await session.execute(
-        insert(_POSTS).returning(_POSTS.c.id, _POSTS.c.canonical_link), values
+        dialect.insert(_POSTS)
+        .on_conflict_do_nothing()
+        .returning(_POSTS.c.id, _POSTS.c.canonical_link),
+        values,
     )
     id_of = {link: post_id for post_id, link in inserted.all()}
-    ids = [id_of[value["canonical_link"]] for value in values]
+    ids = {
+        position: id_of[value["canonical_link"]]
+        for position, value in enumerate(values)
+        if value["canonical_link"] in id_of
+    }
+    kept = [(post_id, rows[position], values[position]) for position, post_id in ids.items()]
     tags = [
         {
             "post_id": post_id,
@@ -164,12 +178,12 @@ async def insert_posts(
             "matched": list(tag.matched),
             "published_at": value["published_at"],
         }
-        for post_id, row, value in zip(ids, rows, values, strict=True)
+        for post_id, row, value in kept
         for tag in row.post.trends
     ]
     bands = [
         {"band_key": key, "post_id": post_id}
-        for post_id, row in zip(ids, rows, strict=True)
+        for post_id, row, _ in kept
         for key in set(row.band_keys)
     ]
     if tags:
