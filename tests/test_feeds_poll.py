@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,10 @@ from sqlalchemy import select
 import trends.pipeline
 from tests.fakes.feed_server import FeedServer
 from trends import schedule
+from trends.fetch import new_client
 from trends.service import TrendService
-from trends.store.schema import FeedRow, PostRow
+from trends.store import feeds as feed_store
+from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 # Distinct stories, so that near-duplicate detection never folds one into another.
@@ -276,3 +280,58 @@ async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
     assert [feed.error for feed in report.feeds if feed.status == "failed"] == [
         "an HTML page, not a feed"  # a ParseError crosses the process boundary intact
     ]
+
+
+async def _stored_posts(service: TrendService) -> list[tuple[object, ...]]:
+    """Every stored post with its tags and band keys, in storing order."""
+    async with service.db.new_session() as session:
+        posts = (await session.execute(select(PostRow).order_by(PostRow.id))).scalars().all()
+        tags = (
+            await session.execute(
+                select(PostTrendRow.post_id, PostTrendRow.trend, PostTrendRow.score).order_by(
+                    PostTrendRow.post_id, PostTrendRow.trend
+                )
+            )
+        ).all()
+        bands = (
+            await session.execute(
+                select(PostBandRow.post_id, PostBandRow.band_key).order_by(
+                    PostBandRow.post_id, PostBandRow.band_key
+                )
+            )
+        ).all()
+    columns = [column.key for column in PostRow.__table__.columns]
+    return [
+        *(tuple(getattr(post, column) for column in columns) for post in posts),
+        *map(tuple, tags),
+        *map(tuple, bands),
+    ]
+
+
+async def test_worker_processes_store_what_the_in_process_path_stores(
+    feed_server: FeedServer, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """A large poll parses and cleans feeds in other processes; nothing stored may differ."""
+    urls = [feed_server.url(f"/feeds/{path.name}") for path in sorted(corpus_dir.glob("feeds/*"))]
+    workers = ProcessPoolExecutor(max_workers=2, mp_context=get_context("forkserver"))
+    stored = []
+    try:
+        for number, parser in enumerate((None, workers)):
+            feeds_path = feeds_yaml(tmp_path / f"feeds{number}.yaml", urls)
+            service = await TrendService.open(
+                f"sqlite+aiosqlite:///{tmp_path}/run{number}.db", feeds_path=feeds_path
+            )
+            try:
+                async with service.db.new_session() as session:
+                    due = await feed_store.all_feeds(session)
+                async with new_client() as client:  # one feed at a time: the same order
+                    report = await trends.pipeline.poll(
+                        service.db, client, due, service.themes, NOW, concurrency=1, parser=parser
+                    )
+                assert report.new_posts > 500
+                stored.append(await _stored_posts(service))
+            finally:
+                await service.close()
+    finally:
+        workers.shutdown()
+    assert stored[0] == stored[1]

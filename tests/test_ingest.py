@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.fakes.feed_server import FeedServer
+from trends import pipeline
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 
@@ -187,5 +189,39 @@ async def test_the_same_story_from_two_outlets_becomes_one_cluster(
         assert ("warp is now open-source", "warp is now open-source") in pairs
         assert len(copies) <= 3  # nothing else on the front page is merged
         assert report.duplicates >= 2
+    finally:
+        await service.close()
+
+
+async def test_posts_stored_meanwhile_by_another_poll_are_skipped(
+    database_url: str, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """Two polls checked a feed before either stored it: the second stores only the rest."""
+    path = corpus_dir / "feeds" / "hn_best_stories_2026-04-30.atom.xml"
+    service = await open_service(
+        database_url, write_feeds_file(tmp_path / "f.yaml", [path.as_uri()])
+    )
+    try:
+        async with service.db.new_session() as session:
+            feed = (await session.scalars(select(FeedRow))).one()
+        now = datetime.now(UTC)
+        _, posts = pipeline.prepare(
+            path.read_bytes(),
+            url=path.as_uri(),
+            content_type=None,
+            source=feed.name,
+            language=feed.language,
+            fetched_at=now,
+            ai_source=feed.ai_source,
+        )
+        prepared = pipeline.enrich(posts, service.themes)
+        async with service.db.new_session() as session, session.begin():
+            first = await pipeline._store(session, feed.id, prepared[:10], now, True)
+        async with service.db.new_session() as session, session.begin():
+            second = await pipeline._store(session, feed.id, prepared, now, True)
+        assert sum(first) == 10
+        assert sum(second) == len(prepared)  # no error: each post new, a copy, or skipped
+        assert second[1] >= 10  # the first ten were already there
+        assert await count_posts(service) == len(pipeline._distinct(prepared))
     finally:
         await service.close()

@@ -158,7 +158,11 @@ _BAND_SALT = _mix64(np.arange(1, NUM_PERM + 1, dtype=np.uint64))
 
 
 def _shingle_hashes(norm: str, n: int) -> np.ndarray:
-    """Unique 32-bit hashes of the character n-grams of an already normalised string."""
+    """32-bit hashes of the character n-grams of an already normalised string.
+
+    Repeats are kept: a minimum over them is the same, and removing them (a sort) cost
+    as much as hashing.
+    """
     codes = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if codes.size < n:
         codes = np.pad(codes, (0, n - codes.size))  # a short text is one shingle
@@ -166,7 +170,7 @@ def _shingle_hashes(norm: str, n: int) -> np.ndarray:
     h = np.zeros(count, dtype=np.uint64)
     for k in range(n):  # polynomial hash of each window, vectorised over windows (wraps)
         h = h * np.uint64(0x100000001B3) + codes[k : k + count]
-    return np.unique(_mix64(h) >> np.uint64(32))
+    return _mix64(h) >> np.uint64(32)
 
 
 def minhash_signature(text: str, num_perm: int = NUM_PERM) -> np.ndarray:

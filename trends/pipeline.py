@@ -20,7 +20,6 @@ from typing import Literal
 import httpx
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends import dedup, schedule
@@ -46,6 +45,7 @@ __all__ = [
     "PollReport",
     "enrich",
     "poll",
+    "prepare",
     "refresh_feed",
 ]
 
@@ -202,28 +202,25 @@ async def refresh_feed(
                 report.event = await _record_success(session, feed.id, now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
-        # feedparser is CPU-bound: a worker thread by default, other processes (cores) if given.
-        parsed = await asyncio.get_running_loop().run_in_executor(
+        # Parsing and cleaning HTML are CPU-bound: one call in a worker thread by default,
+        # in other processes (cores) if given.
+        parsed, posts = await asyncio.get_running_loop().run_in_executor(
             parser,
             functools.partial(
-                parse, fetched.content, url=fetched.url, content_type=fetched.content_type
+                prepare,
+                fetched.content,
+                url=fetched.url,
+                content_type=fetched.content_type,
+                source=feed.name,
+                language=feed.language,
+                fetched_at=now,
+                ai_source=feed.ai_source,
             ),
         )
     except TrendbotError as exc:
         async with writing:
             event = await _record_failure(db, feed.id, now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key, event=event)
-    # Cleaning HTML is CPU work too: off the event loop, like parsing and enriching.
-    posts = await asyncio.to_thread(
-        functools.partial(
-            normalise,
-            parsed.entries,
-            source=feed.name,
-            language=feed.language,
-            fetched_at=now,
-            ai_source=feed.ai_source,
-        )
-    )
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
@@ -254,6 +251,32 @@ async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[P
     return fresh, len(posts) - len(fresh)
 
 
+def prepare(
+    content: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    source: str,
+    language: str,
+    fetched_at: datetime,
+    ai_source: bool,
+) -> tuple[ParsedFeed, list[Post]]:
+    """Parse a feed and clean its entries into posts: the feed's CPU work before dedup.
+
+    One call for a worker thread or process. The feed comes back without its raw entries:
+    the posts carry what is kept, and a worker process need not send the HTML back.
+    """
+    parsed = parse(content, url=url, content_type=content_type)
+    posts = normalise(
+        parsed.entries,
+        source=source,
+        language=language,
+        fetched_at=fetched_at,
+        ai_source=ai_source,
+    )
+    return dataclasses.replace(parsed, entries=[]), posts
+
+
 def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
     """Summarise, tag and sign each post: the CPU-bound part, run off the event loop."""
     enriched = []
@@ -276,8 +299,7 @@ async def _store(
 
     A feed's new posts go in with a few batched statements: first reports, then the copies
     that point at a first report of the same batch (an aggregator links the FT and Reuters
-    on the same news). If a post was stored meanwhile by a concurrent poll, the batch is
-    undone and the posts go in one at a time, each checked again.
+    on the same news). A post stored meanwhile by a concurrent poll is skipped by the insert.
     """
     fresh = _distinct(prepared)
     duplicates = len(prepared) - len(fresh)
@@ -298,11 +320,7 @@ async def _store(
         )
         for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
     ]
-    try:
-        async with session.begin_nested():
-            stored = await _insert_in_order(session, feed_id, rows, clusters, now)
-    except IntegrityError:
-        stored = await _insert_in_order(session, feed_id, rows, clusters, now, checked=True)
+    stored = await _insert_in_order(session, feed_id, rows, clusters, now)
     duplicates += len(rows) - len(stored)
     clustered = sum(1 for row in stored if row.cluster_id is not None)
     return len(stored) - clustered, duplicates + clustered
@@ -332,10 +350,12 @@ async def _insert_in_order(
     rows: list[post_store.NewPost],
     clusters: list[int | None],
     now: datetime,
-    *,
-    checked: bool = False,
 ) -> list[post_store.NewPost]:
-    """First reports, then the batch's copies of them; `checked` goes one post at a time."""
+    """First reports, then the batch's copies of them: the posts stored, in batch order.
+
+    A copy whose first report was stored meanwhile by another poll (and so skipped here)
+    is stored on its own.
+    """
     ids: dict[int, int] = {}  # batch index -> stored id
     stored: list[post_store.NewPost] = []
     firsts = [i for i, cluster in enumerate(clusters) if cluster is None or cluster > 0]
@@ -348,23 +368,12 @@ async def _insert_in_order(
                 root = ids.get(-clusters[index] - 1)  # type: ignore[operator]
                 row = dataclasses.replace(row, cluster_id=root)
             batch.append((index, row))
-        if not checked:
-            new_ids = await post_store.insert_posts(
-                session, feed_id, [row for _, row in batch], fetched_at=now
-            )
-            ids.update((index, new_id) for (index, _), new_id in zip(batch, new_ids, strict=True))
-            stored.extend(row for _, row in batch)
-            continue
-        for index, row in batch:
-            if await post_store.is_known(session, feed_id, row.post):
-                continue
-            try:
-                async with session.begin_nested():
-                    [ids[index]] = await post_store.insert_posts(
-                        session, feed_id, [row], fetched_at=now
-                    )
-            except IntegrityError:  # stored in the meantime after all
-                continue
+        new_ids = await post_store.insert_posts(
+            session, feed_id, [row for _, row in batch], fetched_at=now
+        )
+        for position, new_id in new_ids.items():
+            index, row = batch[position]
+            ids[index] = new_id
             stored.append(row)
     return stored
 

@@ -24,6 +24,8 @@ _CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 _WORD_RE = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_TOKEN_WORD_RE = re.compile(r"[a-z0-9]{2,}")  # in lowered text; one letter is no token
+_WORD_WINDOW = 64  # characters looked back for the word before a full stop
 # Candidate sentence ends: Chinese marks split anywhere, Western marks only before a space.
 _ZH_END_RE = re.compile(rf"(?:[。！？；]+|(?<=[{_CJK}])[!?]+)[”’」』）)]*")
 _EN_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9" + _CJK + r"])")
@@ -49,15 +51,16 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def _has_cjk(text: str) -> bool:
-    return bool(_CJK_RE.search(text))
+    return not text.isascii() and bool(_CJK_RE.search(text))
 
 
 def _split_sentences(paragraph: str) -> list[str]:
     """Split one paragraph at sentence ends, keeping abbreviations and decimals intact."""
-    cuts = [match.end() for match in _ZH_END_RE.finditer(paragraph)]
+    # Chinese sentence ends need a CJK mark or a CJK character before "!" or "?".
+    ascii_only = paragraph.isascii()
+    cuts = [] if ascii_only else [match.end() for match in _ZH_END_RE.finditer(paragraph)]
     for match in _EN_END_RE.finditer(paragraph):
-        before = paragraph[: match.start()].rsplit(None, 1)
-        word = before[-1].lower().strip("(\"'“") if before else ""
+        word = _word_before(paragraph, match.start()).lower().strip("(\"'“")
         is_dot = match.group().startswith(".")
         # "U.S.", "e.g.", "Dr." and initials such as "I. J. Good" do not end a sentence.
         if is_dot and (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())):
@@ -72,10 +75,25 @@ def _split_sentences(paragraph: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
+def _word_before(paragraph: str, end: int) -> str:
+    """The last whitespace-separated word of `paragraph[:end]` ("" if none).
+
+    Looks at a short window first: copying the whole prefix for every full stop made long
+    paragraphs quadratic.
+    """
+    window = paragraph[max(0, end - _WORD_WINDOW) : end].rsplit(None, 1)
+    if len(window) == 2 or end <= _WORD_WINDOW:  # the word starts inside the window
+        return window[-1] if window else ""
+    before = paragraph[:end].rsplit(None, 1)
+    return before[-1] if before else ""
+
+
 def _tokens(text: str) -> set[str]:
     """Content words for Latin script, character bigrams for Chinese."""
     lowered = text.lower()
-    tokens = {w for w in _LATIN_WORD_RE.findall(lowered) if len(w) > 1 and w not in _STOPWORDS}
+    tokens = set(_TOKEN_WORD_RE.findall(lowered)) - _STOPWORDS
+    if lowered.isascii():
+        return tokens
     for run in _CJK_RUN_RE.findall(lowered):
         tokens.update(run[i : i + 2] for i in range(len(run) - 1))
         if len(run) == 1:
@@ -85,16 +103,18 @@ def _tokens(text: str) -> set[str]:
 
 def _size(text: str) -> int:
     """Length in "words": Latin words plus Chinese characters counted two per word."""
-    return len(_LATIN_WORD_RE.findall(text)) + len(_CJK_RE.findall(text)) // 2
+    latin = len(_LATIN_WORD_RE.findall(text))
+    return latin if text.isascii() else latin + len(_CJK_RE.findall(text)) // 2
 
 
 def _is_usable(sentence: str) -> bool:
     """A real sentence: long enough, not a list lead-in, not markup, not mostly a URL."""
     if sentence.endswith((":", "：")) or _MARKUP_RE.search(sentence):
         return False
-    if _CREDITS_RE.search(sentence):
+    if "本文" in sentence and _CREDITS_RE.search(sentence):
         return False
-    if len(_URL_RE.sub("", sentence)) < 0.7 * len(sentence):
+    has_url = "http" in sentence or "www." in sentence  # cheap test before the regex
+    if has_url and len(_URL_RE.sub("", sentence)) < 0.7 * len(sentence):
         return False
     if _has_cjk(sentence):
         return len(_CJK_RE.findall(sentence)) >= _MIN_CJK
@@ -182,9 +202,11 @@ def _sentences(text: str, title: str) -> list[tuple[int, str, set[str]]]:
     kept: list[tuple[int, str, set[str]]] = []
     for position, sentence in enumerate(_candidates(text)):
         key = " ".join(sentence.lower().split())
-        tokens = _tokens(sentence)
+        if key in seen or not _is_usable(sentence):
+            continue
+        tokens = _tokens(sentence)  # only for sentences that may be kept
         content = {token for token in tokens if not token.isdigit()}
-        if key in seen or not _is_usable(sentence) or _repeats(content, words):
+        if _repeats(content, words):
             continue
         seen.add(key)
         kept.append((position, _ENUM_RE.sub("", sentence), tokens))

@@ -43,6 +43,8 @@ _STRICT_ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Z
 # Invisible characters that feeds sprinkle into text (word joiner, zero-width space, BOM).
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACE_RE = re.compile(r"[^\S\n]+")
+# One letter or digit: matches exactly the characters for which str.isalnum() is true.
+_ALNUM_RE = re.compile(r"[^\W_]")
 _FOOTNOTE_RE = re.compile(r"\[?\d{1,3}\]?|[*†‡]")
 _LINK_SHARE = 0.9  # a list or table whose text is at least this much link text is a link list
 
@@ -134,7 +136,9 @@ class _TextExtractor(HTMLParser):
             # In HTML a newline is just a space; only block elements break paragraphs.
             data = data.replace("\r", " ").replace("\n", " ")
         self.chunks.append(data)
-        counted = sum(1 for ch in data if ch.isalnum())
+        if not self._lists:
+            return  # the counts below only serve open lists and tables
+        counted = len(_ALNUM_RE.findall(data))
         for frame in self._lists:
             frame.total += counted
             if self._link_depth:
@@ -177,7 +181,8 @@ def _strict_unescape(text: str) -> str:
 def _tidy(text: str) -> str:
     """Collapse whitespace inside lines, drop empty lines, NFC-normalise."""
     text = _INVISIBLE_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = (_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+    # One pass over the whole text: a run of spaces never spans a newline.
+    lines = (line.strip() for line in _SPACE_RE.sub(" ", text).split("\n"))
     return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
 
 
@@ -291,10 +296,15 @@ def _is_boilerplate_line(line: str) -> bool:
 def _clean_inline(line: str) -> str:
     lowered = line.lower()
     for hints, pattern in _INLINE_RULES:
-        if any(hint in lowered for hint in hints):
-            line = pattern.sub(" ", line)
-    head, tail = line[:-_TRAILER_TAIL], line[-_TRAILER_TAIL:]
-    line = head + _TRAILER_RE.sub("", tail)
+        for hint in hints:
+            if hint in lowered:
+                line = pattern.sub(" ", line)
+                break
+    tail = line[-_TRAILER_TAIL:]
+    # Every trailer has "]" ("[…]") or "ead" ("Read more", "Continue reading"): no need to
+    # run the regex on the many lines without either.
+    if "]" in tail or "ead" in tail.lower():
+        line = line[:-_TRAILER_TAIL] + _TRAILER_RE.sub("", tail)
     return _SPACE_RE.sub(" ", line).strip()
 
 

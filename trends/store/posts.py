@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import Post, StoredPost, TrendTag
@@ -19,7 +20,6 @@ __all__ = [
     "candidates_by_band",
     "count_posts",
     "insert_posts",
-    "is_known",
     "known_among",
     "load_posts",
     "newest_by_trend",
@@ -30,22 +30,12 @@ __all__ = [
 ]
 
 _CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
-
-
-async def is_known(session: AsyncSession, feed_id: int, post: Post) -> bool:
-    """True when the same guid (in this feed), canonical link or content is stored already."""
-    query = select(PostRow.id).where(
-        or_(
-            and_(PostRow.feed_id == feed_id, PostRow.guid == post.guid),
-            PostRow.canonical_link == post.canonical_link,
-            PostRow.content_hash == post.content_hash,
-        )
-    )
-    return await session.scalar(query.limit(1)) is not None
+_POSTS, _TRENDS, _BANDS = PostRow.__table__, PostTrendRow.__table__, PostBandRow.__table__
 
 
 async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]) -> set[int]:
-    """Indices of `posts` that `is_known` would report, found with one query per 300 posts."""
+    """Indices of `posts` already stored: the same guid (in this feed), canonical link or
+    content; one query per 300 posts."""
     found: set[int] = set()
     for start in range(0, len(posts), 300):  # stays under every driver's parameter limit
         chunk = posts[start : start + 300]
@@ -124,10 +114,15 @@ class NewPost:
 
 async def insert_posts(
     session: AsyncSession, feed_id: int, rows: Sequence[NewPost], *, fetched_at: datetime
-) -> list[int]:
-    """Insert posts with their tags and band keys: three statements, whatever the count."""
+) -> dict[int, int]:
+    """Insert posts with their tags and band keys: three statements, whatever the count.
+
+    A post already stored (since it was checked, by a concurrent poll) is skipped,
+    not an error. Returns the position in `rows` and the new id of each post stored. The
+    posts' canonical links must differ (the table's unique key; `_distinct` sees to it).
+    """
     if not rows:
-        return []
+        return {}
     values = [
         {
             "feed_id": feed_id,
@@ -146,10 +141,25 @@ async def insert_posts(
         }
         for row in rows
     ]
+    # Core inserts on the tables: the ORM's bulk path costs more per row than the database.
+    # RETURNING in parameter order made SQLAlchemy send SQLite one INSERT per post; the
+    # canonical link is unique, so unordered rows of one batched INSERT map back by it.
+    # ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid in this feed, link
+    # or content: the unique keys) and returns no row for it; no savepoint, no retry.
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     inserted = await session.execute(
-        insert(PostRow).returning(PostRow.id, sort_by_parameter_order=True), values
+        dialect.insert(_POSTS)
+        .on_conflict_do_nothing()
+        .returning(_POSTS.c.id, _POSTS.c.canonical_link),
+        values,
     )
-    ids = list(inserted.scalars().all())
+    id_of = {link: post_id for post_id, link in inserted.all()}
+    ids = {
+        position: id_of[value["canonical_link"]]
+        for position, value in enumerate(values)
+        if value["canonical_link"] in id_of
+    }
+    kept = [(post_id, rows[position], values[position]) for position, post_id in ids.items()]
     tags = [
         {
             "post_id": post_id,
@@ -158,18 +168,18 @@ async def insert_posts(
             "matched": list(tag.matched),
             "published_at": value["published_at"],
         }
-        for post_id, row, value in zip(ids, rows, values, strict=True)
+        for post_id, row, value in kept
         for tag in row.post.trends
     ]
     bands = [
         {"band_key": key, "post_id": post_id}
-        for post_id, row in zip(ids, rows, strict=True)
+        for post_id, row, _ in kept
         for key in set(row.band_keys)
     ]
     if tags:
-        await session.execute(insert(PostTrendRow), tags)
+        await session.execute(insert(_TRENDS), tags)
     if bands:
-        await session.execute(insert(PostBandRow), bands)
+        await session.execute(insert(_BANDS), bands)
     return ids
 
 
