@@ -6,8 +6,9 @@ Handlers parse, call the service, render and reply, like those in `bot/commands.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from telegram import Bot, InputFile, Update
@@ -21,6 +22,7 @@ from config.settings import Settings
 from trends.errors import TrendbotError
 from trends.opml import MAX_OPML_BYTES
 from trends.pipeline import FeedEvent
+from trends.service import TrendService
 
 __all__ = [
     "add_feed",
@@ -29,6 +31,7 @@ __all__ = [
     "import_feeds",
     "list_feeds",
     "remove_feed",
+    "tell_admins",
 ]
 
 OPML_FILENAME = "trendbot-feeds.opml"
@@ -139,15 +142,28 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
 
 
-async def announce_feed_events(bot: Bot, admins: Iterable[int], events: list[FeedEvent]) -> int:
+async def announce_feed_events(
+    bot: Bot, service: TrendService, admins: Iterable[int], events: list[FeedEvent]
+) -> int:
     """Tell every admin about each feed event; returns how many messages went out."""
     sent = 0
     for event in events:
-        html = render_feed_event(event)
-        for admin in sorted(admins):
-            try:
-                await bot.send_message(admin, html, parse_mode="HTML")
-                sent += 1
-            except TelegramError as exc:  # an admin who never opened the bot can't be told
-                log.warning("could not tell admin %s about feed %s: %s", admin, event.url, exc)
+        sent += await tell_admins(bot, service, admins, functools.partial(render_feed_event, event))
+    return sent
+
+
+async def tell_admins(
+    bot: Bot, service: TrendService, admins: Iterable[int], render: Callable[[str], str]
+) -> int:
+    """Send each admin `render(language)` (HTML) in their chat's language (chosen in
+    /settings, else their Telegram app's, English for an admin never seen); returns how
+    many messages went out."""
+    sent = 0
+    for admin in sorted(admins):
+        language = await service.chat_language(admin) or "en"
+        try:
+            await bot.send_message(admin, render(language), parse_mode="HTML")
+            sent += 1
+        except TelegramError as exc:  # an admin who never opened the bot can't be told
+            log.warning("could not send admin %s a notice: %s", admin, exc)
     return sent

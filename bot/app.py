@@ -148,7 +148,9 @@ async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await poll_due_feeds(commands.service_of(context))
     if report.events:  # failing, recovered, gone: each told to the admins once
         settings: Settings = context.bot_data["settings"]
-        await admin.announce_feed_events(context.bot, settings.admins, report.events)
+        await admin.announce_feed_events(
+            context.bot, commands.service_of(context), settings.admins, report.events
+        )
 
 
 async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,7 +6,6 @@ The scheduler's tick and `trendbot digest --send-now` both come through here.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -14,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
+from bot.admin import tell_admins
 from bot.deliver import BACKOFF_SECONDS, DigestSender
 from bot.pacing import PAID_BROADCAST_RATE, PRIVATE_CHAT_INTERVAL
 from bot.render import render_digest
@@ -28,8 +26,6 @@ from trends.models import Digest
 from trends.service import DueDigest, TrendService
 
 __all__ = ["BroadcastResult", "broadcast", "concurrency_for", "send_now"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +69,20 @@ async def broadcast(
     await service.finish_broadcast(broadcast_id, counts)
     result = BroadcastResult(key, counts, time.monotonic() - started)
     if result.count("sent") + result.count("failed") + result.count("deactivated"):
-        await _report(bot, settings, result)
+        await _report(bot, service, settings, result)
     return result
 
 
-async def _report(bot: Bot, settings: Settings, result: BroadcastResult) -> None:
-    note = render_report(result.key, result.counts, result.seconds, "en")
-    for admin in sorted(settings.admins):
-        try:
-            await bot.send_message(admin, note, parse_mode=ParseMode.HTML)
-        except TelegramError as exc:  # a report must never fail the broadcast
-            log.warning("broadcast report to admin %s failed: %s", admin, exc)
+async def _report(
+    bot: Bot, service: TrendService, settings: Settings, result: BroadcastResult
+) -> None:
+    """The admins' note; a report that can't be sent never fails the broadcast."""
+    await tell_admins(
+        bot,
+        service,
+        settings.admins,
+        lambda language: render_report(result.key, result.counts, result.seconds, language),
+    )
 
 
 def _render(digest: Digest, language: str, cadence: str) -> list[str]:

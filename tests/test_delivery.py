@@ -198,6 +198,16 @@ async def test_admins_get_a_report_and_stats_show_the_broadcast(
     assert "admins" in refusal and "Subscribers" not in refusal
 
 
+async def test_an_admin_whose_telegram_is_in_chinese_gets_the_report_in_chinese(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    await subscribe(service, [CHAT])
+    await service.ensure_settings(ADMIN, "private", language="zh")  # opened /settings once
+    await run_broadcast(bot_api, service, TRENDBOT_ADMINS=str(ADMIN))
+    report = (await bot_api.wait_for_message(ADMIN))["text"]
+    assert "简报推送完成" in report and "发送：1" in report and "Sent" not in report
+
+
 def _not_digest(message: dict) -> bool:
     return "digest" not in message["text"]
 

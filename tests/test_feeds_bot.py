@@ -101,12 +101,13 @@ async def test_a_non_admin_is_refused_politely_in_their_language(
     assert feed_server.hits["/lab.xml"] == 0
 
 
-async def test_the_poll_tick_tells_every_admin_when_a_feed_is_gone(
+async def test_the_poll_tick_tells_every_admin_in_their_language_when_a_feed_is_gone(
     bot_api: FakeBotAPI, service: TrendService, feed_server: FeedServer
 ) -> None:
     url = feed_server.add_body("/gone.xml", titled(rss("old"), "old", "Old &lt;blog&gt;"))
     await service.add_feed(url, allow_private=True)
     feed_server.add_body("/gone.xml", b"", status=410)
+    await service.ensure_settings(3003, "private", language="zh")  # their Telegram is Chinese
     settings = load_settings(
         TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=bot_api.base_url.removesuffix("/bot")
     )
@@ -119,7 +120,8 @@ async def test_the_poll_tick_tells_every_admin_when_a_feed_is_gone(
             told = [await bot_api.wait_for_message(admin, timeout=10) for admin in (ADMIN, 3003)]
         finally:
             await application.stop()
-    for message in told:
-        assert message["text"].startswith("⛔ Feed <b>Old &lt;blog&gt;</b> is gone (410 Gone")
-        assert url in message["text"]
+    english, chinese = (message["text"] for message in told)
+    assert english.startswith("⛔ Feed <b>Old &lt;blog&gt;</b> is gone (410 Gone")
+    assert chinese.startswith("⛔ 订阅源 <b>Old &lt;blog&gt;</b> 已不存在（410 Gone")
+    assert url in english and url in chinese
     assert not (await service.feed_health())[0].enabled

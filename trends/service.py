@@ -359,6 +359,11 @@ class TrendService:
         async with self.db.new_session() as session:
             return await preferences.chosen_language(session, chat_id)
 
+    async def chat_language(self, chat_id: int) -> str | None:
+        """For messages the bot starts (admin notices): chosen, else first seen."""
+        async with self.db.new_session() as session:
+            return await preferences.chat_language(session, chat_id)
+
     async def set_route(self, subscriber_id: int, trend: int, thread_id: int) -> None:
         async with self.db.new_session() as session, session.begin():
             await routes.set_route(session, subscriber_id, trend, thread_id)

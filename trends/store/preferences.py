@@ -9,7 +9,14 @@ from trends.preferences import ChatSettings, SettingsChange, apply_change
 from trends.store import subscribers
 from trends.store.schema import PreferencesRow, SubscriberRow
 
-__all__ = ["NOT_SUBSCRIBED", "change_settings", "chosen_language", "ensure_settings", "settings_of"]
+__all__ = [
+    "NOT_SUBSCRIBED",
+    "change_settings",
+    "chat_language",
+    "chosen_language",
+    "ensure_settings",
+    "settings_of",
+]
 
 # Why a chat that opened /settings before /subscribe has an inactive row.
 NOT_SUBSCRIBED = "not subscribed yet"
@@ -60,6 +67,19 @@ async def chosen_language(session: AsyncSession, chat_id: int) -> str | None:
         .join(SubscriberRow, SubscriberRow.id == PreferencesRow.subscriber_id)
         .where(SubscriberRow.chat_id == chat_id)
     )
+
+
+async def chat_language(session: AsyncSession, chat_id: int) -> str | None:
+    """The language a chat picked in /settings, else the one its Telegram app used when it
+    first wrote to the bot; None for a chat the bot has never seen."""
+    found = (
+        await session.execute(
+            select(PreferencesRow.language, SubscriberRow.language)
+            .join(SubscriberRow, SubscriberRow.id == PreferencesRow.subscriber_id)
+            .where(SubscriberRow.chat_id == chat_id)
+        )
+    ).first()
+    return None if found is None else found[0] or found[1]
 
 
 async def _rows(
