@@ -118,6 +118,32 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
     assert len(bot_api.messages(FORUM)) == before + len(sent)
 
 
+async def test_a_topic_part_that_failed_is_sent_with_the_next_run(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    bot_api.set_admins(FORUM, [ADMIN])
+    bot_api.chat(FORUM, "supergroup")["is_forum"] = True
+    topic = in_group(FORUM, ADMIN, message_thread_id=TOPIC)
+    async with running_bot(bot_api, service):
+        await say(bot_api, FORUM, "/route pricing", **topic)
+        await say(bot_api, FORUM, "/subscribe", **topic)
+    now = datetime.now(UTC)
+    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    bot_api.fail_next(
+        "sendMessage", 400, "Bad Request: wrong topic", chat_id=FORUM, thread_id=TOPIC
+    )
+    before = len(bot_api.messages(FORUM))
+    assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1, "failed": 1}
+    first = bot_api.messages(FORUM)[before:]
+    assert first and all(m.get("message_thread_id") is None for m in first)
+    # The next tick sends the topic its part, and the chat's own digest not again.
+    assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1, "skipped": 1}
+    second = bot_api.messages(FORUM)[before + len(first) :]
+    assert second and all(m.get("message_thread_id") == TOPIC for m in second)
+    assert "<b>6. Outcome-based pricing</b>" in "\n".join(m["text"] for m in second)
+    assert await send_digests_now(bot_api, service, next_monday) == {}
+
+
 async def test_route_off_sends_the_trend_back_to_the_main_chat(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:

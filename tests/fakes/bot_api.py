@@ -50,6 +50,7 @@ class _Failure:
     error: BotAPIError
     chat_id: Any
     times: int
+    thread_id: int | None = None
 
 
 def _is_send(method: str) -> bool:
@@ -115,13 +116,15 @@ class FakeBotAPI(UpdatesMixin):
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
         chat_id: Any = None,
+        thread_id: int | None = None,
         times: int = 1,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` if given) with an error."""
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` and its forum topic
+        ``thread_id`` if given) with an error."""
         error = BotAPIError(
             status, description, retry_after=retry_after, migrate_to_chat_id=migrate_to_chat_id
         )
-        self._failures.append(_Failure(method, error, chat_id, times))
+        self._failures.append(_Failure(method, error, chat_id, times, thread_id))
 
     def block_chat(self, chat_id: Any, description: str = "Forbidden: bot was blocked by the user"):
         """Every send to ``chat_id`` gets 403 from now on."""
@@ -242,6 +245,10 @@ class FakeBotAPI(UpdatesMixin):
                 failure.method == method
                 and failure.times > 0
                 and (failure.chat_id is None or same_chat(failure.chat_id, chat_id))
+                and (
+                    failure.thread_id is None
+                    or str(failure.thread_id) == str(params.get("message_thread_id"))
+                )
             ):
                 failure.times -= 1
                 raise failure.error

@@ -143,19 +143,30 @@ async def _claim_chunk(
     return claimed
 
 
+_SETTLED = or_(  # sent, or given up after MAX_ATTEMPTS runs
+    DeliveryRow.state == "sent",
+    (DeliveryRow.state == "failed") & (DeliveryRow.attempts >= MAX_ATTEMPTS),
+)
+
+
 async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, str]]:
-    """(subscriber id, digest key) pairs under `keys` that are sent or given up."""
+    """(subscriber id, digest key) pairs under `keys` that are sent or given up, with every
+    forum-topic part of it ("<key>@<thread id>", see jobs/routing.py) sent or given up too:
+    a topic part that failed is tried again with the next run, like a whole digest."""
     wanted = sorted(set(keys))
     if not wanted:
         return set()
     query = select(DeliveryRow.subscriber_id, DeliveryRow.digest_key).where(
-        DeliveryRow.digest_key.in_(wanted),
-        or_(
-            DeliveryRow.state == "sent",
-            (DeliveryRow.state == "failed") & (DeliveryRow.attempts >= MAX_ATTEMPTS),
-        ),
+        DeliveryRow.digest_key.in_(wanted), _SETTLED
     )
-    return {(sid, key) for sid, key in (await session.execute(query)).all()}
+    done = {(sid, key) for sid, key in (await session.execute(query)).all()}
+    open_topics = select(DeliveryRow.subscriber_id, DeliveryRow.digest_key).where(
+        or_(*(DeliveryRow.digest_key.startswith(f"{key}@", autoescape=True) for key in wanted)),
+        ~_SETTLED,
+    )
+    for sid, topic_key in (await session.execute(open_topics)).all():
+        done.discard((sid, topic_key.rsplit("@", 1)[0]))
+    return done
 
 
 _PARTS_SENT = update(_T).where(_T.c.id == bindparam("delivery")).values(parts_sent=bindparam("n"))

@@ -78,7 +78,7 @@ async def candidates_by_band(
         query = select(PostBandRow.band_key, PostBandRow.post_id).where(
             PostBandRow.band_key.in_(keys[start : start + _CHUNK])
         )
-        for key, post_id in (await session.execute(query)).tuples():
+        for key, post_id in (await session.execute(query)).all():
             by_key[key].append(post_id)
     ids = sorted({post_id for post_ids in by_key.values() for post_id in post_ids})
     candidates: list[Candidate] = []
@@ -86,7 +86,7 @@ async def candidates_by_band(
         query = select(
             PostRow.id, PostRow.cluster_id, PostRow.minhash, PostRow.canonical_link, PostRow.title
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
-        candidates.extend(Candidate(*row) for row in (await session.execute(query)).tuples())
+        candidates.extend(Candidate(*row) for row in (await session.execute(query)).all())
     return candidates, dict(by_key)
 
 
