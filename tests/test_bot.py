@@ -138,6 +138,12 @@ async def test_feed_text_is_escaped(bot_api: FakeBotAPI, service: TrendService) 
     assert set(re.findall(r"</?([a-z]+)", reply)) <= {"b", "a", "i", "code"}
 
 
+def next_weekly_slot() -> datetime:
+    """Just after next week's default digest slot, Monday 09:00 UTC."""
+    now = datetime.now(UTC)
+    return (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+
+
 async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
     async with running_bot(bot_api, service) as application:
         sender = DigestSender(application.bot, service)
@@ -155,8 +161,7 @@ async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(
         reply = await ask(bot_api, "/subscribe")
     assert "Subscribed" in reply
     # Time passes to the next Monday 09:00 UTC, the default digest slot.
-    now = datetime.now(UTC)
-    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    next_monday = next_weekly_slot()
     before = len(bot_api.messages(CHAT))
     assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1}
     digest = [text_of(m) for m in bot_api.messages(CHAT)[before:]]

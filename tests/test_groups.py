@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from tests.chat_helpers import COMPUTE, STRONG_PRICING, bot_messages, open_archi
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.harness import running_bot
-from tests.test_bot import send_digests_now
+from tests.test_bot import next_weekly_slot, send_digests_now
 from trends.service import TrendService
 
 GROUP = -1001234
@@ -33,6 +32,13 @@ async def service(
 
 def in_group(chat: int, user: int, **options: object) -> dict:
     return {"user_id": user, "chat_type": "supergroup", **options}
+
+
+def forum_topic(bot_api: FakeBotAPI) -> dict:
+    """FORUM made a forum with ADMIN as its admin; options for ADMIN writing in TOPIC."""
+    bot_api.set_admins(FORUM, [ADMIN])
+    bot_api.chat(FORUM, "supergroup")["is_forum"] = True
+    return in_group(FORUM, ADMIN, message_thread_id=TOPIC)
 
 
 async def test_a_non_admin_is_refused_and_an_admin_changes_settings(
@@ -88,9 +94,7 @@ async def test_other_bots_commands_in_a_group_are_left_alone(
 async def test_route_in_a_forum_topic_sends_that_trends_section_there(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
-    bot_api.set_admins(FORUM, [ADMIN])
-    bot_api.chat(FORUM, "supergroup")["is_forum"] = True
-    topic = in_group(FORUM, ADMIN, message_thread_id=TOPIC)
+    topic = forum_topic(bot_api)
     async with running_bot(bot_api, service):
         outside = await say(bot_api, FORUM, "/route 6", **in_group(FORUM, ADMIN))
         refused = await say(bot_api, FORUM, "/route 6", **in_group(FORUM, MEMBER))
@@ -103,8 +107,7 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
     assert routed.get("message_thread_id") == TOPIC
     assert "6. Outcome-based pricing → topic 77" in listed["text"]
 
-    now = datetime.now(UTC)
-    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    next_monday = next_weekly_slot()
     before = len(bot_api.messages(FORUM))
     assert (await send_digests_now(bot_api, service, next_monday))["sent"] == 2
     sent = bot_api.messages(FORUM)[before:]
@@ -121,14 +124,11 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
 async def test_a_topic_part_that_failed_is_sent_with_the_next_run(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
-    bot_api.set_admins(FORUM, [ADMIN])
-    bot_api.chat(FORUM, "supergroup")["is_forum"] = True
-    topic = in_group(FORUM, ADMIN, message_thread_id=TOPIC)
+    topic = forum_topic(bot_api)
     async with running_bot(bot_api, service):
         await say(bot_api, FORUM, "/route pricing", **topic)
         await say(bot_api, FORUM, "/subscribe", **topic)
-    now = datetime.now(UTC)
-    next_monday = (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+    next_monday = next_weekly_slot()
     bot_api.fail_next(
         "sendMessage", 400, "Bad Request: wrong topic", chat_id=FORUM, thread_id=TOPIC
     )
