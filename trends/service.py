@@ -168,10 +168,11 @@ class TrendService:
             )
 
     def _parser_pool(self, feeds_due: int) -> ProcessPoolExecutor | None:
-        """Worker processes for feedparser when a poll is large enough to keep every core busy.
+        """Worker processes for `pipeline.prepare` (feedparser and HTML cleaning) when a
+        poll is large enough to keep every core busy.
 
-        Parsing is pure CPU under the GIL; in other processes it runs beside the fetching
-        and storing. Small polls (the bot's minute tick) parse in a thread instead.
+        That work is pure CPU under the GIL; in other processes it runs beside the fetching
+        and storing. Small polls (the bot's minute tick) prepare feeds in a thread instead.
         """
         cores = os.cpu_count() or 1
         if feeds_due < PARALLEL_PARSE_FEEDS or cores < 2:

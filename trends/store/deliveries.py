@@ -160,9 +160,14 @@ async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, 
         DeliveryRow.digest_key.in_(wanted), _SETTLED
     )
     done = {(sid, key) for sid, key in (await session.execute(query)).all()}
+    # "<key>@..." as a range ("A" follows "@"), so the digest_key index serves it on every
+    # scheduler tick; LIKE would scan the whole ledger on SQLite.
+    topic_ranges = (
+        (DeliveryRow.digest_key > f"{key}@") & (DeliveryRow.digest_key < f"{key}A")
+        for key in wanted
+    )
     open_topics = select(DeliveryRow.subscriber_id, DeliveryRow.digest_key).where(
-        or_(*(DeliveryRow.digest_key.startswith(f"{key}@", autoescape=True) for key in wanted)),
-        ~_SETTLED,
+        or_(*topic_ranges), ~_SETTLED
     )
     for sid, topic_key in (await session.execute(open_topics)).all():
         done.discard((sid, topic_key.rsplit("@", 1)[0]))
