@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,8 +32,22 @@ def write_feeds_file(path: Path, urls: list[str]) -> Path:
     return path
 
 
-async def open_service(database_url: str, feeds_file: Path) -> TrendService:
-    return await TrendService.open(database_url, feeds_path=feeds_file)
+OpenService = Callable[[list[str]], Awaitable[TrendService]]
+
+
+@pytest.fixture
+async def service_for(database_url: str, tmp_path: Path) -> AsyncIterator[OpenService]:
+    """Opens a service polling the given feed URLs; closed when the test ends."""
+    opened: list[TrendService] = []
+
+    async def open_for(urls: list[str]) -> TrendService:
+        feeds_file = write_feeds_file(tmp_path / "feeds.yaml", urls)
+        opened.append(await TrendService.open(database_url, feeds_path=feeds_file))
+        return opened[-1]
+
+    yield open_for
+    for service in opened:
+        await service.close()
 
 
 async def count_posts(service: TrendService) -> int:
@@ -41,56 +56,50 @@ async def count_posts(service: TrendService) -> int:
 
 
 async def test_polling_twice_stores_nothing_twice(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     urls = [feed_server.url(f"/feeds/{name}") for name in AI_FEEDS]
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", urls))
-    try:
-        first = await service.poll(only_due=False)
-        stored = await count_posts(service)
-        assert first.count("fetched") == len(AI_FEEDS)
-        assert first.new_posts > 100
-        assert stored >= first.new_posts  # near-duplicate copies are stored in their cluster
+    service = await service_for(urls)
+    first = await service.poll(only_due=False)
+    stored = await count_posts(service)
+    assert first.count("fetched") == len(AI_FEEDS)
+    assert first.new_posts > 100
+    assert stored >= first.new_posts  # near-duplicate copies are stored in their cluster
 
-        # The server answers 304 to our validators: nothing is parsed or stored.
-        second = await service.poll(only_due=False)
-        assert second.count("not_modified") == len(AI_FEEDS)
-        assert second.new_posts == 0
+    # The server answers 304 to our validators: nothing is parsed or stored.
+    second = await service.poll(only_due=False)
+    assert second.count("not_modified") == len(AI_FEEDS)
+    assert second.new_posts == 0
 
-        # Even when every feed is downloaded and parsed again, no post is stored twice.
-        async with service.db.new_session() as session, session.begin():
-            for feed in (await session.scalars(select(FeedRow))).all():
-                feed.etag = feed.last_modified = None
-        third = await service.poll(only_due=False)
-        assert third.count("fetched") == len(AI_FEEDS)
-        assert third.new_posts == 0
-        assert third.duplicates > 100
-        assert await count_posts(service) == stored
-    finally:
-        await service.close()
+    # Even when every feed is downloaded and parsed again, no post is stored twice.
+    async with service.db.new_session() as session, session.begin():
+        for feed in (await session.scalars(select(FeedRow))).all():
+            feed.etag = feed.last_modified = None
+    third = await service.poll(only_due=False)
+    assert third.count("fetched") == len(AI_FEEDS)
+    assert third.new_posts == 0
+    assert third.duplicates > 100
+    assert await count_posts(service) == stored
 
 
 async def test_same_story_with_and_without_trailing_slash_is_stored_once(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     url = feed_server.url("/feeds/mistral_news_fulltext_2026-08-20.rss.xml")
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
-    try:
-        await service.poll(only_due=False)
-        async with service.db.new_session() as session:
-            links = (
-                await session.scalars(
-                    select(PostRow.canonical_link).where(PostRow.title.like("%Devstral 2%"))
-                )
-            ).all()
-        assert len(links) == len(set(links)) >= 1
-        assert all(not link.endswith("/") for link in links)
-    finally:
-        await service.close()
+    service = await service_for([url])
+    await service.poll(only_due=False)
+    async with service.db.new_session() as session:
+        links = (
+            await session.scalars(
+                select(PostRow.canonical_link).where(PostRow.title.like("%Devstral 2%"))
+            )
+        ).all()
+    assert len(links) == len(set(links)) >= 1
+    assert all(not link.endswith("/") for link in links)
 
 
 async def test_one_broken_feed_is_reported_while_the_others_ingest(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     feed_server.add_body("/down.xml", b"Internal error", status=500)
     urls = [
@@ -101,127 +110,110 @@ async def test_one_broken_feed_is_reported_while_the_others_ingest(
         feed_server.url("/down.xml"),
         feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml"),
     ]
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", urls))
-    try:
-        report = await service.poll(only_due=False)
-        failed = {feed.url: feed.error for feed in report.feeds if feed.status == "failed"}
-        assert set(failed) == {urls[1], urls[2]}
-        assert "Cloudflare" in failed[urls[1]]
-        assert "500" in failed[urls[2]]
-        assert report.count("fetched") == 2
-        assert report.new_posts > 50
-        async with service.db.new_session() as session:
-            feeds = {row.url: row for row in (await session.scalars(select(FeedRow))).all()}
-        assert feeds[urls[2]].consecutive_failures == 1
-        assert "500" in (feeds[urls[2]].last_error or "")
-        assert feeds[urls[0]].consecutive_failures == 0
-    finally:
-        await service.close()
+    service = await service_for(urls)
+    report = await service.poll(only_due=False)
+    failed = {feed.url: feed.error for feed in report.feeds if feed.status == "failed"}
+    assert set(failed) == {urls[1], urls[2]}
+    assert "Cloudflare" in failed[urls[1]]
+    assert "500" in failed[urls[2]]
+    assert report.count("fetched") == 2
+    assert report.new_posts > 50
+    async with service.db.new_session() as session:
+        feeds = {row.url: row for row in (await session.scalars(select(FeedRow))).all()}
+    assert feeds[urls[2]].consecutive_failures == 1
+    assert "500" in (feeds[urls[2]].last_error or "")
+    assert feeds[urls[0]].consecutive_failures == 0
 
 
 async def test_posts_are_summarised_and_tagged_with_their_terms(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     url = feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml")
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
-    try:
-        await service.poll(only_due=False)
-        trust = service.themes.get(10)
-        assert trust is not None
-        page = await service.trend_page(trust, limit=5)
-        assert page.total >= 3
-        for post in page.posts:
-            assert post.summary and "<" not in post.summary
-            tag = post.tag(10)
-            assert tag is not None and tag.matched
-    finally:
-        await service.close()
+    service = await service_for([url])
+    await service.poll(only_due=False)
+    trust = service.themes.get(10)
+    assert trust is not None
+    page = await service.trend_page(trust, limit=5)
+    assert page.total >= 3
+    for post in page.posts:
+        assert post.summary and "<" not in post.summary
+        tag = post.tag(10)
+        assert tag is not None and tag.matched
 
 
 async def test_the_store_refuses_a_second_copy_of_a_post(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     url = feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml")
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
-    try:
-        await service.poll(only_due=False)
-        async with service.db.new_session() as session:
-            original = (await session.scalars(select(PostRow).limit(1))).one()
-        copy = PostRow(
-            **{
-                column: getattr(original, column)
-                for column in ("feed_id", "guid", "link", "title", "summary", "language")
-            },
-            canonical_link=original.canonical_link,
-            content_hash="another-hash",
-            published_at=original.published_at,
-            fetched_at=original.fetched_at,
-            in_digests=True,
-        )
-        with pytest.raises(IntegrityError):
-            async with service.db.new_session() as session, session.begin():
-                session.add(copy)
-    finally:
-        await service.close()
+    service = await service_for([url])
+    await service.poll(only_due=False)
+    async with service.db.new_session() as session:
+        original = (await session.scalars(select(PostRow).limit(1))).one()
+    copy = PostRow(
+        **{
+            column: getattr(original, column)
+            for column in ("feed_id", "guid", "link", "title", "summary", "language")
+        },
+        canonical_link=original.canonical_link,
+        content_hash="another-hash",
+        published_at=original.published_at,
+        fetched_at=original.fetched_at,
+        in_digests=True,
+    )
+    with pytest.raises(IntegrityError):
+        async with service.db.new_session() as session, session.begin():
+            session.add(copy)
 
 
 async def test_the_same_story_from_two_outlets_becomes_one_cluster(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
+    service_for: OpenService, feed_server: FeedServer
 ) -> None:
     # Hacker News links the same news at the FT and at Reuters, and Warp's blog and GitHub.
     url = feed_server.url("/feeds/hn_best_stories_2026-04-30.atom.xml")
-    service = await open_service(database_url, write_feeds_file(tmp_path / "feeds.yaml", [url]))
-    try:
-        report = await service.poll(only_due=False)
-        async with service.db.new_session() as session:
-            copies = (
-                await session.execute(
-                    select(PostRow.title, PostRow.cluster_id).where(PostRow.cluster_id.is_not(None))
-                )
-            ).all()
-            firsts = {
-                row.id: row.title
-                for row in (await session.scalars(select(PostRow))).all()
-                if row.id in {cluster for _, cluster in copies}
-            }
-        pairs = {(firsts[cluster].lower(), title.lower()) for title, cluster in copies}
-        assert ("uae to leave opec", "uae leaves opec") in pairs
-        assert ("warp is now open-source", "warp is now open-source") in pairs
-        assert len(copies) <= 3  # nothing else on the front page is merged
-        assert report.duplicates >= 2
-    finally:
-        await service.close()
+    service = await service_for([url])
+    report = await service.poll(only_due=False)
+    async with service.db.new_session() as session:
+        copies = (
+            await session.execute(
+                select(PostRow.title, PostRow.cluster_id).where(PostRow.cluster_id.is_not(None))
+            )
+        ).all()
+        firsts = {
+            row.id: row.title
+            for row in (await session.scalars(select(PostRow))).all()
+            if row.id in {cluster for _, cluster in copies}
+        }
+    pairs = {(firsts[cluster].lower(), title.lower()) for title, cluster in copies}
+    assert ("uae to leave opec", "uae leaves opec") in pairs
+    assert ("warp is now open-source", "warp is now open-source") in pairs
+    assert len(copies) <= 3  # nothing else on the front page is merged
+    assert report.duplicates >= 2
 
 
 async def test_posts_stored_meanwhile_by_another_poll_are_skipped(
-    database_url: str, corpus_dir: Path, tmp_path: Path
+    service_for: OpenService, corpus_dir: Path
 ) -> None:
     """Two polls checked a feed before either stored it: the second stores only the rest."""
     path = corpus_dir / "feeds" / "hn_best_stories_2026-04-30.atom.xml"
-    service = await open_service(
-        database_url, write_feeds_file(tmp_path / "f.yaml", [path.as_uri()])
+    service = await service_for([path.as_uri()])
+    async with service.db.new_session() as session:
+        feed = (await session.scalars(select(FeedRow))).one()
+    now = datetime.now(UTC)
+    _, posts = pipeline.prepare(
+        path.read_bytes(),
+        url=path.as_uri(),
+        content_type=None,
+        source=feed.name,
+        language=feed.language,
+        fetched_at=now,
+        ai_source=feed.ai_source,
     )
-    try:
-        async with service.db.new_session() as session:
-            feed = (await session.scalars(select(FeedRow))).one()
-        now = datetime.now(UTC)
-        _, posts = pipeline.prepare(
-            path.read_bytes(),
-            url=path.as_uri(),
-            content_type=None,
-            source=feed.name,
-            language=feed.language,
-            fetched_at=now,
-            ai_source=feed.ai_source,
-        )
-        prepared = pipeline.enrich(posts, service.themes)
-        async with service.db.new_session() as session, session.begin():
-            first = await pipeline._store(session, feed.id, prepared[:10], now, True)
-        async with service.db.new_session() as session, session.begin():
-            second = await pipeline._store(session, feed.id, prepared, now, True)
-        assert sum(first) == 10
-        assert sum(second) == len(prepared)  # no error: each post new, a copy, or skipped
-        assert second[1] >= 10  # the first ten were already there
-        assert await count_posts(service) == len(pipeline._distinct(prepared))
-    finally:
-        await service.close()
+    prepared = pipeline.enrich(posts, service.themes)
+    async with service.db.new_session() as session, session.begin():
+        first = await pipeline._store(session, feed.id, prepared[:10], now, True)
+    async with service.db.new_session() as session, session.begin():
+        second = await pipeline._store(session, feed.id, prepared, now, True)
+    assert sum(first) == 10
+    assert sum(second) == len(prepared)  # no error: each post new, a copy, or skipped
+    assert second[1] >= 10  # the first ten were already there
+    assert await count_posts(service) == len(pipeline._distinct(prepared))
