@@ -8,7 +8,7 @@ font, and words would render as boxes; the message around the chart carries the 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -31,7 +31,7 @@ _THIS_WEEK_COLOUR = "#e07b39"
 
 
 def trends_chart(
-    trends: Sequence[Trend], weekly: dict[int, Sequence[int]], week_starts: Sequence[datetime]
+    trends: Sequence[Trend], weekly: Mapping[int, Sequence[int]], week_starts: Sequence[datetime]
 ) -> bytes:
     """Small multiples: one bar chart per trend of its stories in each week."""
     weeks = len(week_starts)

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -55,7 +55,7 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _run(factory: Callable[[], Awaitable[T]]) -> T:
+def _run(factory: Callable[[], Coroutine[object, object, T]]) -> T:
     return asyncio.run(factory())
 
 

@@ -295,7 +295,7 @@ def _clip(value: str, limit: int) -> str:
 
 def _shorten_block(block: str, limit: int) -> str:
     """A single block over the limit (never from our own layout) is cut at a line break."""
-    lines, kept = block.split("\n"), []
+    lines, kept = block.split("\n"), list[str]()
     for line in lines:
         if sum(len(item) + 1 for item in kept) + len(line) > limit - 1:
             break

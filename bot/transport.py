@@ -131,7 +131,9 @@ def _env_proxy(url: str) -> str | None:
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
-    return default if isinstance(value, _DefaultValue) else value
+    if isinstance(value, _DefaultValue):
+        return default
+    return value  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=64)  # a handful of distinct combinations; saves building one per request

@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = [part.strip() for part in value.replace(";", ",").split(",")]
             return frozenset(int(part) for part in parts if part)
-        return frozenset(value)  # type: ignore[arg-type]
+        return frozenset(value)  # type: ignore[call-overload]
 
     @field_validator("timezone")
     @classmethod

@@ -21,7 +21,7 @@ __all__ = ["analyze_lines"]
 
 def analyze_lines(lines: Iterable[str], themes: Themes) -> list[dict[str, Any]]:
     """One result per non-blank input line; a line that is not a JSON object gets an error."""
-    items: list[dict[str, Any] | None] = []
+    items: list[dict[str, Any]] = []
     for line in lines:
         if not line.strip():
             continue

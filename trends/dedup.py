@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from typing import cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import numpy as np
@@ -325,7 +326,7 @@ def find_duplicates(items: Sequence[tuple[str, str, str | None]]) -> list[int | 
         sig = minhash_signature(norm)
         if found == i:
             best_sim = 0.0
-            for j in sorted(index.candidates(sig)):
+            for j in sorted(cast("set[int]", index.candidates(sig))):
                 if outlets[j] and outlets[j] == outlets[i]:
                     continue
                 sim = similarity(sig, index._signatures[j])

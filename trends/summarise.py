@@ -170,8 +170,8 @@ def _truncate(text: str, max_chars: int) -> str:
             cut -= 1
         return (head[:cut].rstrip() or text[:limit]) + _ELLIPSIS
     space = head.rfind(" ")
-    cut = head[:space] if space > 0 else text[:limit]
-    return cut.rstrip(" ,;:—–-") + _ELLIPSIS
+    kept = head[:space] if space > 0 else text[:limit]
+    return kept.rstrip(" ,;:—–-") + _ELLIPSIS
 
 
 def _clean_title(title: str, max_chars: int) -> str:

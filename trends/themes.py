@@ -288,7 +288,7 @@ def _compile(text: str, trend: int, weight: float) -> Term:
         # policy → policies
         body = body[: -len(last)] + last[:-1]
         suffix = "(?:y|ies)"
-        plurals = (last, last[:-1] + "ies")
+        plurals: tuple[str, ...] = (last, last[:-1] + "ies")
     else:
         suffix = "(?:s|es)?"
         plurals = (last, last + "s", last + "es")

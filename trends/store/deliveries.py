@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from trends.store.schema import DeliveryRow
 # The broadcast's statements (claims, progress, sent) run on the table, not the ORM class:
 # they touch dozens of rows a transaction at up to 1,000 messages a second, and the ORM's
 # bulk paths cost several times the CPU of Core's executemany for the same SQL.
-_T = DeliveryRow.__table__
+_T = cast(Table, DeliveryRow.__table__)
 
 __all__ = [
     "MAX_ATTEMPTS",

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import Table, and_, case, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 _CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
-_POSTS, _TRENDS, _BANDS = PostRow.__table__, PostTrendRow.__table__, PostBandRow.__table__
+_POSTS, _TRENDS, _BANDS = (
+    cast(Table, row.__table__) for row in (PostRow, PostTrendRow, PostBandRow)
+)
 
 
 async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]) -> set[int]:
@@ -83,10 +86,10 @@ async def candidates_by_band(
     ids = sorted({post_id for post_ids in by_key.values() for post_id in post_ids})
     candidates: list[Candidate] = []
     for start in range(0, len(ids), _CHUNK):
-        query = select(
+        details = select(
             PostRow.id, PostRow.cluster_id, PostRow.minhash, PostRow.canonical_link, PostRow.title
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
-        candidates.extend(Candidate(*row) for row in (await session.execute(query)).all())
+        candidates.extend(Candidate(*row) for row in (await session.execute(details)).all())
     return candidates, dict(by_key)
 
 
@@ -322,7 +325,8 @@ async def load_posts(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
         .order_by(PostRow.published_at, PostRow.id)
     )
     for cluster_id, name, link in copies.all():
-        others[cluster_id].append((name, link))
+        if cluster_id is not None:  # the IN clause already excludes NULL; this tells the checker
+            others[cluster_id].append((name, link))
     return [
         StoredPost(
             id=pid,

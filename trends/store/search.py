@@ -10,7 +10,9 @@ first report, once. They come newest first, so pages stay stable while posts arr
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import StoredPost
@@ -63,7 +65,7 @@ async def search_posts(
 def _fts_condition(terms: list[str]) -> ColumnElement[bool]:
     """Posts matching every term: FTS5 for terms it can index, LIKE for shorter ones."""
     long_terms = [term for term in terms if len(term) >= MIN_TERM_CHARS]
-    match = (
+    match: Select[Any] = (
         select(literal_column("rowid"))
         .select_from(text("posts_fts"))
         .where(text("posts_fts MATCH :match"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.store.schema import PreferencesRow, SubscriberRow
@@ -103,7 +104,9 @@ async def record_refusal(
 async def reset_failures_many(session: AsyncSession, subscriber_ids: Sequence[int]) -> None:
     """`reset_failures` for many subscribers in one statement (a broadcast's successes)."""
     if subscriber_ids:
-        table = SubscriberRow.__table__  # Core: no ORM session sync to pay for on a broadcast
+        table = cast(
+            Table, SubscriberRow.__table__
+        )  # Core: no ORM session sync to pay for on a broadcast
         await session.execute(
             update(table)
             .where(table.c.id.in_(subscriber_ids), table.c.consecutive_failures != 0)
