@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot import admin, archive, commands, feedback
 from bot.alerts import AlertSender
-from bot.broadcast import broadcast
+from bot.broadcast import digest_tick
 from bot.pacing import MAX_IN_FLIGHT, Pacer
 from bot.settings import route_command, settings_button, settings_command, timezone_command
 from bot.stats import stats_command
@@ -156,7 +156,7 @@ async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     service = commands.service_of(context)
     settings: Settings = context.bot_data["settings"]
-    await broadcast(context.bot, service, settings, await service.due_digests())
+    await digest_tick(context.bot, service, settings)
 
 
 async def _alert_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

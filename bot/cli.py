@@ -24,6 +24,7 @@ from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines
+from trends.broadcast import BroadcastResult
 from trends.errors import ConfigError
 from trends.pipeline import PollReport
 from trends.service import TrendService
@@ -182,9 +183,7 @@ def _send_now(settings: Settings) -> None:
     if not settings.telegram_bot_token:
         typer.echo("trendbot: --send-now needs TELEGRAM_BOT_TOKEN", err=True)
         raise typer.Exit(2)
-    from bot.broadcast import send_now  # imported late: the other commands need no PTB app
-
-    result = _run(lambda: send_now(settings))
+    result = _run(lambda: _broadcast_current(settings))
     if not result.key:
         typer.echo("No active subscribers: nothing to send.")
         return
@@ -233,3 +232,23 @@ def _rule(title: str) -> str:
 
 if __name__ == "__main__":
     main()
+
+
+async def _broadcast_current(settings: Settings) -> BroadcastResult:
+    """Each active subscriber's digest of the current period, through the scheduler's path.
+
+    The ledger key is the one the scheduler uses for that period, so a re-run, or the
+    scheduler's own tick later, skips every chat that already has it.
+    """
+    # Imported here: the other commands need no Telegram application (PTB loads slowly).
+    from bot.app import build_application
+    from bot.broadcast import broadcast
+
+    service = await open_service(settings)
+    try:
+        application = build_application(settings, service, with_jobs=False)
+        async with application:
+            due = await service.current_digests(include_settled=True)
+            return await broadcast(application.bot, service, settings, due)
+    finally:
+        await service.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.broadcast import digest_tick
 from config.settings import load_settings
 from tests.fakes.bot_api import FakeBotAPI
 from trends.service import TrendService
@@ -41,3 +43,16 @@ async def running_bot(
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+def next_weekly_slot() -> datetime:
+    """Just after next week's default digest slot, Monday 09:00 UTC."""
+    now = datetime.now(UTC)
+    return (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+
+
+async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
+    """The scheduler's digest tick at `now`, as `trendbot run` runs it: outcome → count."""
+    async with running_bot(bot_api, service) as application:
+        result = await digest_tick(application.bot, service, application.bot_data["settings"], now)
+        return result.counts

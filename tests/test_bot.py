@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import BOT_COMMANDS
-from bot.deliver import DigestSender
-from bot.render import render_digest
-from jobs.digests import send_due_digests
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.harness import next_weekly_slot, running_bot, send_digests_now
 from tests.test_ingest import write_feeds_file
-from trends.models import Digest
 from trends.service import TrendService
 
 CHAT = 4242
@@ -136,22 +132,6 @@ async def test_feed_text_is_escaped(bot_api: FakeBotAPI, service: TrendService) 
         reply = await ask(bot_api, "/trend 6")
     # Only our own tags remain: every < from a feed arrives as &lt;.
     assert set(re.findall(r"</?([a-z]+)", reply)) <= {"b", "a", "i", "code"}
-
-
-def next_weekly_slot() -> datetime:
-    """Just after next week's default digest slot, Monday 09:00 UTC."""
-    now = datetime.now(UTC)
-    return (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
-
-
-async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
-    async with running_bot(bot_api, service) as application:
-        sender = DigestSender(application.bot, service)
-
-        def render(digest: Digest, language: str, cadence: str) -> list[str]:
-            return render_digest(digest, language, cadence=cadence)
-
-        return await send_due_digests(service, render, sender.send, now=now)
 
 
 async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(

@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.deliver import DigestSender
 from bot.render import MAX_MESSAGE_CHARS, render_digest
-from jobs.digests import send_due_digests
 from tests.archive_helpers import CHAT, PRICING, latest, open_archive, png_size
 from tests.chat_helpers import buttons, press, say
 from tests.delivery_support import subscribe
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.harness import running_bot, send_digests_now
 from trends.models import Digest, DigestSection, DigestStory
 from trends.service import TrendService
 from trends.themes import load_themes
@@ -87,14 +85,8 @@ async def test_scheduled_digest_sends_the_chart_first_and_only_once(
     await service.subscribe(CHAT, "private")
     monday = datetime.now(UTC) + timedelta(days=7 - datetime.now(UTC).weekday())
     now = monday.replace(hour=9, minute=5)
-    async with running_bot(bot_api, service) as application:
-        sender = DigestSender(application.bot, service, charts=True)
-
-        def render(digest: Digest, language: str, cadence: str) -> list[str]:
-            return render_digest(digest, language, cadence=cadence)
-
-        assert await send_due_digests(service, render, sender.send, now=now) == {"sent": 1}
-        assert await send_due_digests(service, render, sender.send, now=now) == {}
+    assert await send_digests_now(bot_api, service, now) == {"sent": 1}
+    assert await send_digests_now(bot_api, service, now) == {}
     chart, *parts = bot_api.messages(CHAT)
     assert png_size(chart["photo"])[0] > 300 and "weekly digest" in chart["caption"]
     assert parts and all("text" in part for part in parts)

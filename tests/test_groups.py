@@ -10,8 +10,7 @@ import pytest
 from tests.chat_helpers import COMPUTE, STRONG_PRICING, bot_messages, open_archive, press, say
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
-from tests.test_bot import next_weekly_slot, send_digests_now
+from tests.harness import next_weekly_slot, running_bot, send_digests_now
 from trends.service import TrendService
 
 GROUP = -1001234
@@ -111,8 +110,12 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
     before = len(bot_api.messages(FORUM))
     assert (await send_digests_now(bot_api, service, next_monday))["sent"] == 2
     sent = bot_api.messages(FORUM)[before:]
-    in_topic = "\n".join(m["text"] for m in sent if m.get("message_thread_id") == TOPIC)
-    in_chat = "\n".join(m["text"] for m in sent if m.get("message_thread_id") is None)
+    # The scheduler's path opens the chat's own digest with its chart (a photo, captioned).
+    charts = [m.get("message_thread_id") for m in sent if "photo" in m]
+    assert charts == [None]
+    texts = [(m.get("message_thread_id"), m.get("text", m.get("caption", ""))) for m in sent]
+    in_topic = "\n".join(text for thread, text in texts if thread == TOPIC)
+    in_chat = "\n".join(text for thread, text in texts if thread is None)
     assert "<b>6. Outcome-based pricing</b>" in in_topic and "Compute" not in in_topic
     assert "<b>4. Compute and the new infrastructure</b>" in in_chat
     assert "Outcome-based pricing" not in in_chat

@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from trends.models import Post, TrendTag
+from trends.store import llm_answers
 from trends.store.db import Database
-from trends.store.schema import LLMAnswerRow, LLMUsageRow
 from trends.tag import about_ai
 from trends.themes import Themes
 
@@ -227,57 +225,34 @@ class LLMEnricher:
         """Count `tokens` against today's budget before calling; False if they don't fit."""
         day = now.date().isoformat()
         async with self._budget_lock, self.db.new_session() as session, session.begin():
-            row = await session.get(LLMUsageRow, day)
-            spent = row.tokens if row else 0
-            if spent + tokens > self.config.daily_tokens:
-                return False
-            if row is None:
-                session.add(LLMUsageRow(day=day, tokens=tokens))
-            else:
-                row.tokens = spent + tokens
-            return True
+            return await llm_answers.reserve(session, day, tokens, self.config.daily_tokens)
 
     async def _charge(self, now: datetime, tokens: int) -> None:
         """Correct the reservation by what the call really cost."""
         if tokens == 0:
             return
         async with self.db.new_session() as session, session.begin():
-            await session.execute(
-                update(LLMUsageRow)
-                .where(LLMUsageRow.day == now.date().isoformat())
-                .values(tokens=LLMUsageRow.tokens + tokens)
-            )
+            await llm_answers.charge(session, now.date().isoformat(), tokens)
 
     async def _cached(self, hashes: set[str]) -> dict[str, Answer]:
         async with self.db.new_session() as session:
-            rows = await session.scalars(
-                select(LLMAnswerRow).where(LLMAnswerRow.content_hash.in_(sorted(hashes)))
-            )
-            return {
-                row.content_hash: Answer(
-                    trends=tuple(row.trends),
-                    summary=row.summary,
-                    evidence={int(k): tuple(v) for k, v in (row.evidence or {}).items()},
-                )
-                for row in rows
-            }
+            found = await llm_answers.cached(session, hashes)
+        return {
+            item.content_hash: Answer(item.trends, item.summary, item.evidence) for item in found
+        }
 
     async def _remember(
         self, content_hash: str, answer: Answer, tokens: int, now: datetime
     ) -> None:
-        row = LLMAnswerRow(
-            content_hash=content_hash,
-            model=self.config.model,
-            trends=list(answer.trends),
-            summary=answer.summary,
-            evidence={str(k): list(v) for k, v in answer.evidence.items()},
-            tokens=tokens,
-            created_at=now,
+        cached = llm_answers.CachedAnswer(
+            content_hash, answer.trends, answer.summary, dict(answer.evidence)
         )
         try:
             async with self.db.new_session() as session, session.begin():
-                session.add(row)
-        except IntegrityError:
+                await llm_answers.remember(
+                    session, cached, model=self.config.model, tokens=tokens, now=now
+                )
+        except llm_answers.AlreadyAnswered:
             pass  # another feed's copy of this post was answered meanwhile; same content
 
     def _log_fallbacks(self, failures: Counter[str], now: datetime) -> None:

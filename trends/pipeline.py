@@ -19,7 +19,6 @@ from typing import Literal
 
 import httpx
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends import dedup, schedule
@@ -473,9 +472,7 @@ async def _record_unmodified(db: Database, unmodified: list[_Unmodified], now: d
         return
     async with db.new_session() as session, session.begin():
         ids = [feed_id for feed_id, _, _ in unmodified]
-        rows = {
-            row.id: row for row in await session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)))
-        }
+        rows = await feed_store.feeds_by_id(session, ids)
         for feed_id, report, fetched in unmodified:
             if (feed := rows.get(feed_id)) is not None:
                 report.event = await _succeeded(session, feed, now, fetched, None)

@@ -11,7 +11,27 @@ from dataclasses import dataclass, replace
 
 from trends.models import Digest, DigestSection
 
-__all__ = ["RoutedDigest", "split_by_route"]
+__all__ = ["RoutedDigest", "digest_key_of", "split_by_route", "topic_key", "topic_key_range"]
+
+# A forum topic's part of a digest is a delivery of its own in the ledger, keyed
+# "<digest key>@<thread id>": sent exactly once, and retried with the next run if it failed.
+_TOPIC_MARK = "@"
+
+
+def topic_key(digest_key: str, thread_id: int) -> str:
+    """The ledger key of one forum topic's part of a digest."""
+    return f"{digest_key}{_TOPIC_MARK}{thread_id}"
+
+
+def digest_key_of(key: str) -> str:
+    """The digest a ledger key belongs to: itself, or the digest a topic part is of."""
+    return key.rsplit(_TOPIC_MARK, 1)[0]
+
+
+def topic_key_range(digest_key: str) -> tuple[str, str]:
+    """Bounds (exclusive) that hold every topic key of `digest_key` and nothing else, so an
+    index range finds them ("A" is the character after "@")."""
+    return f"{digest_key}{_TOPIC_MARK}", f"{digest_key}{chr(ord(_TOPIC_MARK) + 1)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trends.routing import digest_key_of, topic_key_range
 from trends.store.schema import DeliveryRow
 
 # The broadcast's statements (claims, progress, sent) run on the table, not the ORM class:
@@ -152,7 +153,7 @@ _SETTLED = or_(  # sent, or given up after MAX_ATTEMPTS runs
 
 async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, str]]:
     """(subscriber id, digest key) pairs under `keys` that are sent or given up, with every
-    forum-topic part of it ("<key>@<thread id>", see jobs/routing.py) sent or given up too:
+    forum-topic part of it (`trends.routing.topic_key`) sent or given up too:
     a topic part that failed is tried again with the next run, like a whole digest."""
     wanted = sorted(set(keys))
     if not wanted:
@@ -161,17 +162,17 @@ async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, 
         DeliveryRow.digest_key.in_(wanted), _SETTLED
     )
     done = {(sid, key) for sid, key in (await session.execute(query)).all()}
-    # "<key>@..." as a range ("A" follows "@"), so the digest_key index serves it on every
-    # scheduler tick; LIKE would scan the whole ledger on SQLite.
+    # Topic keys as an index range, so the digest_key index serves it on every scheduler
+    # tick; LIKE would scan the whole ledger on SQLite.
     topic_ranges = (
-        (DeliveryRow.digest_key > f"{key}@") & (DeliveryRow.digest_key < f"{key}A")
-        for key in wanted
+        (DeliveryRow.digest_key > low) & (DeliveryRow.digest_key < high)
+        for low, high in map(topic_key_range, wanted)
     )
     open_topics = select(DeliveryRow.subscriber_id, DeliveryRow.digest_key).where(
         or_(*topic_ranges), ~_SETTLED
     )
     for sid, topic_key in (await session.execute(open_topics)).all():
-        done.discard((sid, topic_key.rsplit("@", 1)[0]))
+        done.discard((sid, digest_key_of(topic_key)))
     return done
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -74,6 +75,11 @@ async def listed_feeds(session: AsyncSession) -> list[FeedRow]:
 
 async def feed_by_url(session: AsyncSession, url: str) -> FeedRow | None:
     return await session.scalar(select(FeedRow).where(FeedRow.url == url))
+
+
+async def feeds_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, FeedRow]:
+    rows = await session.scalars(select(FeedRow).where(FeedRow.id.in_(list(ids))))
+    return {row.id: row for row in rows}
 
 
 async def all_feeds(session: AsyncSession) -> list[FeedRow]:
