@@ -92,7 +92,11 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
     }
     feed_server.add_route("/loop-b.xml", _loop_b)
     path = feeds_yaml(tmp_path / "feeds.yaml", list(cases.values()))
-    service = await TrendService.open(database_url, feeds_path=path)
+    service = await TrendService.open(
+        database_url,
+        feeds_path=path,
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
     try:
         report = await service.poll(only_due=False, now=NOW, total_seconds=2.0)
         outcome = {
@@ -142,7 +146,9 @@ async def test_feed_text_reaches_telegram_escaped_and_without_script_links(
 
     url = feed_server.add_body("/links.xml", HOSTILE_LINK_FEED)
     service = await TrendService.open(
-        database_url, feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [url])
+        database_url,
+        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [url]),
+        allow_private_feeds=True,  # the feed is served on 127.0.0.1
     )
     try:
         await service.poll(only_due=False, now=NOW)

@@ -89,7 +89,10 @@ async def open_with_llm(
 ) -> TrendService:
     urls = [feed_server.add_body(f"/{name}.xml", body) for name, body in feeds.items()]
     return await TrendService.open(
-        database_url, feeds_path=feeds_file(tmp_path / "feeds.yaml", urls), llm=config
+        database_url,
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", urls),
+        llm=config,
+        allow_private_feeds=True,  # the feeds are served on 127.0.0.1
     )
 
 
