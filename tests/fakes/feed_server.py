@@ -60,7 +60,8 @@ class _Resource:
 class FeedServer:
     """Serves registered paths; unknown paths answer 404. Paths can be added while running."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # another loopback address can play a second machine
         self._resources: dict[str, _Resource] = {}
         self._routes: dict[str, Handler] = {}
         self.hits: Counter[str] = Counter()
@@ -117,14 +118,14 @@ class FeedServer:
         return self.url(path)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> FeedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.port = await serve(app, shutdown_timeout=1.0)
+        self._runner, self.port = await serve(app, shutdown_timeout=1.0, host=self.host)
         return self
 
     async def stop(self) -> None:
