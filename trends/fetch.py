@@ -254,8 +254,8 @@ class _Request:
                     url=url,
                     status=response.status_code,
                     content=content,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
+                    etag=_validator(response.headers.get("etag"), 500),
+                    last_modified=_validator(response.headers.get("last-modified"), 100),
                     content_type=content_type_for(content, response.headers.get("content-type")),
                     permanent_redirect=url if only_permanent_moves and url != first_url else None,
                     headers=dict(response.headers),
@@ -298,13 +298,18 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def _validator(value: str | None, limit: int) -> str | None:
+    """An ETag or Last-Modified to send back, if it fits the store (a cut one never matches)."""
+    return value if value is not None and len(value) <= limit else None
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After is either seconds or an HTTP date."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(value)  # 20 digits are fine: the schedule caps the wait
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
