@@ -386,6 +386,7 @@ async def test_without_a_url_the_model_is_never_called(
     monkeypatch.setenv("TRENDBOT_LLM_MODEL", "fake-model")
     monkeypatch.setenv("TRENDBOT_LLM_API_KEY", "test-key")
     monkeypatch.delenv("TRENDBOT_LLM_URL", raising=False)
+    monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "1")  # the feed is on 127.0.0.1
     monkeypatch.chdir(tmp_path)  # no stray .env
     service = await open_service(load_settings())
     try:
