@@ -18,6 +18,7 @@ async def open_service(settings: Settings) -> TrendService:
             weekday=settings.digest_weekday, hour=settings.digest_hour, timezone=settings.timezone
         ),
         llm=llm_config(settings),
+        allow_private_feeds=settings.allow_private_feeds,
     )
 
 

@@ -86,7 +86,11 @@ async def open_archive(
         feed_server.add_body("/zh.xml", feed_xml([(*CHINESE, 1)], now, "zh"))
         urls = [feed_server.url("/pricing.xml"), feed_server.url("/zh.xml")]
         feeds_path = write_feeds_file(tmp_path / "feeds.yaml", urls)
-    service = await TrendService.open(database_url, feeds_path=feeds_path)
+    service = await TrendService.open(
+        database_url,
+        feeds_path=feeds_path,
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
     try:
         if not empty:
             await service.poll(only_due=False)

@@ -62,7 +62,11 @@ async def open_archive(
     """A service whose archive holds `archive_feed(now)`, polled once."""
     feed_server.add_body("/archive.xml", archive_feed(now))
     feeds_file = write_feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/archive.xml")])
-    service = await TrendService.open(database_url, feeds_path=feeds_file)
+    service = await TrendService.open(
+        database_url,
+        feeds_path=feeds_file,
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
     await service.poll(only_due=False)
     return service
 

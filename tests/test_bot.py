@@ -50,7 +50,9 @@ async def service(
         feed_server.url("/pricing.xml"),
     ]
     service = await TrendService.open(
-        database_url, feeds_path=write_feeds_file(tmp_path / "feeds.yaml", urls)
+        database_url,
+        feeds_path=write_feeds_file(tmp_path / "feeds.yaml", urls),
+        allow_private_feeds=True,  # the feeds are served on 127.0.0.1
     )
     await service.poll(only_due=False)
     yield service

@@ -24,7 +24,7 @@ STRANGER = 2002
 async def service(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator:
     monkeypatch.setenv("TRENDBOT_ADMINS", f"{ADMIN}, 3003")
     monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "true")  # the feeds are on 127.0.0.1
-    service = await TrendService.open(database_url)
+    service = await TrendService.open(database_url, allow_private_feeds=True)
     yield service
     await service.close()
 

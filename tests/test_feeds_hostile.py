@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from bot.cli import app
 from tests.fakes.feed_server import FeedServer
 from tests.test_feeds_poll import NOW, feeds_yaml, rss
+from trends import pipeline, schedule
 from trends.fetch import MAX_FEED_BYTES
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
@@ -92,7 +97,11 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
     }
     feed_server.add_route("/loop-b.xml", _loop_b)
     path = feeds_yaml(tmp_path / "feeds.yaml", list(cases.values()))
-    service = await TrendService.open(database_url, feeds_path=path)
+    service = await TrendService.open(
+        database_url,
+        feeds_path=path,
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
     try:
         report = await service.poll(only_due=False, now=NOW, total_seconds=2.0)
         outcome = {
@@ -142,7 +151,9 @@ async def test_feed_text_reaches_telegram_escaped_and_without_script_links(
 
     url = feed_server.add_body("/links.xml", HOSTILE_LINK_FEED)
     service = await TrendService.open(
-        database_url, feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [url])
+        database_url,
+        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [url]),
+        allow_private_feeds=True,  # the feed is served on 127.0.0.1
     )
     try:
         await service.poll(only_due=False, now=NOW)
@@ -158,3 +169,91 @@ async def test_feed_text_reaches_telegram_escaped_and_without_script_links(
         assert "<b>Click me &amp; see</b>" in html
     finally:
         await service.close()
+
+
+async def test_feeds_that_once_crashed_a_poll_are_each_recorded_and_the_rest_ingest(
+    database_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    hostile = feed_server.add_hostile_feeds()
+    good = [feed_server.add_body("/good.xml", rss("good")), feed_server.add_body("/fine.xml", rss("fine", items=2))]  # fmt: skip
+    service = await TrendService.open(
+        database_url,
+        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [*good, *hostile.values()]),
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
+    try:
+        report = await service.poll(only_due=False, now=NOW)
+        outcome = {
+            feed.url.removeprefix(feed_server.url("")): (feed.status, feed.error)
+            for feed in report.feeds
+        }
+        assert outcome.pop("/hostile/retry-after.xml") == ("failed", "HTTP 429")
+        assert all(status == "fetched" for status, _ in outcome.values()), outcome
+        async with service.db.new_session() as session:
+            posts = dict((await session.execute(select(PostRow.title, PostRow.link))).all())
+            feeds = {row.url: row for row in await session.scalars(select(FeedRow))}
+        titles = list(posts)
+        assert sum(title.startswith("good story") for title in titles) == 3
+        assert sum(title.startswith("fine story") for title in titles) == 2
+        assert "Lone \ufffd surrogate in a chip story" in titles
+        assert any(title.startswith("NUL") and "robotics" in title for title in titles)
+        assert all("\x00" not in title for title in titles)
+        assert posts["A link longer than any column"] == ""  # a cut link would be wrong
+        # Huge hints and Retry-After wait the longest a feed ever waits: a day.
+        for path in ("/hostile/ttl.xml", "/hostile/max-age.xml", "/hostile/retry-after.xml"):
+            assert feeds[hostile[path]].next_check_at == NOW + schedule.CEILING
+        assert feeds[hostile["/hostile/retry-after.xml"]].last_error == "HTTP 429"
+    finally:
+        await service.close()
+
+
+async def test_an_unexpected_error_in_one_feed_is_that_feeds_recorded_failure(
+    database_url: str, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_enrich = pipeline.enrich
+
+    def enrich(posts: list, themes: object) -> list:
+        if any(post.title.startswith("bad") for post in posts):
+            raise RuntimeError("a bug only this feed reaches")
+        return real_enrich(posts, themes)
+
+    monkeypatch.setattr(pipeline, "enrich", enrich)
+    urls = [feed_server.add_body("/good.xml", rss("good")), feed_server.add_body("/bad.xml", rss("bad"))]  # fmt: skip
+    service = await TrendService.open(
+        database_url,
+        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", urls),
+        allow_private_feeds=True,  # feeds on 127.0.0.1
+    )
+    try:
+        report = await service.poll(only_due=False, now=NOW)
+        assert report.to_json()["failed"] == [
+            {
+                "url": urls[1],
+                "error": "unexpected error: RuntimeError: a bug only this feed reaches",
+            }
+        ]
+        assert report.new_posts == 3
+        async with service.db.new_session() as session:
+            bad = await session.scalar(select(FeedRow).where(FeedRow.url == urls[1]))
+        assert bad is not None and bad.consecutive_failures == 1
+        assert bad.last_error == "unexpected error: RuntimeError: a bug only this feed reaches"
+        assert bad.next_check_at is not None and bad.next_check_at > NOW  # backs off
+    finally:
+        await service.close()
+
+
+def test_poll_once_json_prints_its_report_beside_every_hostile_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FeedServer().in_thread() as server:
+        urls = [server.add_body("/good.xml", rss("good")), *server.add_hostile_feeds().values()]
+        monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
+        monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_yaml(tmp_path / "feeds.yaml", urls)))
+        monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "1")
+        result = CliRunner().invoke(app, ["poll", "--once", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["fetched"] == len(urls) - 1 and printed["new_posts"] >= 3 + 5
+    assert printed["failed"] == [
+        {"url": server.url("/hostile/retry-after.xml"), "error": "HTTP 429"}
+    ]

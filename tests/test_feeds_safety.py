@@ -79,7 +79,7 @@ async def test_addfeed_checks_where_a_redirect_leads(
 
     from trends.fetch import fetch, new_client
 
-    async with new_client() as client:
+    async with new_client(allow_private=True) as client:  # only the per-target guard here
         with pytest.raises(UnsafeFeedURL, match=r"169\.254\.169\.254"):
             await fetch(client, url, check_url=guard_allowing_loopback)
 

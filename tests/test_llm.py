@@ -89,7 +89,10 @@ async def open_with_llm(
 ) -> TrendService:
     urls = [feed_server.add_body(f"/{name}.xml", body) for name, body in feeds.items()]
     return await TrendService.open(
-        database_url, feeds_path=feeds_file(tmp_path / "feeds.yaml", urls), llm=config
+        database_url,
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", urls),
+        llm=config,
+        allow_private_feeds=True,  # the feeds are served on 127.0.0.1
     )
 
 
@@ -383,6 +386,7 @@ async def test_without_a_url_the_model_is_never_called(
     monkeypatch.setenv("TRENDBOT_LLM_MODEL", "fake-model")
     monkeypatch.setenv("TRENDBOT_LLM_API_KEY", "test-key")
     monkeypatch.delenv("TRENDBOT_LLM_URL", raising=False)
+    monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "1")  # the feed is on 127.0.0.1
     monkeypatch.chdir(tmp_path)  # no stray .env
     service = await open_service(load_settings())
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +18,18 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import httpcore
 import httpx
 
-from trends.errors import FeedGone, FeedTimeout, FeedTooLarge, FetchError, RateLimited
+from trends.errors import (
+    FeedGone,
+    FeedTimeout,
+    FeedTooLarge,
+    FetchError,
+    RateLimited,
+    UnsafeFeedURL,
+)
+from trends.safety import Resolver, resolve, resolve_public
 
 __all__ = [
     "CONCURRENCY",
@@ -28,6 +37,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "TOTAL_SECONDS",
     "FetchResult",
+    "GuardedNetwork",
     "HostLimits",
     "content_type_for",
     "fetch",
@@ -82,17 +92,93 @@ class FetchResult:
         return self.status == 304
 
 
-def new_client(*, connections: int = CONCURRENCY) -> httpx.AsyncClient:
-    """The one client a poll run shares: compressed responses, bounded connections.
+class GuardedNetwork(httpcore.AsyncNetworkBackend):
+    """Every TCP connection of a client goes through the SSRF guard, on the address used.
+
+    The host is resolved once, every address it resolves to is checked, and the socket is
+    opened to a checked address: a name that answers a public address to the check and a
+    private one to the connect (DNS rebinding) cannot slip between the two. TLS still
+    names the host (SNI and certificate) and so does the Host header: only the socket's
+    target is pinned. Each redirect hop and each poll opens (or reuses) such a connection.
+    """
+
+    def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
+        self.allow_private = allow_private
+        self._resolve: Resolver = resolver or resolve
+        self._sockets = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                if self.allow_private:
+                    addresses = list(await self._resolve(host, port))
+                else:
+                    addresses = await resolve_public(host, port, self._resolve)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} has no address")
+        error: httpcore.ConnectError | None = None
+        for address in addresses:  # the checked addresses only, in the resolver's order
+            try:
+                return await self._sockets.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeFeedURL("feeds are fetched over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sockets.sleep(seconds)
+
+
+def new_client(
+    *,
+    connections: int = CONCURRENCY,
+    allow_private: bool = False,
+    resolver: Resolver | None = None,
+) -> httpx.AsyncClient:
+    """The one client a poll run shares: compressed responses, bounded connections, and
+    every connection through the SSRF guard (`GuardedNetwork`) unless `allow_private`.
 
     No more connections than requests at once: httpcore checks every pooled connection on
     each request, so idle spares cost CPU (a third more per conditional GET with 50 kept).
+    No proxy from the environment is used: through a proxy, the guard could not see where
+    a connection really goes.
     """
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # httpx builds its pool without a way to pass a network backend; the same pool with ours.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedNetwork(allow_private=allow_private, resolver=resolver),
+    )
     return httpx.AsyncClient(
         timeout=TIMEOUT,
         follow_redirects=False,  # followed by hand, to notice permanent moves
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        transport=transport,
     )
 
 
@@ -152,6 +238,8 @@ class _Request:
                     target = str(response.url.join(response.headers.get("location", "")))
                     if target in seen:
                         raise FetchError("redirect loop")
+                    if urlparse(target).scheme not in ("http", "https"):
+                        raise UnsafeFeedURL(f"a redirect to a {urlparse(target).scheme} URL")
                     if self.check_url is not None:
                         await self.check_url(target)
                     seen.add(target)
@@ -166,8 +254,8 @@ class _Request:
                     url=url,
                     status=response.status_code,
                     content=content,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
+                    etag=_validator(response.headers.get("etag"), 500),
+                    last_modified=_validator(response.headers.get("last-modified"), 100),
                     content_type=content_type_for(content, response.headers.get("content-type")),
                     permanent_redirect=url if only_permanent_moves and url != first_url else None,
                     headers=dict(response.headers),
@@ -210,13 +298,18 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def _validator(value: str | None, limit: int) -> str | None:
+    """An ETag or Last-Modified to send back, if it fits the store (a cut one never matches)."""
+    return value if value is not None and len(value) <= limit else None
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After is either seconds or an HTTP date."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(value)  # 20 digits are fine: the schedule caps the wait
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

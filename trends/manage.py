@@ -105,7 +105,9 @@ async def add_feed(
     async def guard(target: str) -> None:
         await check_feed_url(target, allow_private=allow_private)
 
-    async with new_client() as client:
+    # The guard vets each URL's name early, with a clear message; the client checks the
+    # address each connection really goes to.
+    async with new_client(allow_private=allow_private) as client:
         fetched = await fetch(client, url, check_url=guard, total_seconds=total_seconds)
     refuse_entity_declarations(fetched.content)
     parsed = await asyncio.to_thread(

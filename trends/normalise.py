@@ -11,13 +11,14 @@ from urllib.parse import urlparse
 
 from trends.dedup import canonical_url, content_hash
 from trends.models import Post, RawEntry
-from trends.text import html_to_text
+from trends.text import html_to_text, safe_text
 
 __all__ = ["normalise", "safe_link"]
 
 _MAX_TEXT_CHARS = 20_000  # enough for summary and tags; full articles can be 200 KB
 _MAX_HTML_CHARS = 4 * _MAX_TEXT_CHARS  # markup-heavy HTML still yields the text we keep
 _FUTURE_SLACK_SECONDS = 6 * 3600
+MAX_LINK_CHARS = 2048  # the store's column; a longer link is dropped, since a cut one is wrong
 
 
 def normalise(
@@ -43,7 +44,12 @@ def safe_link(link: str | None) -> str | None:
     if not link:
         return None
     link = link.strip()
-    parsed = urlparse(link)
+    if len(link) > MAX_LINK_CHARS or safe_text(link) != link:
+        return None
+    try:
+        parsed = urlparse(link)
+    except ValueError:  # e.g. "http://[::1"
+        return None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return None
     return link
@@ -52,9 +58,9 @@ def safe_link(link: str | None) -> str | None:
 def _normalise_entry(
     entry: RawEntry, *, source: str, language: str, fetched_at: datetime
 ) -> Post | None:
-    title = " ".join(html_to_text(entry.title).split())
+    title = " ".join(safe_text(html_to_text(entry.title)).split())
     # Only the start of a long article is read: tags and summary use its first pages.
-    text = html_to_text(entry.content_html[:_MAX_HTML_CHARS])[:_MAX_TEXT_CHARS]
+    text = safe_text(html_to_text(entry.content_html[:_MAX_HTML_CHARS]), _MAX_TEXT_CHARS)
     link = safe_link(entry.link) or safe_link(entry.guid)
     if not title and not link:  # nothing to show a reader and nothing to point them to
         return None
@@ -64,11 +70,11 @@ def _normalise_entry(
     canonical = canonical_url(link) if link else ""
     # Without a body, two posts titled "Team update" differ only by their link.
     digest = content_hash(title, text or canonical)
-    guid = (entry.guid or "").strip() or canonical or digest
+    guid = safe_text((entry.guid or "").strip()) or canonical or digest
     return Post(
         guid=guid[:2048],
         link=link or "",
-        canonical_link=canonical or f"urn:sha1:{digest}",
+        canonical_link=canonical[:MAX_LINK_CHARS] or f"urn:sha1:{digest}",
         title=title[:500],
         text=text,
         published=_plausible_date(entry.published, fetched_at),

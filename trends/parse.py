@@ -7,6 +7,7 @@ in a worker thread. Malformed XML whose entries were recovered is a warning, not
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import feedparser
 
 from trends.errors import ParseError
 from trends.models import ParsedFeed, RawEntry
+from trends.text import safe_text
 
 __all__ = ["parse"]
 
@@ -28,7 +30,10 @@ def parse(content: bytes, *, url: str, content_type: str | None = None) -> Parse
     # links inside that HTML took two thirds of the ingest time and changed no text or link
     # of the corpus (bench/ingest.py); entry links are still resolved against the feed URL.
     result = feedparser.parse(
-        content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        _CHAR_REF.sub(_storable_char_ref, content),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
     entries = [_raw_entry(entry) for entry in result.entries]
     if not result.version and not entries:
@@ -37,17 +42,33 @@ def parse(content: bytes, *, url: str, content_type: str | None = None) -> Parse
     if result.bozo:
         warning = f"malformed feed, {len(entries)} entries recovered: {result.bozo_exception}"
     return ParsedFeed(
-        title=result.feed.get("title") or None,
+        title=safe_text(result.feed.get("title") or "", 500) or None,  # the store's column
         entries=entries,
         warning=warning,
         ttl_minutes=_ttl(result.feed.get("ttl")),
     )
 
 
+# `&#xD800;` (a lone surrogate) crashes feedparser's fallback parser, `&#0;` is a NUL no
+# database column takes: such references become U+FFFD before any parser sees them.
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+
+
+def _storable_char_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, digits = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(digits)
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
+
+
 def _ttl(value: object) -> int | None:
     """RSS <ttl> in minutes; anything that is not a positive whole number is ignored."""
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true too
+        return None
+    # The schedule waits a day at most: ten digits say as much as twenty (or 5,000).
+    return int(text.lstrip("0")[:10] or "0") or None
 
 
 def _raw_entry(entry: Any) -> RawEntry:

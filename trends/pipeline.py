@@ -35,6 +35,7 @@ from trends.store.db import Database
 from trends.store.schema import FeedRow
 from trends.summarise import summarise
 from trends.tag import tag
+from trends.text import safe_text
 from trends.themes import Themes
 
 __all__ = [
@@ -144,19 +145,22 @@ async def poll(
 
     async def one(feed: FeedRow) -> FeedReport:
         async with gate:
-            report = await refresh_feed(
-                db,
-                client,
-                feed,
-                themes,
-                now,
-                hosts=hosts,
-                total_seconds=total_seconds,
-                llm=llm,
-                writes=writes,
-                unmodified=unmodified,
-                parser=parser,
-            )
+            try:
+                report = await refresh_feed(
+                    db,
+                    client,
+                    feed,
+                    themes,
+                    now,
+                    hosts=hosts,
+                    total_seconds=total_seconds,
+                    llm=llm,
+                    writes=writes,
+                    unmodified=unmodified,
+                    parser=parser,
+                )
+            except Exception as exc:  # a bug one feed triggers must not end everyone's poll
+                report = await _unexpected_failure(db, feed, now, exc, writes)
         if progress is not None:
             progress(report)
         return report
@@ -219,7 +223,7 @@ async def refresh_feed(
     except TrendbotError as exc:
         async with writing:
             event = await _record_failure(db, feed.id, now, exc)
-        return FeedReport(feed.url, feed.name, "failed", error=str(exc) or exc.key, event=event)
+        return FeedReport(feed.url, feed.name, "failed", error=_message(exc), event=event)
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
@@ -508,12 +512,35 @@ async def _succeeded(
     return FeedEvent("recovered", feed.url, feed.name)
 
 
+async def _unexpected_failure(
+    db: Database, feed: FeedRow, now: datetime, exc: Exception, writes: asyncio.Lock | None
+) -> FeedReport:
+    """Record an exception no step expected as the feed's failure, so it backs off too."""
+    log.exception("feed %s: unexpected error", feed.url)
+    error = TrendbotError(f"unexpected error: {type(exc).__name__}: {exc}".rstrip(": "))
+    event = None
+    try:
+        async with writes or contextlib.nullcontext():
+            event = await _record_failure(db, feed.id, now, error)
+    except Exception:  # the database itself may be what failed; the poll still goes on
+        log.exception("feed %s: the failure could not be recorded", feed.url)
+    return FeedReport(feed.url, feed.name, "failed", error=_message(error), event=event)
+
+
+_MAX_ERROR_CHARS = 1000
+
+
+def _message(error: TrendbotError) -> str:
+    """An error's text, safe to store and print (a feed's bytes can end up in it)."""
+    return safe_text(str(error) or error.key, _MAX_ERROR_CHARS)
+
+
 async def _record_failure(
     db: Database, feed_id: int, now: datetime, error: TrendbotError
 ) -> FeedEvent | None:
     """Count the failure and back off; a 410 disables the feed, a long run alerts once."""
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
-    message = str(error) or error.key
+    message = _message(error)
     log.info("feed %s failed (%s): %s", feed_id, type(error).__name__, message)
     async with db.new_session() as session, session.begin():
         feed = await session.get(FeedRow, feed_id)

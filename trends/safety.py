@@ -12,11 +12,22 @@ import asyncio
 import ipaddress
 import re
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from trends.errors import ParseError, UnsafeFeedURL
 
-__all__ = ["check_feed_url", "is_public_address", "refuse_entity_declarations"]
+__all__ = [
+    "Resolver",
+    "check_feed_url",
+    "is_public_address",
+    "refuse_entity_declarations",
+    "resolve",
+    "resolve_public",
+]
+
+# (host, port) -> the addresses to connect to; tests inject their own.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _SCHEMES = ("http", "https")
 # Entity declarations that are external (XXE) or expand other entities (billion laughs).
@@ -27,12 +38,29 @@ _RISKY_ENTITY = re.compile(
 _HEAD_BYTES = 64 * 1024  # a DOCTYPE comes before the root element, near the top
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are IPv4
+
+
 def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, reserved, multicast or unspecified addresses."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
+    """False for loopback, private, link-local, reserved, multicast, shared (CGNAT) or
+    unspecified addresses, also when an IPv6 address carries such an IPv4 address inside
+    (IPv4-mapped, 6to4, NAT64, Teredo): those reach the IPv4 host through a gateway."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
+    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo is not None:  # (server, client): both are contacted
+            return all(_public_ip(embedded) for embedded in ip.teredo)
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
+    return _public_ip(ip)
+
+
+def _public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not (
         ip.is_loopback
         or ip.is_private
         or ip.is_link_local
@@ -53,22 +81,41 @@ async def check_feed_url(url: str, *, allow_private: bool = False) -> str:
         raise UnsafeFeedURL("the URL has no host")
     if allow_private:
         return url
-    for address in await _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
-        if not is_public_address(address):
-            raise UnsafeFeedURL(f"{host} is a private or local address ({address})")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        await resolve_public(host, port, resolve)
+    except OSError as exc:
+        raise UnsafeFeedURL(f"cannot resolve {host}: {exc}") from exc
     return url
 
 
-async def _addresses(host: str, port: int) -> list[str]:
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host`, in the resolver's order; a literal needs no lookup."""
     try:
-        return [str(ipaddress.ip_address(host))]  # a literal needs no lookup
+        return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise UnsafeFeedURL(f"cannot resolve {host}: {exc}") from exc
-    return sorted({str(info[4][0]) for info in infos})
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def resolve_public(host: str, port: int, resolver: Resolver) -> list[str]:
+    """Resolve `host` once and return its addresses if every one is public.
+
+    Raise `UnsafeFeedURL` naming the first that is not: a name with one private address
+    among public ones could be connected there by a retry. `OSError` when it does not resolve.
+    """
+    addresses = list(await resolver(host, port))
+    if not addresses:
+        raise OSError(f"{host} has no address")
+    for address in addresses:
+        try:
+            public = is_public_address(address)
+        except ValueError:
+            public = False  # a resolver's answer that is no address at all
+        if not public:
+            raise UnsafeFeedURL(f"{host} is a private or local address ({address})")
+    return addresses
 
 
 def refuse_entity_declarations(content: bytes) -> None:

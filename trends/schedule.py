@@ -35,11 +35,11 @@ def next_check_after_success(
     ttl_minutes: int | None = None,
 ) -> datetime:
     """The feed's own interval, stretched by its hints, clamped to [FLOOR, CEILING]."""
-    interval = timedelta(minutes=poll_minutes)
+    interval = _minutes(poll_minutes)
     if cache_control and (match := _MAX_AGE.search(cache_control)):
-        interval = max(interval, timedelta(seconds=int(match.group(1))))
+        interval = max(interval, _seconds(int(match.group(1))))
     if ttl_minutes:
-        interval = max(interval, timedelta(minutes=ttl_minutes))
+        interval = max(interval, _minutes(ttl_minutes))
     return now + _clamp(interval)
 
 
@@ -47,14 +47,26 @@ def next_check_after_failure(
     now: datetime, poll_minutes: int, failures: int, *, retry_after: float | None = None
 ) -> datetime:
     """Graded backoff: the interval doubles with each failure in a row, up to CEILING."""
-    interval = timedelta(minutes=poll_minutes) * (2 ** min(max(failures - 1, 0), 10))
+    interval = _minutes(poll_minutes) * (2 ** min(max(failures - 1, 0), 10))
     if retry_after is not None:
-        interval = max(interval, timedelta(seconds=retry_after))
+        interval = max(interval, _seconds(retry_after))
     return now + _clamp(interval)
 
 
 def _clamp(interval: timedelta) -> timedelta:
     return min(max(interval, FLOOR), CEILING)
+
+
+# A feed's hints are its own numbers: 20 digits would overflow timedelta (and NaN compare
+# false everywhere), so each is cut to CEILING before it becomes a duration.
+def _seconds(value: float) -> timedelta:
+    if not value > 0:  # also NaN
+        return timedelta(0)
+    return timedelta(seconds=min(value, CEILING.total_seconds()))
+
+
+def _minutes(value: float) -> timedelta:
+    return _seconds(min(value, CEILING.total_seconds()) * 60.0)
 
 
 def digest_slot(

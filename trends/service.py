@@ -81,8 +81,12 @@ class TrendService:
         feeds_path: Path | None = None,
         defaults: DigestDefaults | None = None,
         llm: LLMConfig | None = None,
+        allow_private_feeds: bool = False,
     ) -> None:
         self.db = db
+        # TRENDBOT_ALLOW_PRIVATE_FEEDS, applied to every connection of every poll: a feed
+        # added while it was set is refused once it is not.
+        self.allow_private_feeds = allow_private_feeds
         self.themes = themes
         self.feeds_path = feeds_path
         self.defaults = defaults or DigestDefaults()
@@ -100,6 +104,7 @@ class TrendService:
         feeds_path: Path | None = None,
         defaults: DigestDefaults | None = None,
         llm: LLMConfig | None = None,
+        allow_private_feeds: bool = False,
     ) -> TrendService:
         """Open (and migrate) the database, load the themes, and register configured feeds."""
         try:
@@ -107,7 +112,14 @@ class TrendService:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         db = await open_database(database_url)
-        service = cls(db, themes, feeds_path=feeds_path, defaults=defaults, llm=llm)
+        service = cls(
+            db,
+            themes,
+            feeds_path=feeds_path,
+            defaults=defaults,
+            llm=llm,
+            allow_private_feeds=allow_private_feeds,
+        )
         try:
             if feeds_path is not None:
                 await service.sync_configured_feeds()
@@ -154,7 +166,7 @@ class TrendService:
                 due = [feed for feed in await feeds.all_feeds(session) if feed.enabled]
         if on_start is not None:
             on_start(len(due))
-        async with new_client() as client:
+        async with new_client(allow_private=self.allow_private_feeds) as client:
             return await pipeline.poll(
                 self.db,
                 client,

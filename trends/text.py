@@ -12,7 +12,18 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-__all__ = ["html_to_text", "strip_boilerplate"]
+__all__ = ["html_to_text", "safe_text", "strip_boilerplate"]
+
+# NUL (PostgreSQL refuses it in text) and lone surrogates (no encoder accepts them; a
+# feed's `&#xD800;` makes one) can't be stored or sent: dropped and replaced.
+_NUL = re.compile("\x00")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(text: str, limit: int | None = None) -> str:
+    """`text` with no NUL and no lone surrogate (U+FFFD instead), cut to `limit` chars."""
+    text = _SURROGATE.sub("\ufffd", _NUL.sub("", text))
+    return text if limit is None else text[:limit]
 
 
 def _names(text: str) -> frozenset[str]:

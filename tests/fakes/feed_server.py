@@ -39,6 +39,49 @@ CONTENT_TYPES = {
 }
 
 
+def _rss(name: str, item: str, channel: str = "") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{name}</title><link>https://{name}.example/</link>{channel}"
+        f'<item>{item}<guid isPermaLink="false">{name}-1</guid>'
+        "<pubDate>Thu, 19 Nov 2026 12:00:00 GMT</pubDate></item></channel></rss>"
+    ).encode()
+
+
+# Feeds that once crashed a whole poll (issue 11): (body, headers, status) by path. Each must
+# end as its feed's recorded error or a clean ingest; their stories are distinct.
+HOSTILE_FEEDS: dict[str, tuple[bytes, dict[str, str], int]] = {
+    "/hostile/surrogate.xml": (
+        _rss("surrogate", "<title>Lone &#xD800; surrogate in a chip story</title>"
+             "<link>https://surrogate.example/1</link><description>Fabs and wafers.</description>"),
+        {}, 200,
+    ),
+    "/hostile/nul.xml": (
+        _rss("nul", "<title>NUL &#0; inside a robotics title</title>"
+             "<link>https://nul.example/1</link><description>Grippers and arms.</description>"),
+        {}, 200,
+    ),
+    "/hostile/ttl.xml": (
+        _rss("ttl", "<title>Twenty-digit ttl on a pricing feed</title>"
+             "<link>https://ttl.example/1</link><description>Seats and tickets.</description>",
+             channel="<ttl>99999999999999999999</ttl>"),
+        {}, 200,
+    ),
+    "/hostile/max-age.xml": (
+        _rss("maxage", "<title>Cache forever says the agents blog</title>"
+             "<link>https://maxage.example/1</link><description>Tools and tasks.</description>"),
+        {"Cache-Control": "public, max-age=99999999999999999999"}, 200,
+    ),
+    "/hostile/retry-after.xml": (b"slow down", {"Retry-After": "999999999999999"}, 429),
+    "/hostile/long-link.xml": (
+        _rss("longlink", "<title>A link longer than any column</title>"
+             f"<link>https://longlink.example/{'a' * 2100}</link>"
+             "<description>Benchmarks and evals.</description>"),
+        {}, 200,
+    ),
+}  # fmt: skip
+
+
 def guess_content_type(name: str) -> str:
     """Feed-aware content type (mimetypes knows neither .rss.xml nor .atom.xml)."""
     return next((t for ext, t in CONTENT_TYPES.items() if name.endswith(ext)), "text/plain")
@@ -60,7 +103,8 @@ class _Resource:
 class FeedServer:
     """Serves registered paths; unknown paths answer 404. Paths can be added while running."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # another loopback address can play a second machine
         self._resources: dict[str, _Resource] = {}
         self._routes: dict[str, Handler] = {}
         self.hits: Counter[str] = Counter()
@@ -92,6 +136,13 @@ class FeedServer:
         self._resources[path] = resource
         return self.url(path)
 
+    def add_hostile_feeds(self) -> dict[str, str]:
+        """Serve every `HOSTILE_FEEDS` case; their URLs by path."""
+        return {
+            path: self.add_body(path, body, headers=headers, status=status)
+            for path, (body, headers, status) in HOSTILE_FEEDS.items()
+        }
+
     def add_directory(self, prefix: str, directory: str | Path) -> list[str]:
         """Serve every file of ``directory`` at ``prefix/<name>``; returns the URL paths."""
         paths = []
@@ -117,14 +168,14 @@ class FeedServer:
         return self.url(path)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> FeedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.port = await serve(app, shutdown_timeout=1.0)
+        self._runner, self.port = await serve(app, shutdown_timeout=1.0, host=self.host)
         return self
 
     async def stop(self) -> None:
