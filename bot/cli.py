@@ -23,7 +23,7 @@ from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
 from jobs.runtime import open_service
-from trends.analyze import analyze_lines
+from trends.analyze import analyze_lines, output_line
 from trends.broadcast import BroadcastResult
 from trends.errors import ConfigError
 from trends.pipeline import PollReport
@@ -208,8 +208,13 @@ def analyze(
         loaded = load_themes(themes)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    for line in analyze_lines(sys.stdin.read().splitlines(), loaded):
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    # Lines end at "\n" only: str.splitlines() would also break at U+2028 or U+0085 inside a
+    # string. Bytes, so that one line that is not UTF-8 spoils only itself.
+    lines = sys.stdin.buffer.read().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the newline that ends the last line starts no line of its own
+    for result in analyze_lines(lines, loaded):
+        sys.stdout.write(output_line(result) + "\n")
 
 
 def _poll_summary(report: PollReport) -> str:

@@ -100,6 +100,46 @@ def test_analyze_keeps_going_after_a_bad_line() -> None:
     assert answers[1]["id"] == "ok" and 3 in answers[1]["themes"]
 
 
+GOOD_LINE = json.dumps({"id": "ok", "title": "DeepSeek releases open weights", "summary": ""})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"id": "s", "title": "Lone \\ud800 surrogate", "summary": ""}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"id": "l", "title": "A broken link", "link": "http://[::1"}',
+        '{"id": "p", "title": "A port too far", "link": "http://example.com:99999/"}',
+        '{"id": NaN, "title": "NaN id"}',
+        '{"id": 1e400, "title": "An id out of range"}',
+        "",
+        '{"id": "sep", "title": "Split\u2028here\u0085and here", "summary": ""}',
+    ],
+    ids=["surrogate", "deep", "bad-link", "bad-port", "nan", "1e400", "blank", "separators"],
+)
+def test_analyze_gives_one_valid_line_per_input_line_whatever_the_line(bad: str) -> None:
+    result = trendbot("analyze", stdin=bad + "\n" + GOOD_LINE + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.split("\n")
+    assert out[-1] == "" and len(out) == 3, result.stdout
+    answers = [json.loads(line, parse_constant=pytest.fail) for line in out[:2]]
+    assert answers[1]["id"] == "ok" and 3 in answers[1]["themes"]
+    assert set(answers[0]) >= {"id", "themes", "scores", "matched", "summary", "duplicate_of"}
+
+
+def test_analyze_answers_a_line_that_is_not_utf8_and_the_next_one() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRENDBOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "analyze"],
+        input=b'{"id": "x", "title": "caf\xe9"}\n' + GOOD_LINE.encode() + b"\n",
+        capture_output=True,
+        env=environment,
+        timeout=300,
+    )
+    answers = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert "UTF-8" in answers[0]["error"] and answers[1]["id"] == "ok"
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [

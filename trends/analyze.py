@@ -7,8 +7,11 @@ The output shape is a contract that evaluation scripts rely on: per input line, 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from trends.dedup import find_duplicates
 from trends.summarise import summarise
@@ -16,20 +19,15 @@ from trends.tag import tag
 from trends.text import html_to_text
 from trends.themes import Themes
 
-__all__ = ["analyze_lines"]
+__all__ = ["analyze_lines", "output_line"]
 
 
-def analyze_lines(lines: Iterable[str], themes: Themes) -> list[dict[str, Any]]:
-    """One result per non-blank input line; a line that is not a JSON object gets an error."""
-    items: list[dict[str, Any]] = []
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            item = {"error": f"not JSON: {exc.msg} at column {exc.colno}"}
-        items.append(item if isinstance(item, dict) else {"error": "not a JSON object"})
+def analyze_lines(lines: Iterable[bytes | str], themes: Themes) -> list[dict[str, Any]]:
+    """Exactly one result per input line, in order; a line that can't be read gets an error.
+
+    Lines are split by the caller on "\n" only (U+2028 inside a string is not a line break).
+    """
+    items = [_read_item(line) for line in lines]
     texts = [(_str(item.get("title")), html_to_text(_str(item.get("summary")))) for item in items]
     duplicates = find_duplicates(
         [
@@ -56,3 +54,64 @@ def analyze_lines(lines: Iterable[str], themes: Themes) -> list[dict[str, Any]]:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def output_line(result: dict[str, Any]) -> str:
+    """One result as one line of strict JSON (no NaN, no lone surrogates)."""
+    return json.dumps(result, ensure_ascii=False, allow_nan=False)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _read_item(line: bytes | str) -> dict[str, Any]:
+    """The post a line holds, with its strings made safe; {"error": ...} when it has none."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return {"error": f"not UTF-8: byte {exc.start + 1} of the line"}
+    if not line.strip():
+        return {"error": "blank line"}
+    try:
+        item = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not JSON: {exc.msg} at column {exc.colno}"}
+    except RecursionError:
+        return {"error": "not JSON: nested too deeply"}
+    except ValueError as exc:
+        return {"error": f"not JSON: {exc}"}
+    if not isinstance(item, dict):
+        return {"error": "not a JSON object"}
+    post: dict[str, Any] = {
+        key: _safe(item.get(key)) for key in ("id", "title", "summary", "link") if key in item
+    }
+    if not isinstance(post.get("id"), str | int | float | bool | None):
+        post["id"] = None  # an id must come back as given; a list or object can't be echoed
+    if isinstance(post.get("link"), str) and not _is_url(post["link"]):
+        post.pop("link")  # analysed without it: a malformed link names no story
+    return post
+
+
+def _safe(value: object) -> object:
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def _is_url(link: str) -> bool:
+    try:
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.netloc)
