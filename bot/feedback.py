@@ -14,6 +14,7 @@ from bot.archive import send_html
 from bot.chat import language_for
 from bot.commands import service_of
 from bot.messages import text
+from bot.numbers import parse_count
 from bot.paging import WrongButton, parse_button
 from bot.render import render_feedback
 from config.settings import Settings
@@ -39,6 +40,9 @@ async def wrong_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not isinstance(button, WrongButton):
         await query.answer(text(language, "feedback_unknown"))
         return
+    if service_of(context).themes.get(button.trend) is None:  # forged: no such trend
+        await query.answer(text(language, "feedback_unknown"))
+        return
     outcome = await _record(update, context, button.post_id, button.trend)
     await query.answer(text(language, _ANSWER[outcome], number=button.trend))
 
@@ -54,12 +58,13 @@ async def wrong_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/wrong <post> [trend]: without a trend, the post's strongest one."""
     args = context.args or []
     language = await language_for(update, context)
-    if not 1 <= len(args) <= 2 or not all(arg.isdigit() for arg in args):
+    numbers = [parse_count(arg) for arg in args]
+    if not 1 <= len(numbers) <= 2 or None in numbers:
         await send_html(update, text(language, "wrong_usage"))
         return
-    post_id = int(args[0])
-    if len(args) == 2:
-        trend = int(args[1])
+    post_id = numbers[0] or 0
+    if len(numbers) == 2:
+        trend = numbers[1] or 0
     else:
         post = await service_of(context).archive.post(post_id)
         trend = post.trends[0].trend if post and post.trends else 0

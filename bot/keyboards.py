@@ -12,6 +12,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.messages import text
+from bot.numbers import parse_count
 from jobs.alerts import ALERTS_PER_HOUR
 from trends.models import Trend
 from trends.preferences import (
@@ -61,9 +62,10 @@ def parse_button(data: str) -> tuple[str, SettingsChange | None] | None:
     if action not in _SCREEN_OF:
         return None
     if action in _INT_KINDS:
-        if not value.isdigit():
+        number = parse_count(value, maximum=10_000)  # hours, trends, days: small numbers
+        if number is None:
             return None
-        return _SCREEN_OF[action], SettingsChange(action, int(value))
+        return _SCREEN_OF[action], SettingsChange(action, number)
     return _SCREEN_OF[action], SettingsChange(action, value or None)
 
 

@@ -117,7 +117,9 @@ async def test_wrong_trend_buttons_store_feedback_and_admins_list_it(
 
 
 @pytest.mark.parametrize(
-    "command", ["/wrong", "/wrong x 6", "/wrong 1 99"], ids=["bare", "word", "no-trend-99"]
+    "command",
+    ["/wrong", "/wrong x 6", "/wrong 1 99", "/wrong 99999999999999999999999 6", "/wrong ² 6"],
+    ids=["bare", "word", "no-trend-99", "overflowing-id", "superscript"],
 )
 async def test_bad_wrong_commands_get_usage(
     bot_api: FakeBotAPI, service: TrendService, command: str
@@ -169,3 +171,14 @@ def test_digest_parts_stay_under_the_limit_with_whole_stories_in_order(language:
             seen.append((int(match[1]), int(match[2])))
     assert seen == sorted(seen) and len(seen) == 75
     assert "&lt;b&gt;&amp;" in parts[0]  # feed text escaped
+
+
+async def test_a_forged_wrong_button_for_a_trend_that_does_not_exist_stores_nothing(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    async with running_bot(bot_api, service):
+        page = await say(bot_api, CHAT, "/trend 6")
+        post_id = next(d for d in buttons(page) if d.startswith("w1:")).split(":")[1]
+        answer = await press(bot_api, CHAT, latest(bot_api)["message_id"], f"w1:{post_id}:99")
+    assert "Thanks" not in answer.get("text", "")
+    assert await service.archive.feedback_report() == []

@@ -149,3 +149,17 @@ async def test_cadence_off_sends_nothing(bot_api: FakeBotAPI, service: TrendServ
         await press(bot_api, CHAT, message_id, "s:cadence:off")
     assert "Digest: off" in screen(bot_api, message_id)["text"]
     assert not await service.due_digests(datetime.now(UTC) + timedelta(days=8))
+
+
+@pytest.mark.parametrize("data", ["s:hour:²", "s:trend:³", "s:hour:99999999999999999999"])
+async def test_forged_settings_buttons_change_nothing_and_break_nothing(
+    bot_api: FakeBotAPI, service: TrendService, data: str
+) -> None:
+    async with running_bot(bot_api, service):
+        message_id, shown = await open_settings(bot_api)
+        await press(bot_api, CHAT, message_id, data)
+        # The bot still answers, and nothing went wrong on its side.
+        after = await say(bot_api, CHAT, "/settings")
+    assert screen(bot_api, message_id)["text"] == shown["text"]
+    assert "Something went wrong" not in after["text"]
+    assert after["text"] == shown["text"]
