@@ -5,7 +5,6 @@ Each method opens its own session, so concurrent handlers never share one.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +38,7 @@ from trends.store.alerts import AlertPolicy, DueAlert
 from trends.store.db import Database, open_database
 from trends.store.schema import PreferencesRow, SubscriberRow
 from trends.themes import Themes, load_themes
+from trends.workers import worker_pool
 
 __all__ = ["DigestDefaults", "DueDigest", "TrendPage", "TrendService"]
 
@@ -190,9 +190,7 @@ class TrendService:
         if feeds_due < PARALLEL_PARSE_FEEDS or cores < 2:
             return None
         if self._parsers is None:
-            # forkserver: forking the poller itself would copy its database threads.
-            context = multiprocessing.get_context("forkserver")
-            self._parsers = ProcessPoolExecutor(max_workers=cores, mp_context=context)
+            self._parsers = worker_pool(cores)
         return self._parsers
 
     # Feed management (admins)
