@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -217,3 +221,40 @@ async def test_stats_in_chinese(bot_api: FakeBotAPI, service: TrendService) -> N
         bot_api.push_text(ADMIN, "/stats", language_code="zh-hans")
         stats = (await bot_api.wait_for_message(ADMIN))["text"]
     assert "订阅者" in stats and "暂无" in stats
+
+
+async def test_a_database_locked_past_busy_timeout_mid_broadcast_sends_nothing_twice(
+    bot_api: FakeBotAPI, service: TrendService, database_url: str
+) -> None:
+    """A large ingest holds SQLite's write lock longer than busy_timeout while Telegram
+    accepts messages: their records wait for the lock, so the next run sends none again."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a SQLite lock")
+    chats = [CHAT, OTHER]
+    await subscribe(service, chats)
+    path = database_url.split(":///", 1)[1]
+    locked = threading.Event()
+
+    def hold_the_write_lock() -> None:
+        writer = sqlite3.connect(path, timeout=30)
+        writer.execute("BEGIN IMMEDIATE")
+        locked.set()
+        # Past the 5 s busy_timeout of every trendbot connection, five times over.
+        time.sleep(28)
+        writer.rollback()
+        writer.close()
+
+    async def lock_when_telegram_first_answers() -> None:
+        await bot_api.wait_until(lambda: bot_api.calls_of("sendMessage"), timeout=30)
+        await asyncio.to_thread(hold_the_write_lock)
+
+    holder = asyncio.create_task(lock_when_telegram_first_answers())
+    first = await run_broadcast(bot_api, service)
+    await holder
+    assert locked.is_set()
+    assert first.count("sent") == len(chats)
+    assert {row.state for row in await deliveries(service)} == {"sent"}
+    sent_first = {chat: len(sends_to(bot_api, chat)) for chat in chats}
+    again = await run_broadcast(bot_api, service)
+    assert again.count("sent") == 0
+    assert {chat: len(sends_to(bot_api, chat)) for chat in chats} == sent_first

@@ -26,6 +26,7 @@ fell behind.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from trends.store.db import Database
 
 __all__ = ["Ledger"]
 
-_RETRIES = 5
+LOCKED_PATIENCE = 300.0  # seconds a write waits out a locked SQLite database
 CLAIM_BATCH = 100  # claims that join the next transaction even while records are queued
 CLAIM_WAIT = 0.05  # seconds a claim waits at most for others to join it
 COMMIT_INTERVAL = 0.02  # seconds from one busy transaction's start to the next's, at least
@@ -138,13 +139,17 @@ class Ledger:
     async def _commit_with_retries(self, batch: list[_Write]) -> list[Any]:
         # SQLite refuses a transaction that read before another connection wrote ("database
         # is locked") at once, without waiting: the batch is all-or-nothing, so run it again.
-        for attempt in range(_RETRIES):
+        # The batch may record messages Telegram has already accepted: giving up would leave
+        # them pending and the next run would send them again. So a busy database (a large
+        # ingest holding the write lock past busy_timeout) is waited out, however long.
+        started = time.monotonic()
+        for attempt in itertools.count():
             try:
                 return await self._commit(batch)
             except OperationalError as exc:
-                if "locked" not in str(exc) or attempt == _RETRIES - 1:
+                if "locked" not in str(exc) or time.monotonic() - started > LOCKED_PATIENCE:
                     raise
-                await asyncio.sleep(0.02 * 2**attempt)
+                await asyncio.sleep(min(0.02 * 2**attempt, 1.0))
         raise AssertionError("unreachable")
 
     async def _commit(self, batch: list[_Write]) -> list[Any]:
