@@ -141,7 +141,8 @@ class TrendService:
         if self.feeds_path is None:
             return 0
         specs = load_feed_specs(self.feeds_path)
-        async with self.db.new_session() as session, session.begin():
+        # Two processes starting at once would both insert the new feeds: one at a time.
+        async with self.db.startup_lock(), self.db.new_session() as session, session.begin():
             return await feeds.sync_feeds(session, specs, now or _now())
 
     async def poll(

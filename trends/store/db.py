@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 __all__ = ["Database", "open_database"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_LOCK = 0x7472656E64  # "trend": the advisory lock key of start-up on PostgreSQL
 
 
 class Database:
@@ -32,9 +37,38 @@ class Database:
         return self.engine.dialect.name
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest alembic revision."""
-        async with self.engine.begin() as connection:
+        """Bring the schema to the newest alembic revision, one process at a time: two
+        processes starting on a fresh database must not both create the tables."""
+        async with self.startup_lock(), self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
+
+    @asynccontextmanager
+    async def startup_lock(self) -> AsyncIterator[None]:
+        """One process at a time through start-up work (migrations, the feeds-file sync).
+
+        PostgreSQL: an advisory lock on a connection of its own. SQLite: an exclusive lock on
+        a file beside the database (SQLite's own locks can't be held across alembic's work).
+        """
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK})
+                try:
+                    yield
+                finally:
+                    await connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK}
+                    )
+            return
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.lock", "a") as lock:
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     async def close(self) -> None:
         await self.engine.dispose()
