@@ -238,8 +238,8 @@ class _Request:
                     target = str(response.url.join(response.headers.get("location", "")))
                     if target in seen:
                         raise FetchError("redirect loop")
-                    if urlparse(target).scheme not in ("http", "https"):
-                        raise UnsafeFeedURL(f"a redirect to a {urlparse(target).scheme} URL")
+                    if (scheme := urlparse(target).scheme) not in ("http", "https"):
+                        raise UnsafeFeedURL(f"a redirect to a {scheme or 'relative'} URL")
                     if self.check_url is not None:
                         await self.check_url(target)
                     seen.add(target)
