@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from trends.dedup import find_duplicates
+from trends.stories import find_duplicates
 from trends.summarise import summarise
 from trends.tag import tag
 from trends.text import html_to_text
@@ -35,7 +36,8 @@ def analyze_lines(lines: Iterable[str], themes: Themes) -> list[dict[str, Any]]:
         [
             (title, text, _str(item.get("link")) or None)
             for (title, text), item in zip(texts, items, strict=True)
-        ]
+        ],
+        [_published(item.get("published")) for item in items],
     )
     results = []
     for item, (title, text), duplicate in zip(items, texts, duplicates, strict=True):
@@ -52,6 +54,16 @@ def analyze_lines(lines: Iterable[str], themes: Themes) -> list[dict[str, Any]]:
             result["error"] = item["error"]
         results.append(result)
     return results
+
+
+def _published(value: object) -> datetime | None:
+    """An optional ISO 8601 `published`: reports days apart are not one story."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _str(value: object) -> str:
