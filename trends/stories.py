@@ -535,14 +535,17 @@ def _key(kind: str, value: str, day: int) -> int:
 
 
 def _key_values(f: Features) -> set[tuple[str, str]]:
-    values = {("e", e) for e in f.entities if e not in _COMMON}
+    # Common names and title words too: a pair the score accepts may share nothing else.
+    # Each key holds one day's reports, so even "openai" stays a few dozen candidates.
+    values = {("e", e) for e in f.entities}
+    values |= {("w", w) for w in f.words}
     values |= {("m", m) for m in f.models}
     values |= {("n", n) for n in f.numbers}
     return values
 
 
 def own_keys(f: Features) -> list[int]:
-    """Keys to index a report under: one per rare entity, model and figure, on its day.
+    """Keys to index a report under: one per name, model, figure and title word, on its day.
 
     The day is in the key, so a lookup reads the reports of a few days that share a name,
     however large the archive. Undated reports count as one day.
@@ -643,6 +646,10 @@ class StoryIndex:
         self._members.append(report)
         for key in set(keys):
             self._by_key.setdefault(key, []).append(position)
+
+    def candidate_count(self, lookups: Iterable[int]) -> int:
+        """How many earlier reports a lookup reads (what the benchmark watches grow)."""
+        return len({p for key in set(lookups) for p in self._by_key.get(key, ())})
 
     def join(self, report: Member, lookups: Iterable[int]) -> int | None:
         """The story (its first member's ident) the report belongs to, if any."""
