@@ -6,6 +6,8 @@ the feed corpus) through a path relative to the repo; nothing is copied.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import json
 import os
@@ -14,6 +16,7 @@ import random
 import re
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -28,9 +31,18 @@ from trends.dedup import (
     TEXT_CHARS,
     THRESHOLD,
     NearDuplicateIndex,
-    find_duplicates,
     minhash_signature,
 )
+from trends.normalise import normalise
+from trends.parse import parse
+from trends.stories import (
+    StoryIndex,
+    find_duplicates,
+    member,
+    member_keys,
+    member_lookups,
+)
+from trends.summarise import summarise
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUNS = 5
@@ -61,6 +73,111 @@ def dev_eval() -> tuple[int, int, int, int, list[tuple[str, str]]]:
         if j is not None and frozenset((i, j)) not in gold
     ]
     return sum(hits), len(hits), sum(mono), len(mono), false
+
+
+_ZH_OUTLETS = ("36kr", "jike", "baoyu")
+
+
+def _dev_posts() -> tuple[list, dict[tuple[str, str], str]]:
+    """Every entry of the dedup-dev feeds, once per canonical link, parsed as ingest does;
+    and (feed file, link or guid) -> canonical link."""
+    posts: dict[str, object] = {}
+    ref: dict[tuple[str, str], str] = {}
+    for path in sorted((SHARED / "corpus" / "dedup-dev" / "feeds").iterdir()):
+        language = "zh" if path.name.startswith(_ZH_OUTLETS) else "en"
+        fetched = datetime.fromisoformat(path.name.split("_")[-1].split(".")[0]).replace(tzinfo=UTC)
+        parsed = parse(
+            path.read_bytes(), url=f"https://feeds.example/{path.name}", content_type=None
+        )
+        for post in normalise(
+            parsed.entries,
+            source=path.name.rsplit("_", 1)[0],
+            language=language,
+            fetched_at=fetched,
+            ai_source=False,
+        ):
+            posts.setdefault(post.canonical_link, post)
+            ref[(path.name, post.link)] = ref[(path.name, post.guid)] = post.canonical_link
+    ordered = sorted(posts.values(), key=lambda p: (p.published, p.canonical_link))
+    return ordered, ref
+
+
+def story_eval(posts: list, ref: dict[tuple[str, str], str]) -> dict[str, tuple[int, int]]:
+    """Cluster every dev-feed entry in time order with the ingest rule, then check the
+    labelled pairs: (linked, total) per language pair, and look-alikes merged."""
+    dup = find_duplicates([(p.title, p.text, p.link) for p in posts], [p.published for p in posts])
+    story = [i if d is None else d for i, d in enumerate(dup)]
+    position = {p.canonical_link: i for i, p in enumerate(posts)}
+    counts: dict[str, list[int]] = {}
+    for pair in _jsonl(SHARED / "eval" / "dedup-dev-pairs.jsonl"):
+        a, b = (
+            position[
+                ref.get((side["feed_file"], side["link"])) or ref[(side["feed_file"], side["guid"])]
+            ]
+            for side in (pair["a"], pair["b"])
+        )
+        group = f"same {pair['langs']}" if pair["same_story"] else "look-alikes merged"
+        hit = counts.setdefault(group, [0, 0])
+        hit[0] += story[a] == story[b]
+        hit[1] += 1
+    return {group: (hit[0], hit[1]) for group, hit in sorted(counts.items())}
+
+
+def story_lookup_times(posts: list) -> list[tuple[int, float, float]]:
+    """(archive size, seconds per post, mean candidates) of StoryIndex lookups.
+
+    The archive is the dev posts repeated, each copy moved past the previous one in time;
+    queries are posts of the last copy.
+    """
+    # Past the corpus' own span, so copies never share days: the news of a few days stays
+    # what real feeds carry however large the archive grows.
+    span = posts[-1].published - posts[0].published + timedelta(days=10)
+    base = [
+        member(
+            0,
+            None,
+            title=p.title,
+            summary=summarise(p.text, p.title),
+            canonical_link=p.canonical_link,
+            published=p.published,
+            signature=None,
+        )
+        for p in posts
+    ]
+    out = []
+    for size in (10_000, 100_000):
+        index = StoryIndex()
+        copies = -(-size // len(base))
+        added = 0
+        for copy in range(copies):
+            for report in base:
+                if added == size:
+                    break
+                shifted = _shift(report, span * copy, added)
+                index.add(shifted, member_keys(shifted))
+                added += 1
+        queries = [_shift(r, span * (copies - 1), -1) for r in base[:300]]
+        lookups = [member_lookups(q) for q in queries]
+        per = _median_time(functools.partial(_join_all, index, queries, lookups)) / len(queries)
+        cands = float(np.mean([index.candidate_count(k) for k in lookups]))
+        out.append((size, per, cands))
+    return out
+
+
+def _join_all(index: StoryIndex, queries: list, lookups: list[list[int]]) -> None:
+    for query, keys in zip(queries, lookups, strict=True):
+        index.join(query, keys)
+
+
+def _shift(report, by: timedelta, ident: int):
+    features = report.features
+    seconds = by.total_seconds()
+    moved = dataclasses.replace(
+        features,
+        day=(features.day or 0) + by.days,
+        timestamp=(features.timestamp or 0.0) + seconds,
+    )
+    return dataclasses.replace(report, ident=ident, story=ident, features=moved)
 
 
 def _corpus_texts() -> list[str]:
@@ -128,6 +245,15 @@ def main() -> None:
         f"constants: NUM_PERM={NUM_PERM} SHINGLE_SIZE={SHINGLE_SIZE} TEXT_CHARS={TEXT_CHARS} "
         f"THRESHOLD={THRESHOLD} BANDS={BANDS} ROWS={ROWS}"
     )
+    posts, ref = _dev_posts()
+    print(f"dedup-dev: {len(posts)} distinct entries of 190 feed snapshots, clustered at once")
+    for group, (hit, total) in story_eval(posts, ref).items():
+        print(f"  {group:<20} {hit:>3}/{total:<3} {hit / total:6.1%}")
+    for size, per, cands in story_lookup_times(posts):
+        print(
+            f"StoryIndex.join at {size:>7,} archived posts: {per * 1e6:7.1f} µs/post "
+            f"(median of {RUNS}), {cands:.1f} candidates on average"
+        )
     found, gold, found_mono, gold_mono, false = dev_eval()
     print(f"dev recall: {found}/{gold} overall, {found_mono}/{gold_mono} non-cross-lingual")
     print(f"dev false merges: {len(false)}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from email.utils import format_datetime
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.fakes.feed_server import FeedServer
 from trends import pipeline
+from trends.analyze import analyze_lines
+from trends.dedup import canonical_url
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 
@@ -223,3 +228,107 @@ async def test_posts_stored_meanwhile_by_another_poll_are_skipped(
     assert sum(second) == len(prepared)  # no error: each post new, a copy, or skipped
     assert second[1] >= 10  # the first ten were already there
     assert await count_posts(service) == len(pipeline._distinct(prepared))
+
+
+_STORY_POSTS = [  # our own writing: (title, description, link, published)
+    (
+        "Nvidia unveils Rubin Ultra GPU with 288GB of memory",
+        "Nvidia on Tuesday unveiled Rubin Ultra, its next data-centre GPU, with 288GB of HBM4"
+        " memory, shipping in 2027. Jensen Huang showed the chip at GTC in San Jose.",
+        "https://techpress.example/2026/03/17/nvidia-rubin-ultra?utm_source=rss",
+        "2026-03-17T09:00:00+00:00",
+    ),
+    (
+        "Qwen team releases Qwen4-Coder, an open coding model",
+        "Alibaba's Qwen team released Qwen4-Coder, a 480B open-weight model for code.",
+        "https://techpress.example/2026/03/17/qwen4-coder",
+        "2026-03-17T11:00:00+00:00",
+    ),
+    (
+        "Team update",
+        "",
+        "https://lumen.example/blog/team-update-1",
+        "2026-03-17T12:00:00+00:00",
+    ),
+    (
+        "英伟达发布Rubin Ultra GPU，显存达288GB",
+        "黄仁勋在GTC大会上发布了下一代数据中心GPU Rubin Ultra，配备288GB HBM4显存，"
+        "预计2027年出货。英伟达称其推理性能大幅提升。",
+        "https://kejibao.example/p/88123",
+        "2026-03-17T14:00:00+00:00",
+    ),
+    (
+        "Nvidia's Rubin Ultra packs 288GB of HBM4",
+        "At GTC, Nvidia CEO Jensen Huang revealed Rubin Ultra, a GPU with 288GB of HBM4 memory"
+        " that ships in 2027, and a roadmap for the racks built around it.",
+        "https://gadgetwire.example/nvidia-rubin-ultra-hbm4",
+        "2026-03-17T15:00:00+00:00",
+    ),
+    (
+        "阿里通义千问发布Qwen4-Coder，480B开源代码模型",
+        "通义千问团队发布开源代码模型Qwen4-Coder，参数规模480B。",
+        "https://kejibao.example/p/88190",
+        "2026-03-18T02:00:00+00:00",
+    ),
+    (
+        "Team update",
+        "",
+        "https://lumen.example/blog/team-update-2",
+        "2026-03-18T03:00:00+00:00",
+    ),
+]
+
+
+def _rss(posts: list[tuple[str, str, str, str]]) -> bytes:
+    items = "".join(
+        f"<item><title>{escape(title)}</title><description>{escape(text)}</description>"
+        f"<link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<pubDate>{format_datetime(datetime.fromisoformat(published))}</pubDate></item>"
+        for title, text, link, published in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Aggregator</title><link>https://agg.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
+    service_for: OpenService, feed_server: FeedServer
+) -> None:
+    # The first four are stored by one poll; the rest arrive by the next and meet them in
+    # the store. analyze reads all seven at once: both must tell the same stories.
+    feed_server.add_body("/agg.xml", _rss(_STORY_POSTS[:4]))
+    service = await service_for([feed_server.url("/agg.xml")])
+    await service.poll(only_due=False)
+    feed_server.set_body("/agg.xml", _rss(_STORY_POSTS))
+    async with service.db.new_session() as session, session.begin():
+        for feed in (await session.scalars(select(FeedRow))).all():
+            feed.etag = feed.last_modified = None
+    await service.poll(only_due=False)
+    async with service.db.new_session() as session:
+        rows = (await session.scalars(select(PostRow).order_by(PostRow.id))).all()
+    link_of = {row.id: row.canonical_link for row in rows}
+    ingested = {
+        row.canonical_link: link_of[row.cluster_id] if row.cluster_id else None for row in rows
+    }
+
+    lines = [
+        json.dumps({"id": link, "title": title, "summary": text, "link": link, "published": at})
+        for title, text, link, at in _STORY_POSTS
+    ]
+    analyzed = {
+        canonical_url(result["id"]): result["duplicate_of"]
+        and canonical_url(result["duplicate_of"])
+        for result in analyze_lines(lines, service.themes)
+    }
+    assert ingested == analyzed
+    # Rubin Ultra told by three outlets in two languages is one story; so is Qwen4-Coder;
+    # one outlet's two "Team update" posts are not.
+    rubin = canonical_url(_STORY_POSTS[0][2])
+    assert [link for link, first in analyzed.items() if first == rubin] == [
+        "https://kejibao.example/p/88123",
+        "https://gadgetwire.example/nvidia-rubin-ultra-hbm4",
+    ]
+    assert analyzed["https://kejibao.example/p/88190"] == _STORY_POSTS[1][2]
+    assert analyzed["https://lumen.example/blog/team-update-2"] is None
+    assert "utm_source" not in rubin

@@ -10,10 +10,11 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from trends.dedup import find_duplicates
+from trends.stories import find_duplicates
 from trends.summarise import summarise
 from trends.tag import tag
 from trends.text import html_to_text
@@ -33,7 +34,8 @@ def analyze_lines(lines: Iterable[bytes | str], themes: Themes) -> list[dict[str
         [
             (title, text, _str(item.get("link")) or None)
             for (title, text), item in zip(texts, items, strict=True)
-        ]
+        ],
+        [_published(item.get("published")) for item in items],
     )
     results = []
     for item, (title, text), duplicate in zip(items, texts, duplicates, strict=True):
@@ -50,6 +52,16 @@ def analyze_lines(lines: Iterable[bytes | str], themes: Themes) -> list[dict[str
             result["error"] = item["error"]
         results.append(result)
     return results
+
+
+def _published(value: object) -> datetime | None:
+    """An optional ISO 8601 `published`: reports days apart are not one story."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _str(value: object) -> str:

@@ -1,4 +1,6 @@
-"""Duplicate detection: canonical URLs, content hashes and MinHash/LSH near-duplicates.
+"""Copy detection: canonical URLs, content hashes and MinHash/LSH near-duplicates.
+
+The same-story rule that uses them, for ingest and analyze alike, is `trends.stories`.
 
 Pure functions, no I/O. MinHash runs over character n-grams of text with punctuation and
 whitespace removed, so Chinese needs no tokenizer. Band keys are 63-bit ints meant for an
@@ -10,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
 from difflib import SequenceMatcher
-from typing import cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import numpy as np
@@ -30,7 +30,7 @@ __all__ = [
     "band_keys",
     "canonical_url",
     "content_hash",
-    "find_duplicates",
+    "copy_signature",
     "minhash_signature",
     "normalise_for_shingles",
     "outlet",
@@ -201,6 +201,15 @@ def story_signature(title: str, text: str) -> np.ndarray:
     return minhash_signature(_story_text(title, text))
 
 
+def copy_signature(title: str, text: str) -> np.ndarray | None:
+    """`story_signature`, or None when title and lead are too short for a stable estimate
+    (bare titles such as HN's, or "Team update"): those are left to the story rule."""
+    norm = normalise_for_shingles(_story_text(title, text))
+    if len(norm) - SHINGLE_SIZE + 1 < _MIN_SHINGLES:
+        return None
+    return minhash_signature(norm)
+
+
 def band_keys(signature: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[int]:
     """One non-negative 63-bit key per band; the band index is hashed in, so equal rows in
     different bands give different keys. Stable across processes (no `hash()`)."""
@@ -295,43 +304,3 @@ def same_story(score: float, title_a: str, title_b: str) -> bool:
 
 def _title_ratio(a: str, b: str) -> float:
     return SequenceMatcher(None, normalise_for_shingles(a), normalise_for_shingles(b)).ratio()
-
-
-def find_duplicates(items: Sequence[tuple[str, str, str | None]]) -> list[int | None]:
-    """For each (title, text, link), the index of an earlier item telling the same story.
-
-    In order: same canonical link; same content hash (only with a body: equal bare titles
-    like "Team update" are not one story); near-duplicate MinHash of the title plus the
-    lead of the text, at `THRESHOLD`, or `ASSISTED_THRESHOLD` when the titles nearly match.
-    Near-duplicates from the same outlet are not merged: a site does not tell one story
-    twice under two URLs, so look-alikes there are templates (system cards, regional
-    launches). Exact matches point at the first copy, near ones at the most similar.
-    """
-    by_link: dict[str, int] = {}
-    by_hash: dict[str, int] = {}
-    index = NearDuplicateIndex()
-    outlets: list[str] = []
-    result: list[int | None] = []
-    for i, (title, text, link) in enumerate(items):
-        url = canonical_url(link) if link else ""
-        outlets.append(outlet(url) if url else "")
-        found = by_link.setdefault(url, i) if url else i
-        if normalise_for_shingles(text):
-            digest = content_hash(title, text)
-            found = by_hash.setdefault(digest, i) if found == i else found
-        norm = normalise_for_shingles(_story_text(title, text))
-        if len(norm) - SHINGLE_SIZE + 1 < _MIN_SHINGLES:
-            result.append(None if found == i else found)
-            continue
-        sig = minhash_signature(norm)
-        if found == i:
-            best_sim = 0.0
-            for j in sorted(cast("set[int]", index.candidates(sig))):
-                if outlets[j] and outlets[j] == outlets[i]:
-                    continue
-                sim = similarity(sig, index._signatures[j])
-                if sim > best_sim and same_story(sim, title, items[j][0]):
-                    found, best_sim = j, sim
-        index.add(i, sig)
-        result.append(None if found == i else found)
-    return result

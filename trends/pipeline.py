@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends import dedup, schedule
+from trends import dedup, schedule, stories
 from trends.errors import FeedGone, RateLimited, TrendbotError
 from trends.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.llm import LLMEnricher
@@ -52,7 +52,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DIGEST_WINDOW = timedelta(days=7)
-_SIGNATURE_BYTES = dedup.NUM_PERM * dedup.SIGNATURE_DTYPE.itemsize
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,20 +279,20 @@ def prepare(
     return dataclasses.replace(parsed, entries=[]), posts
 
 
-def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray]]:
+def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray | None]]:
     """Summarise, tag and sign each post: the CPU-bound part, run off the event loop."""
     enriched = []
     for post in posts:
         post.summary = summarise(post.text, post.title)
         post.trends = tag(post.title, post.text, themes, ai_source=post.ai_source)
-        enriched.append((post, dedup.story_signature(post.title, post.text)))
+        enriched.append((post, dedup.copy_signature(post.title, post.text)))
     return enriched
 
 
 async def _store(
     session: AsyncSession,
     feed_id: int,
-    prepared: list[tuple[Post, np.ndarray]],
+    prepared: list[tuple[Post, np.ndarray | None]],
     now: datetime,
     first_fetch: bool,
 ) -> tuple[int, int]:
@@ -308,42 +307,75 @@ async def _store(
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
-    keys = [dedup.band_keys(signature) for _, signature in fresh]
-    candidates = await post_store.candidates_by_band(
-        session, {key for post_keys in keys for key in post_keys}
+    reports = [
+        stories.member(
+            0,
+            None,
+            title=post.title,
+            summary=post.summary,
+            canonical_link=post.canonical_link,
+            published=post.published,
+            signature=signature,
+        )
+        for post, signature in fresh
+    ]
+    lookups = [stories.member_lookups(report) for report in reports]
+    stored = await post_store.candidates_by_band(
+        session, {key for post_keys in lookups for key in post_keys}
     )
-    clusters = _clusters(fresh, keys, candidates)
+    clusters = _clusters(reports, lookups, *stored)
     rows = [
         post_store.NewPost(
             post=post,
             cluster_id=cluster if cluster is None or cluster > 0 else None,
-            minhash=signature.tobytes(),
-            band_keys=post_keys,
+            minhash=signature.tobytes() if signature is not None else None,
+            band_keys=stories.member_keys(report),
             in_digests=_reaches_digests(post, now, first_fetch),
         )
-        for (post, signature), post_keys, cluster in zip(fresh, keys, clusters, strict=True)
+        for (post, signature), report, cluster in zip(fresh, reports, clusters, strict=True)
     ]
-    stored = await _insert_in_order(session, feed_id, rows, clusters, now)
-    duplicates += len(rows) - len(stored)
-    clustered = sum(1 for row in stored if row.cluster_id is not None)
-    return len(stored) - clustered, duplicates + clustered
+    stored_rows = await _insert_in_order(session, feed_id, rows, clusters, now)
+    duplicates += len(rows) - len(stored_rows)
+    clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
+    return len(stored_rows) - clustered, duplicates + clustered
 
 
 def _clusters(
-    fresh: list[tuple[Post, np.ndarray]],
-    keys: list[list[int]],
-    stored: tuple[list[post_store.Candidate], dict[int, list[int]]],
+    reports: list[stories.Member],
+    lookups: list[list[int]],
+    candidates: list[post_store.Candidate],
+    by_key: dict[int, list[int]],
 ) -> list[int | None]:
-    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None."""
-    candidates = _Candidates(*stored, room=len(fresh))
-    clusters: list[int | None] = []
-    for index, ((post, signature), post_keys) in enumerate(zip(fresh, keys, strict=True)):
-        cluster = candidates.cluster_of(post, signature, post_keys)
-        clusters.append(cluster)
-        itself = post_store.Candidate(
-            -(index + 1), cluster, signature.tobytes(), post.canonical_link, post.title
+    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
+
+    The stored candidates go into the index first, oldest first, then the batch in order:
+    the same `StoryIndex` analyze fills with its input, so both decide alike.
+    """
+    keys_of: dict[int, list[int]] = {}
+    for key, ids in by_key.items():
+        for post_id in ids:
+            keys_of.setdefault(post_id, []).append(key)
+    index = stories.StoryIndex()
+    for candidate in sorted(candidates, key=lambda c: c.post_id):
+        earlier = stories.member(
+            candidate.post_id,
+            candidate.cluster_id,
+            title=candidate.title,
+            summary=candidate.summary,
+            canonical_link=candidate.canonical_link,
+            published=candidate.published_at,
+            signature=candidate.minhash,
         )
-        candidates.add(itself, signature, post_keys)
+        index.add(earlier, keys_of.get(candidate.post_id, ()))
+    clusters: list[int | None] = []
+    for position, (report, lookup) in enumerate(zip(reports, lookups, strict=True)):
+        cluster = index.join(report, lookup)
+        clusters.append(cluster)
+        itself = -(position + 1)
+        story = itself if cluster is None else cluster
+        index.add(
+            dataclasses.replace(report, ident=itself, story=story), stories.member_keys(report)
+        )
     return clusters
 
 
@@ -381,7 +413,9 @@ async def _insert_in_order(
     return stored
 
 
-def _distinct(prepared: list[tuple[Post, np.ndarray]]) -> list[tuple[Post, np.ndarray]]:
+def _distinct(
+    prepared: list[tuple[Post, np.ndarray | None]],
+) -> list[tuple[Post, np.ndarray | None]]:
     """Drop a feed's repeats of its own posts (same guid, canonical link or content)."""
     seen: set[str] = set()
     fresh = []
@@ -399,64 +433,6 @@ def _reaches_digests(post: Post, now: datetime, first_fetch: bool) -> bool:
     in_window = post.published is not None and post.published >= now - DIGEST_WINDOW
     undated_on_first_fetch = first_fetch and post.published == now  # normalise dated it now
     return in_window and not undated_on_first_fetch
-
-
-class _Candidates:
-    """Earlier reports by band key, their signatures in one matrix, scored together.
-
-    Popular band keys can bring thousands of candidates; numpy scores them all at once and
-    only the few close enough are looked at one by one.
-    """
-
-    def __init__(
-        self, stored: list[post_store.Candidate], by_key: dict[int, list[int]], *, room: int
-    ) -> None:
-        usable = [c for c in stored if c.minhash and len(c.minhash) == _SIGNATURE_BYTES]
-        self._posts: list[post_store.Candidate] = usable
-        self._matrix = np.empty((len(usable) + room, dedup.NUM_PERM), dtype=dedup.SIGNATURE_DTYPE)
-        if usable:
-            packed = b"".join(c.minhash for c in usable)  # type: ignore[misc]
-            self._matrix[: len(usable)] = np.frombuffer(packed, dedup.SIGNATURE_DTYPE).reshape(
-                len(usable), dedup.NUM_PERM
-            )
-        row_of = {c.post_id: row for row, c in enumerate(usable)}
-        self._rows: dict[int, list[int]] = {
-            key: [row_of[i] for i in ids if i in row_of] for key, ids in by_key.items()
-        }
-
-    def add(self, candidate: post_store.Candidate, signature: np.ndarray, keys: list[int]) -> None:
-        """A post of the batch being stored, a candidate for the posts after it."""
-        row = len(self._posts)
-        self._posts.append(candidate)
-        self._matrix[row] = signature
-        for key in keys:
-            self._rows.setdefault(key, []).append(row)
-
-    def cluster_of(self, post: Post, signature: np.ndarray, keys: list[int]) -> int | None:
-        """The cluster of the most similar earlier report from another outlet, if close
-        enough; on a tie, the earliest report.
-
-        An outlet does not tell one story twice under two links, so its own look-alikes
-        (regional launches, system cards) stay apart; an aggregator's links to two outlets
-        don't.
-        """
-        rows: set[int] = set()
-        for key in keys:
-            rows.update(self._rows.get(key, ()))
-        if not rows:
-            return None
-        ordered = np.fromiter(sorted(rows), dtype=np.intp, count=len(rows))
-        scores = dedup.similarities(signature, self._matrix[ordered])
-        own_outlet = dedup.outlet(post.canonical_link)
-        for index in np.argsort(-scores, kind="stable"):  # best first
-            score, candidate = float(scores[index]), self._posts[ordered[index]]
-            if score < dedup.ASSISTED_THRESHOLD:
-                break
-            if dedup.outlet(candidate.canonical_link) == own_outlet:
-                continue
-            if dedup.same_story(score, post.title, candidate.title):
-                return candidate.cluster_id or candidate.post_id
-        return None
 
 
 async def _record_success(

@@ -211,7 +211,9 @@ class Model:
         tags = []
         for k in np.flatnonzero(prob >= self.threshold):
             tags.append(
-                TrendTag(trend=TRENDS[k], score=round(float(prob[k]), 3), matched=_why(self, f, k))
+                TrendTag(
+                    trend=TRENDS[k], score=round(float(prob[k]), 3), matched=_why(self, f, int(k))
+                )
             )
         return sorted(tags, key=lambda t: (-t.score, t.trend))
 

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from trends.models import Post
 from trends.normalise import normalise
 from trends.parse import parse
 from trends.tag import lexicon_tag
@@ -67,14 +68,14 @@ def load_labelled(labels: Path, feeds_dir: Path) -> list[Example]:
     for feed_file, feed_rows in by_feed.items():
         parsed = parse((feeds_dir / feed_file).read_bytes(), url="https://example.invalid/")
         posts = normalise(parsed.entries, source=feed_file, language="", fetched_at=now)
-        found = {}
+        found: dict[str | None, Post] = {}
         for post in posts:
             found.setdefault(post.link, post)
             found.setdefault(post.guid, post)
         for row in feed_rows:
-            post = found.get(row.get("link")) or found.get(row.get("guid"))
-            if post is not None:
-                out.append(Example(post.title, post.text, frozenset(row["themes"]), feed_file))
+            entry = found.get(row.get("link")) or found.get(row.get("guid"))
+            if entry is not None:
+                out.append(Example(entry.title, entry.text, frozenset(row["themes"]), feed_file))
     return out
 
 

@@ -20,12 +20,12 @@ from trends.dedup import (
     band_keys,
     canonical_url,
     content_hash,
-    find_duplicates,
     minhash_signature,
     normalise_for_shingles,
     similarity,
     story_signature,
 )
+from trends.stories import find_duplicates
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FEEDS = SHARED / "corpus" / "feeds"

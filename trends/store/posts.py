@@ -1,4 +1,4 @@
-"""Posts, their trend tags and LSH band keys; the archive queries behind /trend and digests."""
+"""Posts, their trend tags and lookup keys (MinHash bands, story names by day); the archive queries behind /trend and digests."""
 
 from __future__ import annotations
 
@@ -87,7 +87,13 @@ async def candidates_by_band(
     candidates: list[Candidate] = []
     for start in range(0, len(ids), _CHUNK):
         details = select(
-            PostRow.id, PostRow.cluster_id, PostRow.minhash, PostRow.canonical_link, PostRow.title
+            PostRow.id,
+            PostRow.cluster_id,
+            PostRow.minhash,
+            PostRow.canonical_link,
+            PostRow.title,
+            PostRow.summary,
+            PostRow.published_at,
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
         candidates.extend(Candidate(*row) for row in (await session.execute(details)).all())
     return candidates, dict(by_key)
@@ -102,6 +108,8 @@ class Candidate:
     minhash: bytes | None
     canonical_link: str
     title: str
+    summary: str
+    published_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

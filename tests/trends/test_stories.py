@@ -1,0 +1,100 @@
+"""The same-story rule on reports of our own writing: outlets, languages, look-alikes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from trends.stories import features, find_duplicates, same_story
+
+DAY = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+
+NVIDIA_EN = (
+    "Nvidia unveils Rubin Ultra GPU with 288GB of memory",
+    "Nvidia on Tuesday unveiled Rubin Ultra, its next data-centre GPU, with 288GB of HBM4 "
+    "memory, shipping in 2027. Jensen Huang showed the chip at GTC in San Jose.",
+)
+NVIDIA_EN_OTHER = (
+    "Nvidia's Rubin Ultra packs 288GB of HBM4",
+    "At GTC, Nvidia CEO Jensen Huang revealed Rubin Ultra, a GPU with 288GB of HBM4 memory "
+    "that ships in 2027, and a roadmap for the racks built around it.",
+)
+NVIDIA_ZH = (
+    "英伟达发布Rubin Ultra GPU，显存达288GB",
+    "黄仁勋在GTC大会上发布了下一代数据中心GPU Rubin Ultra，配备288GB HBM4显存，"
+    "预计2027年出货。英伟达称其推理性能大幅提升。",
+)
+SYSTEM_CARD_1 = (
+    "Lumen-R2 system card",
+    "This system card describes the safety evaluations we ran on Lumen-R2 before release.",
+)
+SYSTEM_CARD_2 = (
+    "Lumen-R3 system card",
+    "This system card describes the safety evaluations we ran on Lumen-R3 before release.",
+)
+
+
+def test_one_story_from_two_outlets_is_linked() -> None:
+    items = [
+        (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra"),
+        (*NVIDIA_EN_OTHER, "https://gadgetwire.example/nvidia-rubin-ultra-hbm4"),
+    ]
+    assert find_duplicates(items, [DAY, DAY + timedelta(hours=3)]) == [None, 0]
+
+
+def test_an_english_and_a_chinese_report_meet_through_the_alias_table() -> None:
+    # 英伟达 is Nvidia and 黄仁勋 Jensen Huang: the table gives the two reports their names.
+    zh = features(*NVIDIA_ZH, DAY + timedelta(hours=5))
+    assert {"nvidia", "huang", "rubin", "ultra"} <= zh.entities
+    assert same_story(features(*NVIDIA_EN, DAY), zh)
+    items = [
+        (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra"),
+        (*NVIDIA_ZH, "https://kejibao.example/p/88123"),
+    ]
+    assert find_duplicates(items, [DAY, DAY + timedelta(hours=5)]) == [None, 0]
+
+
+def test_reports_a_week_apart_are_other_stories() -> None:
+    items = [
+        (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra"),
+        (*NVIDIA_EN_OTHER, "https://gadgetwire.example/nvidia-rubin-ultra-hbm4"),
+    ]
+    assert find_duplicates(items, [DAY, DAY + timedelta(days=8)]) == [None, None]
+
+
+def test_one_outlets_look_alikes_stay_apart() -> None:
+    # Successive system cards and two "Team update" posts read alike but are not one story.
+    items = [
+        (*SYSTEM_CARD_1, "https://lumen.example/r2-system-card"),
+        (*SYSTEM_CARD_2, "https://lumen.example/r3-system-card"),
+        ("Team update", "", "https://lumen.example/blog/team-update-1"),
+        ("Team update", "", "https://lumen.example/blog/team-update-2"),
+    ]
+    assert find_duplicates(items, [DAY] * 4) == [None] * 4
+
+
+def test_same_company_same_week_other_event_is_apart() -> None:
+    launch = (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra")
+    earnings = (
+        "Nvidia beats revenue forecasts as data-centre sales climb",
+        "Nvidia reported quarterly revenue of $44 billion on Wednesday, above analyst "
+        "estimates, as cloud companies kept buying its chips.",
+        "https://gadgetwire.example/nvidia-earnings-q1",
+    )
+    assert find_duplicates([launch, earnings], [DAY, DAY + timedelta(days=1)]) == [None, None]
+
+
+def test_duplicate_of_names_the_first_member_of_the_story() -> None:
+    items = [
+        (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra"),
+        (*NVIDIA_EN_OTHER, "https://gadgetwire.example/nvidia-rubin-ultra-hbm4"),
+        (*NVIDIA_ZH, "https://kejibao.example/p/88123"),
+    ]
+    assert find_duplicates(items, [DAY, DAY, DAY]) == [None, 0, 0]
+
+
+def test_the_same_page_with_tracking_parameters_is_one_copy() -> None:
+    items = [
+        (*NVIDIA_EN, "https://techpress.example/rubin?utm_source=rss&utm_medium=feed"),
+        (*NVIDIA_EN, "https://techpress.example/rubin?fbclid=abc&ref=homepage"),
+    ]
+    assert find_duplicates(items, [DAY, DAY]) == [None, 0]
