@@ -185,6 +185,11 @@ def render_digest(
         for story in section.stories:
             wrong = section.trend.number if feedback and story.post_id is not None else None
             blocks.append(_story_block(story, language, wrong_trend=wrong))
+        # The count covers every story tagged with the trend (as /trends and /trend do);
+        # those not listed here (past the cap, or filed under a stronger trend) are one
+        # command away.
+        if (more := section.count - len(section.stories)) > 0:
+            blocks.append(text(language, "digest_more", more=more, number=section.trend.number))
     blocks.append(f"<i>{text(language, 'digest_footer')}</i>")
     return DigestParts(
         split_blocks(blocks), digest, digest_caption(digest, language, cadence=cadence)

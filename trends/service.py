@@ -18,7 +18,7 @@ from trends.archive import HISTORY_WEEKS, Archive
 from trends.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
-from trends.fetch import TOTAL_SECONDS, new_client
+from trends.fetch import CONCURRENCY, TOTAL_SECONDS, new_client
 from trends.llm import LLMConfig, LLMEnricher
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
@@ -138,13 +138,15 @@ class TrendService:
         only_due: bool = True,
         now: datetime | None = None,
         total_seconds: float = TOTAL_SECONDS,
+        concurrency: int = CONCURRENCY,
         on_start: Callable[[int], object] | None = None,
         progress: Callable[[FeedReport], object] | None = None,
     ) -> PollReport:
         """Poll the feeds whose time has come (or all enabled feeds) and store new posts.
 
         `total_seconds` bounds each feed's download; `on_start(count)` and
-        `progress(report)` let a terminal show a progress bar.
+        `progress(report)` let a terminal show a progress bar. With `concurrency=1` feeds
+        are stored in order, so which outlet's copy of a story is its first report is fixed.
         """
         now = now or _now()
         async with self.db.new_session() as session:
@@ -161,6 +163,7 @@ class TrendService:
                 due,
                 self.themes,
                 now,
+                concurrency=concurrency,
                 total_seconds=total_seconds,
                 progress=progress,
                 llm=self.llm,
