@@ -167,14 +167,16 @@ def render_digest(
         )
     ]
     if stories == 0:
-        blocks.append(text(language, "digest_nothing"))
+        blocks.append(
+            text(language, "digest_daily_nothing" if cadence == "daily" else "digest_nothing")
+        )
     for section in digest.sections:
         if not section.stories:
             continue
         blocks.append(
             text(
                 language,
-                "digest_section",
+                "digest_daily_section" if cadence == "daily" else "digest_section",
                 number=section.trend.number,
                 name=escape(section.trend.name(language)),
                 count=section.count,

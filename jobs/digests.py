@@ -12,7 +12,7 @@ import gc
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from jobs.routing import routed_work
 from trends.models import Digest
@@ -94,9 +94,13 @@ class _Renderer:
         key = (item.key, followed, language, cadence)
         if key not in self.parts:
             if (item.key, followed) not in self.digests:
-                now = datetime.now(UTC)
+                # The period ends at its slot (never after the tick that found it due),
+                # so a digest reads the same whenever it is sent.
                 self.digests[item.key, followed] = await self.service.digest(
-                    until=min(item.slot, now), trends=list(followed), key=item.key
+                    until=item.slot,
+                    trends=list(followed),
+                    key=item.key,
+                    cadence=item.preferences.cadence,
                 )
             self.parts[key] = self.render(self.digests[item.key, followed], language, cadence)
         return self.parts[key]

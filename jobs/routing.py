@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from trends.models import Digest
 from trends.routing import split_by_route
@@ -35,10 +34,11 @@ async def routed_work(
             work.append((item, await parts_of(item)))
             continue
         followed = sorted(item.preferences.trends)
-        until = min(item.slot, datetime.now(UTC))
-        digest = await service.digest(until=until, trends=followed, key=item.key)
-        language = item.preferences.language or item.subscriber.language
         cadence = item.preferences.cadence
+        digest = await service.digest(
+            until=item.slot, trends=followed, key=item.key, cadence=cadence
+        )
+        language = item.preferences.language or item.subscriber.language
         split = split_by_route(digest, chat_routes)
         for thread, part in split.topics:
             topic = replace(item, key=f"{item.key}@{thread}", thread_id=thread)

@@ -69,6 +69,7 @@ class DueDigest:
     thread_id: int | None = None  # a forum topic, for the sections routed there
 
 
+DAILY_WINDOW = timedelta(days=1)  # a daily digest covers the day since the one before
 PARALLEL_PARSE_FEEDS = 50  # polls of this many feeds parse in worker processes
 
 
@@ -273,23 +274,32 @@ class TrendService:
         until: datetime | None = None,
         trends: list[int] | None = None,
         key: str = "preview",
+        cadence: str = "weekly",
     ) -> Digest:
-        """The digest of the seven days up to `until`, for the given trends (default all)."""
+        """The digest of the period up to `until` (seven days, or one for a daily digest),
+        for the given trends (default all); its counts compare it with the period before."""
         until = until or _now()
-        since = until - DIGEST_WINDOW
+        window = DAILY_WINDOW if cadence == "daily" else DIGEST_WINDOW
+        since = until - window
         followed = [t for t in self.themes.trends if trends is None or t.number in trends]
         async with self.db.new_session() as session:
             found = await posts.posts_in_window(session, since, until, [t.number for t in followed])
             # This week, last week and the chart's weeks before them, in one grouped query.
             weekly = await posts.weekly_trend_counts(session, until, HISTORY_WEEKS)
+            if window == DIGEST_WINDOW:
+                counts = {trend: weeks[-1] for trend, weeks in weekly.items()}
+                previous = {trend: weeks[-2] for trend, weeks in weekly.items()}
+            else:
+                counts = await posts.trend_counts(session, since, until)
+                previous = await posts.trend_counts(session, since - window, since)
         return build_digest(
             key=key,
             since=since,
             until=until,
             trends=followed,
             posts=found,
-            counts={trend: weeks[-1] for trend, weeks in weekly.items()},
-            previous_counts={trend: weeks[-2] for trend, weeks in weekly.items()},
+            counts=counts,
+            previous_counts=previous,
             weekly_counts=weekly,
         )
 
