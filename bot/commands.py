@@ -56,15 +56,17 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     service = service_of(context)
     changed = await service.subscribe(chat.id, chat.type, title=chat.title, language=language)
-    defaults = service.defaults
-    when = text(
+    # The chat's own schedule (it may have chosen one in /settings first), not the defaults.
+    settings = await service.chat_settings(chat.id)
+    assert settings is not None  # just subscribed
+    schedule = text(
         language,
-        "at_hour",
-        day=text(language, f"weekday_{defaults.weekday}"),
-        hour=defaults.hour,
+        f"schedule_{settings.cadence}",
+        day=text(language, f"weekday_{settings.digest_day}"),
+        hour=settings.digest_hour,
     )
     key = "subscribed" if changed else "already_subscribed"
-    await _reply(update, text(language, key, when=when, timezone=defaults.timezone))
+    await _reply(update, text(language, key, schedule=schedule, timezone=settings.timezone))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -35,10 +35,13 @@ _EN = {
         "/help: this message"
     ),
     "subscribed": (
-        "Subscribed. Your digest arrives every {when} ({timezone}). "
+        "Subscribed. Your digest arrives {schedule} ({timezone}). "
         "/settings changes what and when; /unsubscribe stops it."
     ),
-    "already_subscribed": "You are already subscribed. Your digest arrives every {when} ({timezone}).",
+    "already_subscribed": "You are already subscribed. Your digest arrives {schedule} ({timezone}).",
+    "schedule_weekly": "every {day} at {hour:02d}:00",
+    "schedule_daily": "every day at {hour:02d}:00",
+    "schedule_off": "never while it is off in /settings",
     "unsubscribed": "Unsubscribed: no more digests. /subscribe brings them back.",
     "not_subscribed": "You are not subscribed. /subscribe starts the weekly digest.",
     "trend_usage": (
@@ -269,8 +272,11 @@ _ZH = {
         "/route N：在群组话题内发送，趋势 N 的文章发到该话题\n"
         "/help：显示本帮助"
     ),
-    "subscribed": "订阅成功。简报将于每{when}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
-    "already_subscribed": "你已订阅。简报将于每{when}送达（{timezone}）。",
+    "subscribed": "订阅成功。简报将于{schedule}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
+    "already_subscribed": "你已订阅。简报将于{schedule}送达（{timezone}）。",
+    "schedule_weekly": "每{day} {hour:02d}:00",
+    "schedule_daily": "每天 {hour:02d}:00",
+    "schedule_off": "在 /settings 中重新开启后",
     "unsubscribed": "已退订，不再发送简报。发送 /subscribe 可重新订阅。",
     "not_subscribed": "你尚未订阅。发送 /subscribe 开始接收每周简报。",
     "trend_usage": (
