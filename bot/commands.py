@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat import language_for, may_change_settings, telegram_language
 from bot.messages import text
+from bot.stats import is_admin
 from trends.service import TrendService
 
 __all__ = [
@@ -43,7 +44,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
-    await _reply(update, text(await language_for(update, context), "help"))
+    language = await language_for(update, context)
+    reply = text(language, "help")
+    if is_admin(update, context.bot_data["settings"]):  # others are refused them anyway
+        reply += "\n\n" + text(language, "help_admin")
+    await _reply(update, reply)
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

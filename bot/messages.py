@@ -32,7 +32,17 @@ _EN = {
         "/settings: trends, schedule, time zone, language, instant alerts\n"
         "/timezone Area/City: set your time zone\n"
         "/route N: in a forum group's topic, send trend N there\n"
+        "/wrong POST TREND: say a post is not about that trend (digests show the command)\n"
         "/help: this message"
+    ),
+    "help_admin": (
+        "<b>Admin commands</b>\n"
+        "/feeds: the feeds, their health and ids\n"
+        "/addfeed URL: add a feed (or send an OPML file)\n"
+        "/removefeed N|URL: stop polling a feed\n"
+        "/exportfeeds: the feeds as OPML\n"
+        "/stats: subscribers, posts this week, feed health, the last broadcast\n"
+        "/feedback: readers' “wrong trend?” answers"
     ),
     "subscribed": (
         "Subscribed. Your digest arrives {schedule} ({timezone}). "
@@ -270,7 +280,17 @@ _ZH = {
         "/settings：趋势、发送时间、时区、语言、即时提醒\n"
         "/timezone 地区/城市：设置时区\n"
         "/route N：在群组话题内发送，趋势 N 的文章发到该话题\n"
+        "/wrong 文章编号 趋势编号：告诉我们文章不属于该趋势（简报中附有命令）\n"
         "/help：显示本帮助"
+    ),
+    "help_admin": (
+        "<b>管理员命令</b>\n"
+        "/feeds：订阅源列表、状态和编号\n"
+        "/addfeed 网址：添加订阅源（或发送 OPML 文件）\n"
+        "/removefeed 编号|网址：停止抓取订阅源\n"
+        "/exportfeeds：以 OPML 导出订阅源\n"
+        "/stats：订阅者、本周文章、订阅源状态、上次推送\n"
+        "/feedback：读者的“分类不对？”反馈"
     ),
     "subscribed": "订阅成功。简报将于{schedule}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
     "already_subscribed": "你已订阅。简报将于{schedule}送达（{timezone}）。",
