@@ -206,10 +206,24 @@ async def test_hostile_search_queries_are_plain_text(
     assert "of 12" in again["text"]  # the archive is intact
 
 
-@pytest.mark.parametrize(("query", "key"), [("ai", "at least 3"), ("", "/search words")])
-async def test_short_or_missing_search_gets_help(
-    bot_api: FakeBotAPI, service: TrendService, query: str, key: str
+async def test_missing_search_gets_help(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, "/search")
+    assert "/search words" in reply["text"]
+
+
+async def test_one_and_two_character_searches_find_whole_words(
+    bot_api: FakeBotAPI, service: TrendService
 ) -> None:
     async with running_bot(bot_api, service):
-        reply = await say(bot_api, CHAT, f"/search {query}".strip())
-    assert key in reply["text"]
+        ai = await say(bot_api, CHAT, "/search AI")
+        lower = await say(bot_api, CHAT, "/search ai")
+        chinese = await say(bot_api, CHAT, "/search 智能")
+        one = await say(bot_api, CHAT, "/search 多")
+        inside_words = await say(bot_api, CHAT, "/search ic")  # in "ticket", "pricing"
+    # Every sample story says "AI": the twelve pricing stories and the Chinese one.
+    assert ai["text"].startswith("<b>Search “AI”</b>: 1–5 of 13")
+    assert lower["text"].startswith("<b>Search “ai”</b>: 1–5 of 13")
+    assert "智能体平台" in chinese["text"] and "of 1" in chinese["text"]
+    assert "智能体平台" in one["text"]
+    assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone
