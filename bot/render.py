@@ -67,7 +67,7 @@ def render_trend_page(page: TrendPage, language: str, *, days: int | None = None
         _story_block(
             DigestStory.of(post), language, marker=f"{index}.", why=post.tag(page.trend.number)
         )
-        for index, post in enumerate(page.posts, start=1)
+        for index, post in enumerate(page.posts, start=page.offset + 1)
     ]
     return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]
 

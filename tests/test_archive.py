@@ -65,6 +65,11 @@ async def test_trend_pages_forward_and_back_with_no_arrow_past_either_end(
         assert "newest 6–10 of 12" in second["text"]
         assert page_arrows(second) == {"◀", "▶"}
         assert not set(numbered_titles(second["text"])) & set(page_one)
+        # Page two numbers its stories and their ✗ buttons 6–10, as its header says.
+        numbers = re.findall(r"^(\d+)\. <a href", second["text"], re.MULTILINE)
+        assert numbers == ["6", "7", "8", "9", "10"]
+        crosses = [label for label in buttons(second).values() if label.startswith("✗")]
+        assert crosses == ["✗ 6", "✗ 7", "✗ 8", "✗ 9", "✗ 10"]
 
         edits = len(bot_api.calls_of("editMessageText"))
         await press(bot_api, CHAT, message_id, "t1:6:0:10")
