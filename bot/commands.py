@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat import language_for, may_change_settings, telegram_language
 from bot.messages import text
+from bot.stats import is_admin
 from trends.service import TrendService
 
 __all__ = [
@@ -43,7 +44,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
-    await _reply(update, text(await language_for(update, context), "help"))
+    language = await language_for(update, context)
+    reply = text(language, "help")
+    if is_admin(update, context.bot_data["settings"]):  # others are refused them anyway
+        reply += "\n\n" + text(language, "help_admin")
+    await _reply(update, reply)
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -56,15 +61,17 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     service = service_of(context)
     changed = await service.subscribe(chat.id, chat.type, title=chat.title, language=language)
-    defaults = service.defaults
-    when = text(
+    # The chat's own schedule (it may have chosen one in /settings first), not the defaults.
+    settings = await service.chat_settings(chat.id)
+    assert settings is not None  # just subscribed
+    schedule = text(
         language,
-        "at_hour",
-        day=text(language, f"weekday_{defaults.weekday}"),
-        hour=defaults.hour,
+        f"schedule_{settings.cadence}",
+        day=text(language, f"weekday_{settings.digest_day}"),
+        hour=settings.digest_hour,
     )
     key = "subscribed" if changed else "already_subscribed"
-    await _reply(update, text(language, key, when=when, timezone=defaults.timezone))
+    await _reply(update, text(language, key, schedule=schedule, timezone=settings.timezone))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

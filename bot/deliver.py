@@ -167,7 +167,7 @@ class DigestSender:
         text: str,
         mode: str | None,
         previews: LinkPreviewOptions,
-        thread_id: int | None = None,  # a forum topic (/route), see jobs/routing.py
+        thread_id: int | None = None,  # a forum topic (/route), see trends.broadcast
     ) -> None:
         # sendMessage through the same Bot, pacer and error handling as `send_message`, but
         # without building a Message from each answer: nothing reads it, and at 1,000

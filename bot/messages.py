@@ -32,13 +32,26 @@ _EN = {
         "/settings: trends, schedule, time zone, language, instant alerts\n"
         "/timezone Area/City: set your time zone\n"
         "/route N: in a forum group's topic, send trend N there\n"
+        "/wrong POST TREND: say a post is not about that trend (digests show the command)\n"
         "/help: this message"
     ),
+    "help_admin": (
+        "<b>Admin commands</b>\n"
+        "/feeds: the feeds, their health and ids\n"
+        "/addfeed URL: add a feed (or send an OPML file)\n"
+        "/removefeed N|URL: stop polling a feed\n"
+        "/exportfeeds: the feeds as OPML\n"
+        "/stats: subscribers, posts this week, feed health, the last broadcast\n"
+        "/feedback: readers' “wrong trend?” answers"
+    ),
     "subscribed": (
-        "Subscribed. Your digest arrives every {when} ({timezone}). "
+        "Subscribed. Your digest arrives {schedule} ({timezone}). "
         "/settings changes what and when; /unsubscribe stops it."
     ),
-    "already_subscribed": "You are already subscribed. Your digest arrives every {when} ({timezone}).",
+    "already_subscribed": "You are already subscribed. Your digest arrives {schedule} ({timezone}).",
+    "schedule_weekly": "every {day} at {hour:02d}:00",
+    "schedule_daily": "every day at {hour:02d}:00",
+    "schedule_off": "never while it is off in /settings",
     "unsubscribed": "Unsubscribed: no more digests. /subscribe brings them back.",
     "not_subscribed": "You are not subscribed. /subscribe starts the weekly digest.",
     "trend_usage": (
@@ -59,6 +72,9 @@ _EN = {
     "digest_range": "{since} – {until} · {stories} stories",
     "digest_section": "<b>{number}. {name}</b>: {count} this week, {previous} last week{change}",
     "digest_nothing": "A quiet week: no new stories on your trends.",
+    "digest_daily_nothing": "A quiet day: no new stories on your trends.",
+    "digest_daily_section": "<b>{number}. {name}</b>: {count} today, {previous} the day before{change}",
+    "digest_more": "… and {more} more: /trend {number}",
     "digest_footer": "/settings: your trends and schedule · /unsubscribe: stop the digest · /trend N: more",
     "also_covered": "+{count} sources: {sources}",
     "why_tagged": "<i>Why this trend: {terms} (score {score})</i>",
@@ -265,10 +281,23 @@ _ZH = {
         "/settings：趋势、发送时间、时区、语言、即时提醒\n"
         "/timezone 地区/城市：设置时区\n"
         "/route N：在群组话题内发送，趋势 N 的文章发到该话题\n"
+        "/wrong 文章编号 趋势编号：告诉我们文章不属于该趋势（简报中附有命令）\n"
         "/help：显示本帮助"
     ),
-    "subscribed": "订阅成功。简报将于每{when}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
-    "already_subscribed": "你已订阅。简报将于每{when}送达（{timezone}）。",
+    "help_admin": (
+        "<b>管理员命令</b>\n"
+        "/feeds：订阅源列表、状态和编号\n"
+        "/addfeed 网址：添加订阅源（或发送 OPML 文件）\n"
+        "/removefeed 编号|网址：停止抓取订阅源\n"
+        "/exportfeeds：以 OPML 导出订阅源\n"
+        "/stats：订阅者、本周文章、订阅源状态、上次推送\n"
+        "/feedback：读者的“分类不对？”反馈"
+    ),
+    "subscribed": "订阅成功。简报将于{schedule}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
+    "already_subscribed": "你已订阅。简报将于{schedule}送达（{timezone}）。",
+    "schedule_weekly": "每{day} {hour:02d}:00",
+    "schedule_daily": "每天 {hour:02d}:00",
+    "schedule_off": "在 /settings 中重新开启后",
     "unsubscribed": "已退订，不再发送简报。发送 /subscribe 可重新订阅。",
     "not_subscribed": "你尚未订阅。发送 /subscribe 开始接收每周简报。",
     "trend_usage": (
@@ -289,6 +318,9 @@ _ZH = {
     "digest_range": "{since} – {until} · 共 {stories} 条报道",
     "digest_section": "<b>{number}. {name}</b>：本周 {count} 条，上周 {previous} 条{change}",
     "digest_nothing": "本周很安静：你关注的趋势没有新报道。",
+    "digest_daily_nothing": "今天很安静：你关注的趋势没有新报道。",
+    "digest_daily_section": "<b>{number}. {name}</b>：今日 {count} 条，前一日 {previous} 条{change}",
+    "digest_more": "……另有 {more} 条：/trend {number}",
     "digest_footer": "/settings 设置关注的趋势和时间 · /unsubscribe 退订 · /trend N 查看更多",
     "also_covered": "另有 {count} 家来源：{sources}",
     "why_tagged": "<i>归入此趋势的依据：{terms}（得分 {score}）</i>",

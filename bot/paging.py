@@ -106,7 +106,8 @@ def trend_keyboard(
                 InlineKeyboardButton(
                     f"✗ {index}", callback_data=WrongButton(post.id, trend.number).data
                 )
-                for index, post in enumerate(posts, start=1)
+                # Numbered as the page numbers its stories: 6–10 on page two.
+                for index, post in enumerate(posts, start=offset + 1)
             ]
         )
     pages = _pages(offset, total, lambda to: TrendButton(trend.number, days, to).data)

@@ -67,7 +67,7 @@ def render_trend_page(page: TrendPage, language: str, *, days: int | None = None
         _story_block(
             DigestStory.of(post), language, marker=f"{index}.", why=post.tag(page.trend.number)
         )
-        for index, post in enumerate(page.posts, start=1)
+        for index, post in enumerate(page.posts, start=page.offset + 1)
     ]
     return split_blocks([header, *stories, text(language, "trend_feedback_hint")])[0]
 
@@ -167,14 +167,16 @@ def render_digest(
         )
     ]
     if stories == 0:
-        blocks.append(text(language, "digest_nothing"))
+        blocks.append(
+            text(language, "digest_daily_nothing" if cadence == "daily" else "digest_nothing")
+        )
     for section in digest.sections:
         if not section.stories:
             continue
         blocks.append(
             text(
                 language,
-                "digest_section",
+                "digest_daily_section" if cadence == "daily" else "digest_section",
                 number=section.trend.number,
                 name=escape(section.trend.name(language)),
                 count=section.count,
@@ -185,6 +187,11 @@ def render_digest(
         for story in section.stories:
             wrong = section.trend.number if feedback and story.post_id is not None else None
             blocks.append(_story_block(story, language, wrong_trend=wrong))
+        # The count covers every story tagged with the trend (as /trends and /trend do);
+        # those not listed here (past the cap, or filed under a stronger trend) are one
+        # command away.
+        if (more := section.count - len(section.stories)) > 0:
+            blocks.append(text(language, "digest_more", more=more, number=section.trend.number))
     blocks.append(f"<i>{text(language, 'digest_footer')}</i>")
     return DigestParts(
         split_blocks(blocks), digest, digest_caption(digest, language, cadence=cadence)

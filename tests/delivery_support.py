@@ -90,7 +90,9 @@ async def subscribe_daily_now(service: TrendService, chat_ids: list[int]) -> Non
 async def expected_parts(service: TrendService) -> list[str]:
     """The daily digest every subscriber should receive, as the broadcast renders it."""
     item = (await service.current_digests(include_settled=True))[0]
-    digest = await service.digest(until=item.slot, trends=list(range(1, 11)), key=item.key)
+    digest = await service.digest(
+        until=item.slot, trends=list(range(1, 11)), key=item.key, cadence="daily"
+    )
     return render_digest(digest, "en", cadence="daily")
 
 

@@ -65,6 +65,11 @@ async def test_trend_pages_forward_and_back_with_no_arrow_past_either_end(
         assert "newest 6–10 of 12" in second["text"]
         assert page_arrows(second) == {"◀", "▶"}
         assert not set(numbered_titles(second["text"])) & set(page_one)
+        # Page two numbers its stories and their ✗ buttons 6–10, as its header says.
+        numbers = re.findall(r"^(\d+)\. <a href", second["text"], re.MULTILINE)
+        assert numbers == ["6", "7", "8", "9", "10"]
+        crosses = [label for label in buttons(second).values() if label.startswith("✗")]
+        assert crosses == ["✗ 6", "✗ 7", "✗ 8", "✗ 9", "✗ 10"]
 
         edits = len(bot_api.calls_of("editMessageText"))
         await press(bot_api, CHAT, message_id, "t1:6:0:10")
@@ -206,10 +211,24 @@ async def test_hostile_search_queries_are_plain_text(
     assert "of 12" in again["text"]  # the archive is intact
 
 
-@pytest.mark.parametrize(("query", "key"), [("ai", "at least 3"), ("", "/search words")])
-async def test_short_or_missing_search_gets_help(
-    bot_api: FakeBotAPI, service: TrendService, query: str, key: str
+async def test_missing_search_gets_help(bot_api: FakeBotAPI, service: TrendService) -> None:
+    async with running_bot(bot_api, service):
+        reply = await say(bot_api, CHAT, "/search")
+    assert "/search words" in reply["text"]
+
+
+async def test_one_and_two_character_searches_find_whole_words(
+    bot_api: FakeBotAPI, service: TrendService
 ) -> None:
     async with running_bot(bot_api, service):
-        reply = await say(bot_api, CHAT, f"/search {query}".strip())
-    assert key in reply["text"]
+        ai = await say(bot_api, CHAT, "/search AI")
+        lower = await say(bot_api, CHAT, "/search ai")
+        chinese = await say(bot_api, CHAT, "/search 智能")
+        one = await say(bot_api, CHAT, "/search 多")
+        inside_words = await say(bot_api, CHAT, "/search ic")  # in "ticket", "pricing"
+    # Every sample story says "AI": the twelve pricing stories and the Chinese one.
+    assert ai["text"].startswith("<b>Search “AI”</b>: 1–5 of 13")
+    assert lower["text"].startswith("<b>Search “ai”</b>: 1–5 of 13")
+    assert "智能体平台" in chinese["text"] and "of 1" in chinese["text"]
+    assert "智能体平台" in one["text"]
+    assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone

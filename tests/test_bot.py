@@ -170,3 +170,21 @@ async def test_unknown_command_gets_help(bot_api: FakeBotAPI, service: TrendServ
     async with running_bot(bot_api, service):
         reply = await ask(bot_api, "/trned 6")
     assert "/help" in reply
+
+
+@pytest.mark.parametrize(
+    ("language_code", "wrong", "admin_heading"),
+    [("en", "/wrong POST TREND", "Admin commands"), ("zh-hans", "/wrong 文章编号", "管理员命令")],
+)
+async def test_help_lists_wrong_and_shows_admin_commands_only_to_admins(
+    bot_api: FakeBotAPI, service: TrendService, language_code: str, wrong: str, admin_heading: str
+) -> None:
+    async with running_bot(bot_api, service, TRENDBOT_ADMINS="1"):
+        reader = await ask(bot_api, "/help", language_code=language_code)
+    async with running_bot(bot_api, service, TRENDBOT_ADMINS=str(CHAT)):
+        admin = await ask(bot_api, "/help", language_code=language_code)
+    assert wrong in reader and wrong in admin
+    assert admin_heading not in reader and "/addfeed" not in reader
+    assert admin_heading in admin
+    for command in ("/feeds", "/addfeed", "/removefeed", "/exportfeeds", "/stats", "/feedback"):
+        assert command in admin, command

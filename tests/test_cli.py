@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app
 from tests.conftest import SHARED_DIR
 
 DEV = SHARED_DIR / "eval" / "dev.jsonl"
@@ -186,3 +190,41 @@ def test_poll_once_json_and_digest_preview_work_offline(tmp_path: Path) -> None:
     preview = trendbot("digest", "--preview", env=env, cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr
     assert "weekly digest" in preview.stdout
+
+
+def _demo_as_of(monkeypatch: pytest.MonkeyPatch, today: datetime) -> str:
+    """`trendbot demo` in this process with the service's clock set to `today`."""
+    monkeypatch.setattr("trends.service._now", lambda: today)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("months_later", [0, 2, 7])
+def test_demo_reads_the_same_on_any_date(
+    monkeypatch: pytest.MonkeyPatch, months_later: int
+) -> None:
+    today = datetime.now(UTC)
+    first = _demo_as_of(monkeypatch, today)
+    later = _demo_as_of(monkeypatch, today + timedelta(days=30 * months_later + 1))
+    assert later == first
+    digest, _, trend_reply = first.partition("Reply to /trend 6")
+    assert "· 32 stories" in digest  # every sample story, not the few still "this week"
+    for number in range(1, 11):
+        assert re.search(rf"^{number}\. .*: \d+ this week", digest, re.MULTILINE), number
+    assert "per resolved ticket" in trend_reply and "newest 1–5 of 6" in trend_reply
+
+
+def test_each_demo_section_lists_its_count_or_says_how_to_see_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = _demo_as_of(monkeypatch, datetime.now(UTC)).partition("Reply to /trend 6")[0]
+    sections = re.split(r"^(?=\d+\. .*: \d+ this week)", digest, flags=re.MULTILINE)[1:]
+    assert len(sections) == 10
+    for section in sections:
+        number, count = re.match(r"(\d+)\. .*?: (\d+) this week", section).groups()
+        listed = section.count("Wrong trend? /wrong_")
+        more = re.search(rf"… and (\d+) more: /trend {number}$", section, re.M)
+        assert listed + (int(more.group(1)) if more else 0) == int(count), section
+    assert "6. Outcome-based pricing: 6 this week" in digest
+    assert "… and 3 more: /trend 6" in digest

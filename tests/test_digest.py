@@ -185,3 +185,37 @@ async def test_a_forged_wrong_button_for_a_trend_that_does_not_exist_stores_noth
         answer = await press(bot_api, CHAT, latest(bot_api)["message_id"], f"w1:{post_id}:99")
     assert "Thanks" not in answer.get("text", "")
     assert await service.archive.feedback_report() == []
+
+
+def _section_tallies(body: str, count_pattern: str) -> dict[int, tuple[int, int]]:
+    """Trend number → (the count its header states, stories listed plus "N more")."""
+    tallies = {}
+    for section in re.split(r"(?=<b>\d+\. )", body)[1:]:
+        header = re.match(rf"<b>(\d+)\. [^<]*</b>{count_pattern}", section)
+        if header is None:
+            continue
+        number, count = int(header.group(1)), int(header.group(2))
+        listed = section.count("/wrong_") if "/wrong_" in section else 0
+        more = re.search(rf"(\d+) (?:more|条)：?:? ?/trend {number}\b", section)
+        tallies[number] = (count, listed + (int(more.group(1)) if more else 0))
+    return tallies
+
+
+@pytest.mark.parametrize(
+    ("language_code", "count_pattern"),
+    [("en", r": (\d+) this week"), ("zh-hans", r"：本周 (\d+) 条")],
+)
+async def test_each_digest_section_accounts_for_the_count_it_states(
+    bot_api: FakeBotAPI, service: TrendService, language_code: str, count_pattern: str
+) -> None:
+    async with running_bot(bot_api, service):
+        overview = await say(bot_api, CHAT, "/trends", language_code=language_code)
+        _chart, *parts = await digest_reply(bot_api, language_code=language_code)
+    body = "\n".join(part["text"] for part in parts)
+    tallies = _section_tallies(body, count_pattern)
+    assert tallies[6][0] == 6  # the pricing stories
+    for number, (count, shown) in tallies.items():
+        assert shown == count, f"trend {number}: says {count}, accounts for {shown}"
+        # /trends states the same count for the same seven days.
+        line = next(x for x in overview["caption"].splitlines() if x.startswith(f"{number}. "))
+        assert f"<b>{count}</b>" in line

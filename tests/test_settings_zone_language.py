@@ -12,6 +12,7 @@ from tests.chat_helpers import STRONG_PRICING, bot_messages, buttons, open_archi
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.harness import running_bot
+from trends.preferences import SettingsChange
 from trends.service import TrendService
 
 CHAT = 6160
@@ -144,3 +145,26 @@ async def test_unknown_command_and_plain_text_get_short_help_in_both_languages(
     assert "/help" in command["text"] and "don't know" in command["text"]
     assert "/help" in command_zh["text"] and "我不认识这个命令" in command_zh["text"]
     assert "/settings" in plain_zh["text"]
+
+
+@pytest.mark.parametrize(
+    ("language_code", "daily", "weekly"),
+    [
+        ("en", "every day at 07:00 (Asia/Shanghai)", "every Wednesday at 07:00 (Asia/Shanghai)"),
+        ("zh-hans", "每天 07:00送达（Asia/Shanghai）", "每周三 07:00送达（Asia/Shanghai）"),
+    ],
+)
+async def test_subscribe_states_the_schedule_the_chat_chose(
+    bot_api: FakeBotAPI, service: TrendService, language_code: str, daily: str, weekly: str
+) -> None:
+    await service.ensure_settings(CHAT, "private")
+    for change in (SettingsChange("cadence", "daily"), SettingsChange("hour", 7)):
+        await service.change_settings(CHAT, change)
+    async with running_bot(bot_api, service):
+        await say(bot_api, CHAT, "/timezone Asia/Shanghai", language_code=language_code)
+        first = (await say(bot_api, CHAT, "/subscribe", language_code=language_code))["text"]
+        for change in (SettingsChange("cadence", "weekly"), SettingsChange("day", 2)):
+            await service.change_settings(CHAT, change)
+        again = (await say(bot_api, CHAT, "/subscribe", language_code=language_code))["text"]
+    assert daily in first and "Monday" not in first and "UTC" not in first
+    assert weekly in again

@@ -60,8 +60,8 @@ class SearchPage:
 
 
 def is_searchable(query: str) -> bool:
-    """True when some word of `query` is long enough for the search index (3 characters)."""
-    return any(len(term) >= search.MIN_TERM_CHARS for term in search.search_terms(query))
+    """True when `query` has a word: "AI" and 模型 are searches too (see trends.store.search)."""
+    return bool(search.search_terms(query))
 
 
 class Archive:

@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from trends.models import Digest
 from trends.routing import split_by_route, topic_key
@@ -116,8 +115,13 @@ class _Renderer:
     async def digest(self, item: DueDigest) -> Digest:
         followed = tuple(sorted(item.preferences.trends))
         if (item.key, followed) not in self.digests:
+            # The period ends at its slot (never after the tick that found it due), so a
+            # digest reads the same whenever it is sent.
             self.digests[item.key, followed] = await self.service.digest(
-                until=min(item.slot, datetime.now(UTC)), trends=list(followed), key=item.key
+                until=item.slot,
+                trends=list(followed),
+                key=item.key,
+                cadence=item.preferences.cadence,
             )
         return self.digests[item.key, followed]
 

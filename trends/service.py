@@ -17,7 +17,7 @@ from trends.archive import HISTORY_WEEKS, Archive
 from trends.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
-from trends.fetch import TOTAL_SECONDS, new_client
+from trends.fetch import CONCURRENCY, TOTAL_SECONDS, new_client
 from trends.llm import LLMConfig, LLMEnricher
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
@@ -69,6 +69,7 @@ class DueDigest:
     thread_id: int | None = None  # a forum topic, for the sections routed there
 
 
+DAILY_WINDOW = timedelta(days=1)  # a daily digest covers the day since the one before
 PARALLEL_PARSE_FEEDS = 50  # polls of this many feeds parse in worker processes
 
 
@@ -151,13 +152,15 @@ class TrendService:
         only_due: bool = True,
         now: datetime | None = None,
         total_seconds: float = TOTAL_SECONDS,
+        concurrency: int = CONCURRENCY,
         on_start: Callable[[int], object] | None = None,
         progress: Callable[[FeedReport], object] | None = None,
     ) -> PollReport:
         """Poll the feeds whose time has come (or all enabled feeds) and store new posts.
 
         `total_seconds` bounds each feed's download; `on_start(count)` and
-        `progress(report)` let a terminal show a progress bar.
+        `progress(report)` let a terminal show a progress bar. With `concurrency=1` feeds
+        are stored in order, so which outlet's copy of a story is its first report is fixed.
         """
         now = now or _now()
         async with self.db.new_session() as session:
@@ -174,6 +177,7 @@ class TrendService:
                 due,
                 self.themes,
                 now,
+                concurrency=concurrency,
                 total_seconds=total_seconds,
                 progress=progress,
                 llm=self.llm,
@@ -281,23 +285,32 @@ class TrendService:
         until: datetime | None = None,
         trends: list[int] | None = None,
         key: str = "preview",
+        cadence: str = "weekly",
     ) -> Digest:
-        """The digest of the seven days up to `until`, for the given trends (default all)."""
+        """The digest of the period up to `until` (seven days, or one for a daily digest),
+        for the given trends (default all); its counts compare it with the period before."""
         until = until or _now()
-        since = until - DIGEST_WINDOW
+        window = DAILY_WINDOW if cadence == "daily" else DIGEST_WINDOW
+        since = until - window
         followed = [t for t in self.themes.trends if trends is None or t.number in trends]
         async with self.db.new_session() as session:
             found = await posts.posts_in_window(session, since, until, [t.number for t in followed])
             # This week, last week and the chart's weeks before them, in one grouped query.
             weekly = await posts.weekly_trend_counts(session, until, HISTORY_WEEKS)
+            if window == DIGEST_WINDOW:
+                counts = {trend: weeks[-1] for trend, weeks in weekly.items()}
+                previous = {trend: weeks[-2] for trend, weeks in weekly.items()}
+            else:
+                counts = await posts.trend_counts(session, since, until)
+                previous = await posts.trend_counts(session, since - window, since)
         return build_digest(
             key=key,
             since=since,
             until=until,
             trends=followed,
             posts=found,
-            counts={trend: weeks[-1] for trend, weeks in weekly.items()},
-            previous_counts={trend: weeks[-2] for trend, weeks in weekly.items()},
+            counts=counts,
+            previous_counts=previous,
             weekly_counts=weekly,
         )
 
