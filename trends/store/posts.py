@@ -83,7 +83,7 @@ async def candidates_by_band(
     ids = sorted({post_id for post_ids in by_key.values() for post_id in post_ids})
     candidates: list[Candidate] = []
     for start in range(0, len(ids), _CHUNK):
-        query = select(
+        details = select(
             PostRow.id,
             PostRow.cluster_id,
             PostRow.minhash,
@@ -92,7 +92,7 @@ async def candidates_by_band(
             PostRow.summary,
             PostRow.published_at,
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
-        candidates.extend(Candidate(*row) for row in (await session.execute(query)).all())
+        candidates.extend(Candidate(*row) for row in (await session.execute(details)).all())
     return candidates, dict(by_key)
 
 
