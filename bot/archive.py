@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from html import escape
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -51,12 +52,16 @@ __all__ = [
 ]
 
 _PERIOD = re.compile(r"(\d+)d")
+_PERIOD_LIKE = re.compile(r"\d+[a-z]+")  # 1y, 2w: a period, not a trend's name
 _NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
 
 
 async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/trend N [7d|30d|90d]: a trend's newest posts, five a page, with ◀ ▶ and ✗ buttons."""
     service, language = service_of(context), await language_for(update, context)
+    if period := _unknown_period(context.args or []):
+        await send_html(update, text(language, "trend_unknown_period", period=escape(period)))
+        return
     words, days = _period_of(context.args or [])
     found = service.themes.find(" ".join(words)) if words and days is not None else None
     if found is None or days is None:
@@ -167,7 +172,10 @@ async def _trend_reply(
     service: TrendService, found: Trend, days: int, offset: int, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     page = await service.trend_page(found, limit=PAGE_SIZE, offset=offset, days=days or None)
-    html = render_trend_page(page, language, days=days or None)
+    suggest = None
+    if days and not page.posts and offset == 0:
+        suggest = await _period_with_posts(service, found, days)
+    html = render_trend_page(page, language, days=days or None, suggest=suggest)
     keyboard = trend_keyboard(found, page.posts, days=days, offset=offset, total=page.total)
     return html, keyboard
 
@@ -182,6 +190,27 @@ async def _send_chart(update: Update, png: bytes, html: str) -> None:
         return
     await message.reply_photo(png)
     await send_html(update, html)
+
+
+async def _period_with_posts(service: TrendService, trend: Trend, days: int) -> int | None:
+    """The shortest period longer than `days` with posts on `trend`; 0 for all time; None."""
+    for longer in [*(p for p in PERIODS if p > days), 0]:
+        if (await service.trend_page(trend, limit=1, days=longer or None)).total:
+            return longer
+    return None
+
+
+def _unknown_period(args: list[str]) -> str | None:
+    """A word that looks like a period we don't offer ("1y", "2w", "5d"), if any."""
+    return next(
+        (
+            arg
+            for arg in args
+            if _PERIOD_LIKE.fullmatch(arg.lower())
+            and not ((match := _PERIOD.fullmatch(arg.lower())) and int(match.group(1)) in PERIODS)
+        ),
+        None,
+    )
 
 
 def _period_of(args: list[str]) -> tuple[list[str], int | None]:

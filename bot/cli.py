@@ -174,6 +174,9 @@ def digest(
     language: Annotated[str, typer.Option(help="en or zh")] = "en",
 ) -> None:
     """Print the digest that would go out now, or broadcast it with --send-now."""
+    if language not in ("en", "zh"):
+        typer.echo(f"trendbot: --language {language}: use en or zh", err=True)
+        raise typer.Exit(2)
     if send_now:
         _send_now(_settings())
         return

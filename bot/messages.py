@@ -63,7 +63,10 @@ _EN = {
         "from 1 to 10 or a name, and optionally 7d, 30d or 90d:"
     ),
     "trend_empty": "No posts on this trend yet. New posts are added as the feeds are polled.",
-    "trend_empty_period": "No posts on this trend in the last {days} days. Try a longer period: 90d.",
+    "trend_empty_period": "No posts on this trend in the last {days} days.",
+    "trend_try_period": "Try <code>/trend {number} {period}d</code>.",
+    "trend_try_all_time": "Try <code>/trend {number}</code> for all time.",
+    "trend_unknown_period": "There is no period “{period}”: use 7d, 30d or 90d, or none for all time, e.g. <code>/trend 6 30d</code>.",
     "trend_header": "<b>{number}. {name}</b>: newest {first}–{last} of {total}{period}",
     "trends_header": "<b>The ten trends</b>: stories in the last seven days",
     "trends_footer": "Send /trend N for a trend's newest posts.",
@@ -309,7 +312,10 @@ _ZH = {
         "可加时间段 7d、30d 或 90d："
     ),
     "trend_empty": "这个趋势暂时还没有文章。抓取订阅源后会陆续加入。",
-    "trend_empty_period": "这个趋势近 {days} 天没有文章。试试更长的时间段：90d。",
+    "trend_empty_period": "这个趋势近 {days} 天没有文章。",
+    "trend_try_period": "试试 <code>/trend {number} {period}d</code>。",
+    "trend_try_all_time": "试试 <code>/trend {number}</code> 查看全部时间。",
+    "trend_unknown_period": "没有“{period}”这个时间段：请用 7d、30d 或 90d，或不写（全部时间），例如 <code>/trend 6 30d</code>。",
     "trend_header": "<b>{number}. {name}</b>：最新第 {first}–{last} 篇，共 {total} 篇{period}",
     "trends_header": "<b>十大趋势</b>：近七天的报道数",
     "trends_footer": "发送 /trend N 查看该趋势的最新文章。",

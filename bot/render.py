@@ -47,11 +47,25 @@ class DigestParts(list[str]):
         self.caption = caption
 
 
-def render_trend_page(page: TrendPage, language: str, *, days: int | None = None) -> str:
-    """One page of a trend: numbered stories, so the ✗ buttons can name them."""
+def render_trend_page(
+    page: TrendPage, language: str, *, days: int | None = None, suggest: int | None = None
+) -> str:
+    """One page of a trend: numbered stories, so the ✗ buttons can name them.
+
+    An empty period suggests `suggest`: the shortest longer period with posts (0: all
+    time), or nothing when the trend has none at all.
+    """
     if not page.posts:
         if days and page.offset == 0:
-            return text(language, "trend_empty_period", days=days)
+            empty = text(language, "trend_empty_period", days=days)
+            number = page.trend.number
+            if suggest:
+                return (
+                    f"{empty} {text(language, 'trend_try_period', number=number, period=suggest)}"
+                )
+            if suggest == 0:
+                return f"{empty} {text(language, 'trend_try_all_time', number=number)}"
+            return empty
         return text(language, "trend_empty")
     header = text(
         language,

@@ -150,12 +150,21 @@ class Settings(BaseSettings):
     @field_validator("digest_day", mode="before")
     @classmethod
     def _weekday(cls, value: object) -> object:
-        return value.strip().lower()[:3] if isinstance(value, str) else value
+        """ "Monday", "mon", "MON" are Monday; anything else is reported as it was given."""
+        if isinstance(value, str):
+            day = value.strip().lower()
+            for short, full in zip(WEEKDAYS, _WEEKDAY_NAMES, strict=True):
+                if day in (short, full):
+                    return short
+        return value
 
     @property
     def digest_weekday(self) -> int:
         """The weekly digest's day, 0 = Monday (Python's convention)."""
         return WEEKDAYS.index(self.digest_day)
+
+
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -131,7 +131,7 @@ async def test_bare_trend_shows_ten_buttons_and_pressing_one_opens_it(
     assert "t1:6:0:5" in buttons(opened)
 
 
-@pytest.mark.parametrize("command", ["/trend 6 45d", "/trend nonsense", "/trend 11"], ids=str)
+@pytest.mark.parametrize("command", ["/trend nonsense", "/trend 11"], ids=str)
 async def test_bad_input_gets_the_list_with_buttons(
     bot_api: FakeBotAPI, service: TrendService, command: str
 ) -> None:
@@ -232,3 +232,20 @@ async def test_one_and_two_character_searches_find_whole_words(
     assert "智能体平台" in chinese["text"] and "of 1" in chinese["text"]
     assert "智能体平台" in one["text"]
     assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone
+
+
+@pytest.mark.parametrize(
+    ("language_code", "unknown"), [("en", "There is no period “1y”"), ("zh-hans", "没有“1y”")]
+)
+async def test_trend_hints_name_only_periods_that_exist(
+    bot_api: FakeBotAPI, service: TrendService, language_code: str, unknown: str
+) -> None:
+    async with running_bot(bot_api, service):
+        empty = await say(bot_api, CHAT, "/trend 10 7d", language_code=language_code)
+        wrong_period = await say(bot_api, CHAT, "/trend 6 1y", language_code=language_code)
+        not_offered = await say(bot_api, CHAT, "/trend 6 45d", language_code=language_code)
+    # Trend 10 has no posts in any period: no period to suggest.
+    assert "7" in empty["text"] and "90d" not in empty["text"] and "/trend 10" not in empty["text"]
+    assert unknown in wrong_period["text"]
+    assert all(period in wrong_period["text"] for period in ("7d", "30d", "90d"))
+    assert unknown.replace("1y", "45d") in not_offered["text"]

@@ -28,6 +28,8 @@ def trendbot(
         for key, value in os.environ.items()
         if not key.startswith(("TELEGRAM_", "TRENDBOT_", "DATABASE_URL"))
     }
+    # The checkout under test, not whichever copy of the package the venv has installed.
+    environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
@@ -152,8 +154,10 @@ def test_analyze_answers_a_line_that_is_not_utf8_and_the_next_one() -> None:
         ("TRENDBOT_ADMINS", "alice", "TRENDBOT_ADMINS"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
         ("TRENDBOT_FEEDS", "/nonexistent/feeds.yaml", "TRENDBOT_FEEDS"),
+        ("TRENDBOT_DIGEST_DAY", "funday", "TRENDBOT_DIGEST_DAY=funday is not valid"),
+        ("TRENDBOT_DIGEST_DAY", "monkey", "TRENDBOT_DIGEST_DAY=monkey is not valid"),
     ],
-    ids=["hour", "zone", "admins", "database", "feeds"],
+    ids=["hour", "zone", "admins", "database", "feeds", "day", "day-prefix"],
 )
 def test_a_bad_setting_stops_start_up_with_one_line(
     variable: str, value: str, expected: str, tmp_path: Path
@@ -228,3 +232,10 @@ def test_each_demo_section_lists_its_count_or_says_how_to_see_the_rest(
         assert listed + (int(more.group(1)) if more else 0) == int(count), section
     assert "6. Outcome-based pricing: 6 this week" in digest
     assert "… and 3 more: /trend 6" in digest
+
+
+def test_digest_preview_refuses_a_language_it_does_not_speak(tmp_path: Path) -> None:
+    result = trendbot("digest", "--preview", "--language", "fr", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--language fr" in result.stderr and "en or zh" in result.stderr
+    assert not result.stdout  # no English digest passed off as French
