@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trends.tag import tag
-from trends.tagger import load_model
+from trends.tagger import load_model, tag
 from trends.themes import Themes, load_themes
 
 REPO = Path(__file__).resolve().parents[2]
