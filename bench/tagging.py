@@ -26,8 +26,7 @@ sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
 
 from trends import train as training  # noqa: E402
-from trends.tag import lexicon_tag  # noqa: E402
-from trends.tagger import tag  # noqa: E402
+from trends.tag import lexicon_tag, tag  # noqa: E402
 from trends.themes import Themes, load_themes  # noqa: E402
 
 # How keyword-filter bots work: one keyword per trend, looked for in the title.

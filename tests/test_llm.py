@@ -30,7 +30,7 @@ from trends.pipeline import enrich
 from trends.service import TrendService
 from trends.store.schema import LLMUsageRow, PostRow
 from trends.summarise import summarise
-from trends.tagger import tag
+from trends.tag import tag
 from trends.themes import load_themes
 
 OPEN = (

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from trends.stories import find_duplicates
 from trends.summarise import summarise
-from trends.tagger import tag
+from trends.tag import tag
 from trends.text import html_to_text
 from trends.themes import Themes
 

@@ -34,7 +34,7 @@ from trends.store import posts as post_store
 from trends.store.db import Database
 from trends.store.schema import FeedRow
 from trends.summarise import summarise
-from trends.tagger import tag
+from trends.tag import tag
 from trends.text import safe_text
 from trends.themes import Themes
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from trends.models import TrendTag
 from trends.themes import Term, Themes, fold_zh
 
-__all__ = ["about_ai", "lexicon_scores", "lexicon_tag"]
+__all__ = ["about_ai", "lexicon_scores", "lexicon_tag", "tag"]
 
 _TITLE_WEIGHT = 2.0
 _LEAD_CHARS = 1000  # body text after this counts as "the rest"
@@ -49,6 +49,18 @@ class _Segment:
     lower: str  # for English regexes
     tokens: Counter[bytes]  # for one-word English terms
     zh: str | None  # folded text for Chinese substrings; None when there is no CJK
+
+
+def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> list[TrendTag]:
+    """The trends a post is about, best first, by the learned model (`trends.tagger`).
+
+    Scores are calibrated probabilities; `matched` names words of the post that weighed
+    most for the trend. `ai_source` is accepted for the callers' sake: the model learnt
+    from labelled posts when an AI post is about none of the ten, so it needs no gate.
+    """
+    from trends.tagger import default_model  # late: the model imports this module
+
+    return default_model().tag(title, text, themes)
 
 
 def lexicon_tag(

@@ -29,7 +29,7 @@ from trends.models import TrendTag
 from trends.tag import lexicon_scores
 from trends.themes import Themes
 
-__all__ = ["DIM", "TRENDS", "Features", "Model", "default_model", "featurise", "load_model", "tag"]
+__all__ = ["DIM", "TRENDS", "Features", "Model", "default_model", "featurise", "load_model"]
 
 TRENDS = tuple(range(1, 11))
 DIM = 1 << 18  # hash buckets for text features
@@ -270,13 +270,3 @@ def load_model(path: Path | None = None) -> Model:
 def default_model() -> Model:
     """The shipped model, loaded once per process."""
     return load_model()
-
-
-def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> list[TrendTag]:
-    """The trends a post is about, best first, by the learned model (`trends.tagger`).
-
-    Scores are calibrated probabilities; `matched` names words of the post that weighed
-    most for the trend. `ai_source` is accepted for the callers' sake: the model learnt
-    from labelled posts when an AI post is about none of the ten, so it needs no gate.
-    """
-    return default_model().tag(title, text, themes)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trends.tagger import load_model, tag
+from trends.tag import tag
+from trends.tagger import load_model
 from trends.themes import Themes, load_themes
 
 REPO = Path(__file__).resolve().parents[2]
