@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from trends.safety import url_problem
 from trends.stories import find_duplicates
 from trends.summarise import summarise
 from trends.tag import tag
@@ -121,9 +122,4 @@ def _finite_float(text: str) -> float:
 
 
 def _is_url(link: str) -> bool:
-    try:
-        parts = urlsplit(link)
-        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
-    except ValueError:
-        return False
-    return bool(parts.scheme and parts.netloc)
+    return url_problem(link) is None and bool(urlsplit(link).netloc)

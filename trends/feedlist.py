@@ -10,12 +10,12 @@ A relative `url` or a `path:` entry names a local file (the bundled samples use 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 
 from trends.errors import ConfigError
 from trends.models import FeedSpec
+from trends.safety import url_problem
 
 __all__ = ["load_feed_specs"]
 
@@ -48,11 +48,8 @@ MAX_POLL_MINUTES = 7 * 24 * 60  # a feed is checked at least once a week
 def _spec(item: dict[str, object], base: Path) -> FeedSpec:
     """One entry as a FeedSpec; ValueError saying which field is wrong and what it takes."""
     url = _resolve(_text(item.get("url") or item.get("path"), "url"), base)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
-    except ValueError as exc:
-        raise ValueError(f"url {url!r} is not a valid URL ({exc})") from None
+    if (problem := url_problem(url)) is not None:
+        raise ValueError(f"url {url!r} is not a valid URL ({problem})")
     language = item.get("language", "en")
     if language not in ("en", "zh"):
         raise ValueError(f"language must be en or zh, not {language!r}")

@@ -24,6 +24,7 @@ __all__ = [
     "refuse_entity_declarations",
     "resolve",
     "resolve_public",
+    "url_problem",
 ]
 
 # (host, port) -> the addresses to connect to; tests inject their own.
@@ -39,6 +40,16 @@ _HEAD_BYTES = 64 * 1024  # a DOCTYPE comes before the root element, near the top
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are IPv4
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` can't be fetched as written (a bracket left open, a port that is not a
+    number or out of range), or None when it parses."""
+    try:
+        urlsplit(url).port  # noqa: B018 - the port is only checked when it is read
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def is_public_address(address: str) -> bool:
