@@ -1,4 +1,4 @@
-"""Benchmark trends.dedup: dev-set recall and false merges, signature speed, LSH lookups.
+"""Benchmark trends.ingest.dedup: dev-set recall and false merges, signature speed, LSH lookups.
 
 Run from the repo root: `.venv/bin/python bench/dedup.py`. Reads /work/shared (eval data and
 the feed corpus) through a path relative to the repo; nothing is copied.
@@ -23,7 +23,7 @@ import feedparser
 import numpy as np
 from machine import cpu_name  # bench/machine.py: scripts run from bench/
 
-from trends.dedup import (
+from trends.ingest.dedup import (
     BANDS,
     NUM_PERM,
     ROWS,
@@ -33,16 +33,16 @@ from trends.dedup import (
     NearDuplicateIndex,
     minhash_signature,
 )
-from trends.normalise import normalise
-from trends.parse import parse
-from trends.stories import (
+from trends.ingest.normalise import normalise
+from trends.ingest.parse import parse
+from trends.ingest.stories import (
     StoryIndex,
     find_duplicates,
     member,
     member_keys,
     member_lookups,
 )
-from trends.summarise import summarise
+from trends.ingest.summarise import summarise
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUNS = 5

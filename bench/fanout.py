@@ -208,7 +208,7 @@ async def _run(mode: str, subscribers: int, cap: float, paid: bool) -> Figures:
 async def _baseline(settings: Any, service: TrendService, due: list, port: int, cap: float):
     from bot.broadcast import concurrency_for
     from bot.render import render_digest
-    from trends.broadcast import send_digests
+    from trends.delivery.broadcast import send_digests
 
     limiter = AIORateLimiter(overall_max_rate=cap, overall_time_period=1)
     application = (

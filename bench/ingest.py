@@ -47,15 +47,15 @@ sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 
 from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
 
-from trends import dedup  # noqa: E402
 from trends.errors import ParseError  # noqa: E402
+from trends.ingest import dedup  # noqa: E402
+from trends.ingest.parse import parse  # noqa: E402
+from trends.ingest.text import html_to_text  # noqa: E402
 from trends.models import FeedSpec  # noqa: E402
-from trends.parse import parse  # noqa: E402
 from trends.service import TrendService  # noqa: E402
 from trends.store import feeds as feed_store  # noqa: E402
 from trends.store import posts as post_store  # noqa: E402
 from trends.store.schema import PostRow  # noqa: E402
-from trends.text import html_to_text  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "feeds"
 CHECKPOINTS = (1_000, 10_000, 100_000)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 
 from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
 
-from trends.tag import tag  # noqa: E402
+from trends.ingest.tag import tag  # noqa: E402
 from trends.themes import Themes, load_themes  # noqa: E402
 
 # How keyword-filter bots work: one keyword per trend, looked for in the title.
@@ -143,7 +143,9 @@ def main() -> None:
     print(f"machine: {platform.platform()}; CPU: {cpu_name()} ({os.cpu_count()} logical)")
     print(f"python: {platform.python_implementation()} {platform.python_version()}")
     print(f"dev set: {len(dev)} items from {EVAL_DIR}")
-    _, macro = _report("tagger (trends/tag.py, config/themes.yaml)", tagger(themes), dev, themes)
+    _, macro = _report(
+        "tagger (trends/ingest/tag.py, config/themes.yaml)", tagger(themes), dev, themes
+    )
     _report("baseline (one keyword per trend, substring of the title)", baseline(), dev, themes)
     rate, long_ms = _throughput(themes, dev)
     print(f"\nthroughput (median of {TIMING_RUNS} runs):")

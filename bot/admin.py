@@ -20,8 +20,8 @@ from bot.messages import language_of, text
 from bot.render_feeds import render_feed_event, render_feed_list, render_import
 from config.settings import Settings
 from trends.errors import TrendbotError
+from trends.ingest.pipeline import FeedEvent
 from trends.opml import MAX_OPML_BYTES
-from trends.pipeline import FeedEvent
 from trends.service import TrendService
 
 __all__ = [

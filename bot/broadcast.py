@@ -1,8 +1,8 @@
-"""The Telegram half of a broadcast: `trends.broadcast.run_broadcast` with the bot's renderer,
+"""The Telegram half of a broadcast: `trends.delivery.broadcast.run_broadcast` with the bot's renderer,
 its sender (ledger and pacer) and a report to the admins.
 
 The path of a scheduled digest: `bot.app` tick → `digest_tick` here → `jobs.digests` (what is
-due) → `broadcast` → `trends.broadcast` (render, fan out, record) → `bot.deliver.DigestSender`
+due) → `broadcast` → `trends.delivery.broadcast` (render, fan out, record) → `bot.deliver.DigestSender`
 → `bot.pacing` → `bot.transport` → Telegram. `trendbot digest --send-now` enters at
 `broadcast` with the current period's digests.
 """
@@ -21,7 +21,7 @@ from bot.render import render_digest
 from bot.stats import render_report
 from config.settings import Settings
 from jobs.digests import send_due_digests
-from trends.broadcast import BroadcastResult, run_broadcast
+from trends.delivery.broadcast import BroadcastResult, run_broadcast
 from trends.models import Digest
 from trends.service import DueDigest, TrendService
 

@@ -24,10 +24,10 @@ from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines, output_line
-from trends.broadcast import BroadcastResult
+from trends.delivery.broadcast import BroadcastResult
 from trends.errors import ConfigError
-from trends.parse import parse
-from trends.pipeline import PollReport
+from trends.ingest.parse import parse
+from trends.ingest.pipeline import PollReport
 from trends.service import TrendService
 from trends.themes import load_themes
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from config.settings import load_settings
 from jobs.runtime import open_service
 from trends.errors import TrendbotError
-from trends.pipeline import FeedReport, PollReport
+from trends.ingest.pipeline import FeedReport, PollReport
 from trends.service import TrendService
 
 __all__ = ["feeds_app", "poll_table", "poll_with_progress"]

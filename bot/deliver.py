@@ -33,7 +33,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.chart import digest_chart
 from bot.render import MAX_MESSAGE_CHARS, DigestParts, to_terminal
-from trends.ledger import Ledger
+from trends.delivery.ledger import Ledger
 from trends.service import DueDigest, TrendService
 
 __all__ = [
@@ -167,7 +167,7 @@ class DigestSender:
         text: str,
         mode: str | None,
         previews: LinkPreviewOptions,
-        thread_id: int | None = None,  # a forum topic (/route), see trends.broadcast
+        thread_id: int | None = None,  # a forum topic (/route), see trends.delivery.broadcast
     ) -> None:
         # sendMessage through the same Bot, pacer and error handling as `send_message`, but
         # without building a Message from each answer: nothing reads it, and at 1,000

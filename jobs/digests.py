@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from trends.broadcast import BroadcastResult
+from trends.delivery.broadcast import BroadcastResult
 from trends.service import DueDigest, TrendService
 
 __all__ = ["Broadcast", "send_due_digests"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from trends.pipeline import PollReport
+from trends.ingest.pipeline import PollReport
 from trends.service import TrendService
 
 __all__ = ["poll_due_feeds"]

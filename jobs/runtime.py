@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.settings import Settings
-from trends.llm import LLMConfig
+from trends.ingest.llm import LLMConfig
 from trends.service import DigestDefaults, TrendService
 
 __all__ = ["llm_config", "open_service"]

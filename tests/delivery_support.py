@@ -18,7 +18,7 @@ from bot.render import render_digest
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.test_ingest import write_feeds_file
-from trends.schedule import digest_slot
+from trends.ingest.schedule import digest_slot
 from trends.service import TrendService
 from trends.store.schema import DeliveryRow, PreferencesRow, SubscriberRow
 from trends.themes import load_themes

@@ -15,7 +15,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.test_bot import CHAT, PRICING_FEED, send_digests_now
 from tests.test_ingest import write_feeds_file
-from trends.schedule import digest_slot
+from trends.ingest.schedule import digest_slot
 from trends.service import TrendService
 
 LONDON = "Europe/London"

@@ -16,7 +16,7 @@ from bot.deliver import DEACTIVATE_AFTER_FAILURES, MAX_ATTEMPTS
 from tests.delivery_support import deliveries, subscribe, subscriber
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import running_bot
-from trends.ledger import Ledger
+from trends.delivery.ledger import Ledger
 from trends.service import TrendService
 
 CHAT, OTHER, GROUP, SUPERGROUP, ADMIN = 5001, 5002, -7001, -1007001, 9001

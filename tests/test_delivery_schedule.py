@@ -10,7 +10,7 @@ from bot.broadcast import broadcast
 from tests.delivery_support import backdate_subscribers, subscribe
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import running_bot
-from trends.schedule import digest_slot
+from trends.ingest.schedule import digest_slot
 from trends.service import TrendService
 
 BERLIN = "Europe/Berlin"  # clocks go forward on 2027-03-28 and back on 2027-10-31

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
 from tests.test_feeds_poll import NOW, feeds_yaml, rss
-from trends import pipeline, schedule
-from trends.fetch import MAX_FEED_BYTES
+from trends.ingest import pipeline, schedule
+from trends.ingest.fetch import MAX_FEED_BYTES
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 

@@ -14,10 +14,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-import trends.pipeline
+import trends.ingest.pipeline
 from tests.fakes.feed_server import FeedServer
-from trends import schedule
-from trends.fetch import new_client
+from trends.ingest import schedule
+from trends.ingest.fetch import new_client
 from trends.service import TrendService
 from trends.store import feeds as feed_store
 from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
@@ -98,13 +98,13 @@ async def test_conditional_get_sends_validators_and_a_304_is_not_parsed(
     url = feed_server.add_body("/a.xml", rss("alpha"))
     service = await make_service([url])
     parses: list[str] = []
-    real_parse = trends.pipeline.parse
+    real_parse = trends.ingest.pipeline.parse
 
     def counting_parse(content: bytes, **kwargs: object):
         parses.append(str(kwargs["url"]))
         return real_parse(content, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(trends.pipeline, "parse", counting_parse)
+    monkeypatch.setattr(trends.ingest.pipeline, "parse", counting_parse)
 
     first = await service.poll(only_due=False, now=NOW)
     assert first.count("fetched") == 1 and first.new_posts == 3
@@ -333,7 +333,7 @@ async def test_worker_processes_store_what_the_in_process_path_stores(
                 async with service.db.new_session() as session:
                     due = await feed_store.all_feeds(session)
                 async with new_client(allow_private=True) as client:  # one at a time: same order
-                    report = await trends.pipeline.poll(
+                    report = await trends.ingest.pipeline.poll(
                         service.db, client, due, service.themes, NOW, concurrency=1, parser=parser
                     )
                 assert report.new_posts > 500

@@ -11,9 +11,9 @@ from aiohttp import web
 from tests.fakes.feed_server import FeedServer
 from tests.test_feeds_poll import rss
 from trends.errors import ParseError, UnsafeFeedURL
+from trends.ingest.safety import check_feed_url
 from trends.models import FeedSpec
 from trends.opml import read_opml, write_opml
-from trends.safety import check_feed_url
 from trends.service import TrendService
 
 
@@ -77,7 +77,7 @@ async def test_addfeed_checks_where_a_redirect_leads(
     async def guard_allowing_loopback(target: str) -> None:
         await check_feed_url(target, allow_private=target.startswith("http://127.0.0.1"))
 
-    from trends.fetch import fetch, new_client
+    from trends.ingest.fetch import fetch, new_client
 
     async with new_client(allow_private=True) as client:  # only the per-target guard here
         with pytest.raises(UnsafeFeedURL, match=r"169\.254\.169\.254"):

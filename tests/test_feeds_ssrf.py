@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
 from tests.test_feeds_poll import NOW, feeds_yaml, rss
-from trends import safety
 from trends.errors import FetchError, UnsafeFeedURL
-from trends.fetch import fetch, new_client
-from trends.safety import check_feed_url, is_public_address
+from trends.ingest import safety
+from trends.ingest.fetch import fetch, new_client
+from trends.ingest.safety import check_feed_url, is_public_address
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.fakes.feed_server import FeedServer
-from trends import pipeline
 from trends.analyze import analyze_lines
-from trends.dedup import canonical_url
+from trends.ingest import pipeline
+from trends.ingest.dedup import canonical_url
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 

@@ -23,14 +23,14 @@ from config.settings import SettingsError, load_settings
 from jobs.runtime import open_service
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.llm_api import FakeLLMAPI, user_text
-from trends.llm import LLMConfig
+from trends.ingest.llm import LLMConfig
+from trends.ingest.normalise import normalise
+from trends.ingest.pipeline import enrich
+from trends.ingest.summarise import summarise
+from trends.ingest.tag import tag
 from trends.models import Post, RawEntry, StoredPost
-from trends.normalise import normalise
-from trends.pipeline import enrich
 from trends.service import TrendService
 from trends.store.schema import LLMUsageRow, PostRow
-from trends.summarise import summarise
-from trends.tag import tag
 from trends.themes import load_themes
 
 OPEN = (
@@ -244,7 +244,7 @@ async def test_a_spent_budget_keeps_local_results_and_calls_nothing(
         news=rss([OPEN, ROBOTS]),
     )
     try:
-        with caplog.at_level(logging.WARNING, logger="trends.llm"):
+        with caplog.at_level(logging.WARNING, logger="trends.ingest.llm"):
             await service.poll(only_due=False)
         assert len(llm_api.calls) == 1
         summaries = {await stored_summary(service, t) for t, _ in (OPEN, ROBOTS)}

@@ -11,7 +11,7 @@ import time
 
 CHILD = """
 import json, time
-from trends.workers import worker_pool
+from trends.ingest.workers import worker_pool
 
 pool = worker_pool(2)
 list(pool.map(time.sleep, [0.2, 0.2]))  # both workers started

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from trends.safety import url_problem
-from trends.stories import find_duplicates
-from trends.summarise import summarise
-from trends.tag import tag
-from trends.text import html_to_text
+from trends.ingest.safety import url_problem
+from trends.ingest.stories import find_duplicates
+from trends.ingest.summarise import summarise
+from trends.ingest.tag import tag
+from trends.ingest.text import html_to_text
 from trends.themes import Themes
 
 __all__ = ["analyze_lines", "output_line"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from trends.errors import ConfigError
+from trends.ingest.safety import url_problem
 from trends.models import FeedSpec
-from trends.safety import url_problem
 
 __all__ = ["load_feed_specs"]
 

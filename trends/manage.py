@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from trends.errors import TrendbotError
-from trends.fetch import fetch, new_client
+from trends.ingest.fetch import fetch, new_client
+from trends.ingest.parse import parse
+from trends.ingest.safety import check_feed_url, refuse_entity_declarations
 from trends.models import FeedSpec
 from trends.opml import read_opml, write_opml
-from trends.parse import parse
-from trends.safety import check_feed_url, refuse_entity_declarations
 from trends.store import feeds as feed_store
 from trends.store.db import Database
 

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from trends import manage, pipeline, schedule
+from trends import manage
 from trends.archive import HISTORY_WEEKS, Archive
-from trends.digest import build_digest, digest_key
+from trends.delivery.digest import build_digest, digest_key
 from trends.errors import ConfigError
 from trends.feedlist import load_feed_specs
-from trends.fetch import CONCURRENCY, TOTAL_SECONDS, new_client
-from trends.llm import LLMConfig, LLMEnricher
+from trends.ingest import pipeline, schedule
+from trends.ingest.fetch import CONCURRENCY, TOTAL_SECONDS, new_client
+from trends.ingest.llm import LLMConfig, LLMEnricher
+from trends.ingest.pipeline import DIGEST_WINDOW, FeedReport, PollReport
+from trends.ingest.workers import worker_pool
 from trends.manage import AddedFeed, FeedHealth, ImportReport
 from trends.models import Digest, StoredPost, Trend
-from trends.pipeline import DIGEST_WINDOW, FeedReport, PollReport
 from trends.preferences import ChatSettings, SettingsChange
 from trends.stats import Stats, collect_stats
 from trends.store import (
@@ -38,7 +40,6 @@ from trends.store.alerts import AlertPolicy, DueAlert
 from trends.store.db import Database, open_database
 from trends.store.schema import PreferencesRow, SubscriberRow
 from trends.themes import Themes, load_themes
-from trends.workers import worker_pool
 
 __all__ = ["DigestDefaults", "DueDigest", "TrendPage", "TrendService"]
 
@@ -93,7 +94,7 @@ class TrendService:
         self.defaults = defaults or DigestDefaults()
         self._parsers: ProcessPoolExecutor | None = None  # see _parser_pool
         self.archive = Archive(db)  # /trends history, /search, "wrong trend?" feedback
-        # Optional: an OpenAI-compatible model that tags and summarises instead (see trends.llm).
+        # Optional: an OpenAI-compatible model that tags and summarises instead (see trends.ingest.llm).
         self.llm = LLMEnricher(llm, themes, db) if llm is not None else None
 
     @classmethod
@@ -344,7 +345,7 @@ class TrendService:
             done = await deliveries.settled(session, {item.key for item in current})
         return [item for item in current if (item.subscriber.id, item.key) not in done]
 
-    # Broadcasts (deliveries themselves are recorded by trends/ledger.py)
+    # Broadcasts (deliveries themselves are recorded by trends/delivery/ledger.py)
 
     async def start_broadcast(self, key: str) -> int:
         async with self.db.new_session() as session, session.begin():

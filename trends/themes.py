@@ -1,6 +1,6 @@
 """The ten trends and their lexicon, loaded from `config/themes.yaml`.
 
-`load_themes()` reads the file once and compiles every term, so that `trends.tag.tag` only
+`load_themes()` reads the file once and compiles every term, so that `trends.ingest.tag.tag` only
 has to look terms up. The numbers, keys and names are the user interface (`/trend 6`); the
 lexicon (weighted terms, negative terms and the AI-gate terms) is what the tagger matches.
 """

@@ -1,4 +1,4 @@
-"""Tests for trends.dedup, on hand-made cases and on the real corpus and eval set."""
+"""Tests for trends.ingest.dedup, on hand-made cases and on the real corpus and eval set."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import feedparser
 import numpy as np
 import pytest
 
-from trends.dedup import (
+from trends.ingest.dedup import (
     BANDS,
     NUM_PERM,
     ROWS,
@@ -25,7 +25,7 @@ from trends.dedup import (
     similarity,
     story_signature,
 )
-from trends.stories import find_duplicates
+from trends.ingest.stories import find_duplicates
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FEEDS = SHARED / "corpus" / "feeds"

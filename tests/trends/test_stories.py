@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from trends.stories import features, find_duplicates, same_story
+from trends.ingest.stories import features, find_duplicates, same_story
 
 DAY = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from trends.summarise import summarise
-from trends.text import html_to_text
+from trends.ingest.summarise import summarise
+from trends.ingest.text import html_to_text
 
 # Third-party feed files live next to the repository, never inside it.
 FEEDS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds"

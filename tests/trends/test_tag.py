@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import trends.tag
+import trends.ingest.tag
 import trends.themes
+from trends.ingest.tag import about_ai, tag
 from trends.models import TrendTag
-from trends.tag import about_ai, tag
 from trends.themes import Themes, load_themes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -353,7 +353,7 @@ def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
 
 
 def test_public_names() -> None:
-    assert trends.tag.__all__ == ["about_ai", "tag"]
+    assert trends.ingest.tag.__all__ == ["about_ai", "tag"]
     assert sorted(trends.themes.__all__) == ["Term", "Themes", "fold_zh", "load_themes"]
 
 

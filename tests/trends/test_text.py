@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from trends.text import html_to_text, strip_boilerplate
+from trends.ingest.text import html_to_text, strip_boilerplate
 
 # Third-party feed files live next to the repository, never inside it.
 FEEDS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds"

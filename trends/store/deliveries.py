@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends.routing import digest_key_of, topic_key_range
+from trends.delivery.routing import digest_key_of, topic_key_range
 from trends.store.schema import DeliveryRow
 
 # The broadcast's statements (claims, progress, sent) run on the table, not the ORM class:
@@ -153,7 +153,7 @@ _SETTLED = or_(  # sent, or given up after MAX_ATTEMPTS runs
 
 async def settled(session: AsyncSession, keys: Iterable[str]) -> set[tuple[int, str]]:
     """(subscriber id, digest key) pairs under `keys` that are sent or given up, with every
-    forum-topic part of it (`trends.routing.topic_key`) sent or given up too:
+    forum-topic part of it (`trends.delivery.routing.topic_key`) sent or given up too:
     a topic part that failed is tried again with the next run, like a whole digest."""
     wanted = sorted(set(keys))
     if not wanted:

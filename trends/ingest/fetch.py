@@ -29,7 +29,7 @@ from trends.errors import (
     RateLimited,
     UnsafeFeedURL,
 )
-from trends.safety import Resolver, resolve, resolve_public
+from trends.ingest.safety import Resolver, resolve, resolve_public
 
 __all__ = [
     "CONCURRENCY",

@@ -21,21 +21,21 @@ import httpx
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends import dedup, schedule, stories
 from trends.errors import FeedGone, RateLimited, TrendbotError
-from trends.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
-from trends.llm import LLMEnricher
+from trends.ingest import dedup, schedule, stories
+from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.ingest.llm import LLMEnricher
+from trends.ingest.normalise import normalise
+from trends.ingest.parse import parse
+from trends.ingest.safety import refuse_entity_declarations
+from trends.ingest.summarise import summarise
+from trends.ingest.tag import tag
+from trends.ingest.text import safe_text
 from trends.models import ParsedFeed, Post
-from trends.normalise import normalise
-from trends.parse import parse
-from trends.safety import refuse_entity_declarations
 from trends.store import feeds as feed_store
 from trends.store import posts as post_store
 from trends.store.db import Database
 from trends.store.schema import FeedRow
-from trends.summarise import summarise
-from trends.tag import tag
-from trends.text import safe_text
 from trends.themes import Themes
 
 __all__ = [

@@ -14,8 +14,8 @@ from typing import Any
 import feedparser
 
 from trends.errors import ParseError
+from trends.ingest.text import safe_text
 from trends.models import ParsedFeed, RawEntry
-from trends.text import safe_text
 
 __all__ = ["parse"]
 

@@ -30,10 +30,10 @@ from datetime import datetime
 
 import httpx
 
+from trends.ingest.tag import about_ai
 from trends.models import Post, TrendTag
 from trends.store import llm_answers
 from trends.store.db import Database
-from trends.tag import about_ai
 from trends.themes import Themes
 
 __all__ = ["DEFAULT_DAILY_TOKENS", "DEFAULT_TIMEOUT", "Answer", "LLMConfig", "LLMEnricher"]

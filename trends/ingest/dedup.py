@@ -1,6 +1,6 @@
 """Copy detection: canonical URLs, content hashes and MinHash/LSH near-duplicates.
 
-The same-story rule that uses them, for ingest and analyze alike, is `trends.stories`.
+The same-story rule that uses them, for ingest and analyze alike, is `trends.ingest.stories`.
 
 Pure functions, no I/O. MinHash runs over character n-grams of text with punctuation and
 whitespace removed, so Chinese needs no tokenizer. Band keys are 63-bit ints meant for an

@@ -5,7 +5,7 @@ wording; across English and Chinese they share only the Latin-script names, the 
 the names the alias table maps. So a report is reduced to `Features` (entities, numbers,
 title words or Chinese title bigrams, time), candidates are found by cheap keys (one key per
 entity and day, so a lookup touches only the reports of a few days that share a name), and a
-pairwise score decides. Copies are still caught by MinHash (`trends.dedup`).
+pairwise score decides. Copies are still caught by MinHash (`trends.ingest.dedup`).
 
 Pure functions, no I/O; the input is what the store keeps: title, summary, link, time.
 """
@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from trends import dedup
-from trends.summarise import summarise
+from trends.ingest import dedup
+from trends.ingest.summarise import summarise
 
 __all__ = [
     "ALIASES",

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from trends.delivery.routing import split_by_route, topic_key
 from trends.models import Digest
-from trends.routing import split_by_route, topic_key
 from trends.service import DueDigest, TrendService
 
 __all__ = ["BroadcastResult", "Render", "Report", "Send", "run_broadcast", "send_digests"]
@@ -141,7 +141,7 @@ async def _routed_work(
     """(delivery, parts) for every due digest, split by topic where the chat has routes.
 
     A forum group with /route gets one delivery per topic (its own ledger key, see
-    `trends.routing.topic_key`, so each topic gets its part exactly once) plus the rest
+    `trends.delivery.routing.topic_key`, so each topic gets its part exactly once) plus the rest
     for the chat; a chat without routes gets its digest unchanged.
     """
     routes = await service.topic_routes(item.subscriber.id for item in due)

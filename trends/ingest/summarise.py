@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from trends.text import html_to_text, strip_boilerplate
+from trends.ingest.text import html_to_text, strip_boilerplate
 
 __all__ = ["summarise"]
 

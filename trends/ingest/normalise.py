@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlparse
 
-from trends.dedup import canonical_url, content_hash
+from trends.ingest.dedup import canonical_url, content_hash
+from trends.ingest.text import html_to_text, safe_text
 from trends.models import Post, RawEntry
-from trends.text import html_to_text, safe_text
 
 __all__ = ["normalise", "safe_link"]
 
