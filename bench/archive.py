@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from machine import cpu_name  # bench/machine.py: scripts run from bench/
 
 from bot.chart import trends_chart
-from trends.archive import HISTORY_WEEKS
 from trends.service import TrendService
+from trends.services.archive import HISTORY_WEEKS
 from trends.store import posts, search
 from trends.store.schema import FeedRow, PostRow, PostTrendRow
 

@@ -35,7 +35,7 @@ from trends.ingest.dedup import (
 )
 from trends.ingest.normalise import normalise
 from trends.ingest.parse import parse
-from trends.ingest.stories import (
+from trends.ingest.story_index import (
     StoryIndex,
     find_duplicates,
     member,

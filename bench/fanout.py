@@ -187,7 +187,7 @@ async def _run(mode: str, subscribers: int, cap: float, paid: bool) -> Figures:
             TRENDBOT_PAID_BROADCAST="1" if paid else "0",
         )
         try:
-            due = await service.current_digests(include_settled=True)
+            due = await service.digests.current(include_settled=True)
             started, cpu = time.monotonic(), time.process_time()
             if mode == "baseline":
                 counts = await _baseline(settings, service, due, port, cap)

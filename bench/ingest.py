@@ -52,7 +52,7 @@ from trends.ingest import dedup  # noqa: E402
 from trends.ingest.parse import parse  # noqa: E402
 from trends.ingest.text import html_to_text  # noqa: E402
 from trends.models import FeedSpec  # noqa: E402
-from trends.service import TrendService  # noqa: E402
+from trends.service import TrendService
 from trends.store import feeds as feed_store  # noqa: E402
 from trends.store import posts as post_store  # noqa: E402
 from trends.store.schema import PostRow  # noqa: E402
@@ -176,7 +176,7 @@ async def _ingest(
         path.write_bytes(body)
         await _add_feed(service, path.as_uri(), f"{prefix} {path.name}")
     start = time.perf_counter()
-    report = await service.poll()  # the feeds just added are the ones due
+    report = await service.feeds.poll()  # the feeds just added are the ones due
     elapsed = time.perf_counter() - start
     for path in bodies:
         path.unlink()

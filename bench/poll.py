@@ -155,7 +155,7 @@ async def _pipeline(port: int, count: int, rounds: int, now: datetime) -> dict:
             for number in range(rounds):
                 server_start = await _set_round(port, number)
                 started, cpu_start = time.perf_counter(), _cpu_seconds()
-                report = await service.poll(only_due=False, now=now)
+                report = await service.feeds.poll(only_due=False, now=now)
                 times.append(time.perf_counter() - started)
                 cpu.append(_cpu_seconds() - cpu_start)
                 server_cpu.append(await _set_round(port, number) - server_start)

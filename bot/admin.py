@@ -20,7 +20,7 @@ from bot.messages import language_of, text
 from bot.render_feeds import render_feed_event, render_feed_list, render_import
 from config.settings import Settings
 from trends.errors import TrendbotError
-from trends.ingest.pipeline import FeedEvent
+from trends.ingest.report import FeedEvent
 from trends.opml import MAX_OPML_BYTES
 from trends.service import TrendService
 
@@ -62,7 +62,7 @@ async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """/feeds: every feed with its health."""
     if (language := await _admin_language(update, context)) is None:
         return
-    for part in render_feed_list(await service_of(context).feed_health(), language):
+    for part in render_feed_list(await service_of(context).feeds.health(), language):
         await _reply(update, part)
 
 
@@ -76,7 +76,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     allow_private = _settings(context).allow_private_feeds
     try:
-        added = await service_of(context).add_feed(url, allow_private=allow_private)
+        added = await service_of(context).feeds.add(url, allow_private=allow_private)
     except TrendbotError as exc:
         reason = escape(str(exc) or exc.key)
         await _reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
@@ -99,7 +99,7 @@ async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not query:
         await _reply(update, text(language, "removefeed_usage"))
         return
-    removed = await service_of(context).remove_feed(query)
+    removed = await service_of(context).feeds.remove(query)
     if removed is None:
         await _reply(update, text(language, "removefeed_unknown", query=escape(query)))
         return
@@ -120,7 +120,7 @@ async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     content = bytes(await (await message.document.get_file()).download_as_bytearray())
     allow_private = _settings(context).allow_private_feeds
     try:
-        report = await service_of(context).import_opml(content, allow_private=allow_private)
+        report = await service_of(context).feeds.import_opml(content, allow_private=allow_private)
     except TrendbotError as exc:
         await _reply(update, text(language, "opml_failed", reason=escape(str(exc))))
         return
@@ -133,8 +133,8 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if (language := await _admin_language(update, context)) is None:
         return
     service = service_of(context)
-    document = await service.export_opml()
-    count = sum(1 for feed in await service.feed_health() if feed.enabled)
+    document = await service.feeds.export_opml()
+    count = sum(1 for feed in await service.feeds.health() if feed.enabled)
     if update.effective_message is not None:
         await update.effective_message.reply_document(
             InputFile(document, filename=OPML_FILENAME),
@@ -160,7 +160,7 @@ async def tell_admins(
     many messages went out."""
     sent = 0
     for admin in sorted(admins):
-        language = await service.chat_language(admin) or "en"
+        language = await service.subscribers.chat_language(admin) or "en"
         try:
             await bot.send_message(admin, render(language), parse_mode="HTML")
             sent += 1

@@ -38,9 +38,9 @@ from bot.render import (
     render_trend_page,
     render_trends_overview,
 )
-from trends.archive import is_searchable
 from trends.models import Trend
 from trends.service import TrendService
+from trends.services.archive import is_searchable
 
 __all__ = [
     "digest_now",
@@ -112,9 +112,9 @@ async def digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if chat is None:
         return
     language = await language_for(update, context)
-    chosen = await service.chat_settings(chat.id)
+    chosen = await service.subscribers.settings(chat.id)
     reader = chosen if chosen is not None and chosen.subscribed else None
-    built = await service.digest(trends=list(reader.trends) if reader else None)
+    built = await service.digests.build(trends=list(reader.trends) if reader else None)
     parts = render_digest(built, language)
     if not built.is_empty:
         png = await asyncio.to_thread(digest_chart, built)
@@ -171,7 +171,9 @@ async def send_html(
 async def _trend_reply(
     service: TrendService, found: Trend, days: int, offset: int, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    page = await service.trend_page(found, limit=PAGE_SIZE, offset=offset, days=days or None)
+    page = await service.archive.trend_page(
+        found, limit=PAGE_SIZE, offset=offset, days=days or None
+    )
     suggest = None
     if days and not page.posts and offset == 0:
         suggest = await _period_with_posts(service, found, days)
@@ -195,7 +197,7 @@ async def _send_chart(update: Update, png: bytes, html: str) -> None:
 async def _period_with_posts(service: TrendService, trend: Trend, days: int) -> int | None:
     """The shortest period longer than `days` with posts on `trend`; 0 for all time; None."""
     for longer in [*(p for p in PERIODS if p > days), 0]:
-        if (await service.trend_page(trend, limit=1, days=longer or None)).total:
+        if (await service.archive.trend_page(trend, limit=1, days=longer or None)).total:
             return longer
     return None
 

@@ -23,7 +23,8 @@ from config.settings import Settings
 from jobs.digests import send_due_digests
 from trends.delivery.broadcast import BroadcastResult, run_broadcast
 from trends.models import Digest
-from trends.service import DueDigest, TrendService
+from trends.service import TrendService
+from trends.services.digests import DueDigest
 
 __all__ = ["BroadcastResult", "broadcast", "concurrency_for", "digest_tick"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 import matplotlib
@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # before anything imports pyplot: never look for a displa
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from trends.delivery.periods import WEEK
 from trends.models import Digest, Trend
 
 __all__ = ["digest_chart", "trends_chart"]
@@ -50,7 +51,7 @@ def digest_chart(digest: Digest) -> bytes:
     for section in digest.sections:
         counts = section.weekly or (section.previous_count, section.count)
         series.append((_label(section.trend), (0,) * (weeks - len(counts)) + tuple(counts)))
-    starts = [digest.until - timedelta(days=7) * (weeks - index) for index in range(weeks)]
+    starts = [digest.until - WEEK * (weeks - index) for index in range(weeks)]
     return _draw(series, starts)
 
 

@@ -30,7 +30,7 @@ async def language_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
     chat = update.effective_chat
     if chat is not None:
         service: TrendService = context.bot_data["service"]
-        if chosen := await service.chosen_language(chat.id):
+        if chosen := await service.subscribers.chosen_language(chat.id):
             return chosen
     return telegram_language(update)
 

@@ -27,7 +27,7 @@ from trends.analyze import analyze_lines, output_line
 from trends.delivery.broadcast import BroadcastResult
 from trends.errors import ConfigError
 from trends.ingest.parse import parse
-from trends.ingest.pipeline import PollReport
+from trends.ingest.report import PollReport
 from trends.service import TrendService
 from trends.themes import load_themes
 
@@ -115,9 +115,9 @@ async def _demo(database_url: str) -> None:
     service = await TrendService.open(database_url, feeds_path=SAMPLE_FEEDS)
     try:
         # One feed at a time: the same outlet's copy of a shared story leads on every run.
-        report = await service.poll(only_due=False, now=as_of, concurrency=1)
+        report = await service.feeds.poll(only_due=False, now=as_of, concurrency=1)
         typer.echo(_poll_summary(report))
-        digest = await service.digest(until=as_of)
+        digest = await service.digests.build(until=as_of)
         typer.echo("\n" + _rule("Weekly digest, as a subscriber receives it"))
         parts = render_digest(digest, "en")
         for number, part in enumerate(parts, start=1):
@@ -126,7 +126,7 @@ async def _demo(database_url: str) -> None:
             typer.echo(to_terminal(part) + "\n")
         trend = service.themes.get(6)
         assert trend is not None
-        page = await service.trend_page(trend, limit=5)
+        page = await service.archive.trend_page(trend, limit=5)
         typer.echo("\n" + _rule("Reply to /trend 6"))
         typer.echo(to_terminal(render_trend_page(page, "en")))
     finally:
@@ -188,7 +188,7 @@ def digest(
     async def go() -> list[str]:
         service = await open_service(settings)
         try:
-            return render_digest(await service.digest(), language)
+            return render_digest(await service.digests.build(), language)
         finally:
             await service.close()
 
@@ -271,7 +271,7 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
     try:
         application = build_application(settings, service, with_jobs=False)
         async with application:
-            due = await service.current_digests(include_settled=True)
+            due = await service.digests.current(include_settled=True)
             return await broadcast(application.bot, service, settings, due)
     finally:
         await service.close()

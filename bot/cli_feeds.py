@@ -20,7 +20,7 @@ from rich.table import Table
 from config.settings import load_settings
 from jobs.runtime import open_service
 from trends.errors import TrendbotError
-from trends.ingest.pipeline import FeedReport, PollReport
+from trends.ingest.report import FeedReport, PollReport
 from trends.service import TrendService
 
 __all__ = ["feeds_app", "poll_table", "poll_with_progress"]
@@ -50,7 +50,7 @@ def _allow_private() -> bool:
 @feeds_app.command("list")
 def list_feeds() -> None:
     """Each feed with its health: last success, last error, failures, next check, posts."""
-    health = _with_service(lambda service: service.feed_health())
+    health = _with_service(lambda service: service.feeds.health())
     table = Table("#", "Feed", "Last success", "Failures", "Last error", "Next check", "7 days")
     for feed in health:
         table.add_row(
@@ -73,7 +73,7 @@ def add_feed(
     """Fetch URL once and add it, or say why it can't be used."""
     allow = _allow_private()
     try:
-        added = _with_service(lambda s: s.add_feed(url, allow_private=allow, name=name))
+        added = _with_service(lambda s: s.feeds.add(url, allow_private=allow, name=name))
     except TrendbotError as exc:
         typer.echo(f"trendbot: can't add {url}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -85,7 +85,7 @@ def remove_feed(
     feed: Annotated[str, typer.Argument(help="The URL, or the number in `list`")],
 ) -> None:
     """Stop polling a feed; its posts stay in the archive."""
-    removed = _with_service(lambda service: service.remove_feed(feed))
+    removed = _with_service(lambda service: service.feeds.remove(feed))
     if removed is None:
         typer.echo(f"trendbot: no feed {feed!r}; `trendbot feeds list` shows them", err=True)
         raise typer.Exit(1)
@@ -97,7 +97,7 @@ def import_feeds(path: Annotated[Path, typer.Argument(help="An OPML file")]) -> 
     """Add every feed an OPML file lists (unsafe and known ones are skipped, with reasons)."""
     content, allow = path.read_bytes(), _allow_private()
     try:
-        report = _with_service(lambda s: s.import_opml(content, allow_private=allow))
+        report = _with_service(lambda s: s.feeds.import_opml(content, allow_private=allow))
     except TrendbotError as exc:
         typer.echo(f"trendbot: can't import {path}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -113,7 +113,7 @@ def export_feeds(
     ] = None,
 ) -> None:
     """Write the polled feeds as OPML."""
-    document = _with_service(lambda service: service.export_opml())
+    document = _with_service(lambda service: service.feeds.export_opml())
     if output is None:
         sys.stdout.write(document.decode("utf-8"))
     else:
@@ -123,7 +123,7 @@ def export_feeds(
 async def poll_with_progress(service: TrendService, *, show: bool) -> PollReport:
     """Poll every enabled feed; on a terminal, with a progress bar on stderr."""
     if not show:
-        return await service.poll(only_due=False)
+        return await service.feeds.poll(only_due=False)
     columns = (TextColumn("Polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("poll", total=None)
@@ -134,7 +134,7 @@ async def poll_with_progress(service: TrendService, *, show: bool) -> PollReport
         def done(report: FeedReport) -> None:
             progress.advance(task)
 
-        return await service.poll(only_due=False, on_start=started, progress=done)
+        return await service.feeds.poll(only_due=False, on_start=started, progress=done)
 
 
 def poll_table(report: PollReport) -> Table:

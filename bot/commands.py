@@ -60,9 +60,11 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, text(language, "settings_admins_only"))
         return
     service = service_of(context)
-    changed = await service.subscribe(chat.id, chat.type, title=chat.title, language=language)
+    changed = await service.subscribers.subscribe(
+        chat.id, chat.type, title=chat.title, language=language
+    )
     # The chat's own schedule (it may have chosen one in /settings first), not the defaults.
-    settings = await service.chat_settings(chat.id)
+    settings = await service.subscribers.settings(chat.id)
     assert settings is not None  # just subscribed
     schedule = text(
         language,
@@ -82,7 +84,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_change_settings(update, context):
         await _reply(update, text(language, "settings_admins_only"))
         return
-    stopped = await service_of(context).unsubscribe(chat.id)
+    stopped = await service_of(context).subscribers.unsubscribe(chat.id)
     await _reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
 
 

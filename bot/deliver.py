@@ -34,7 +34,8 @@ from telegram.warnings import PTBUserWarning
 from bot.chart import digest_chart
 from bot.render import MAX_MESSAGE_CHARS, DigestParts, to_terminal
 from trends.delivery.ledger import Ledger
-from trends.service import DueDigest, TrendService
+from trends.service import TrendService
+from trends.services.digests import DueDigest
 
 __all__ = [
     "BACKOFF_SECONDS",
@@ -76,12 +77,12 @@ class DigestSender:
 
     async def send(self, due: DueDigest, parts: list[str]) -> Outcome:
         """Send the parts not yet sent, in order; returns what became of this delivery."""
-        claim = await self.ledger.claim(due.subscriber.id, due.key)
+        claim = await self.ledger.claim(due.subscriber_id, due.key)
         if claim is None:
             return "skipped"
         delivery_id, done = claim
-        chat_id = due.subscriber.chat_id
-        previews = LinkPreviewOptions(is_disabled=not due.preferences.link_previews)
+        chat_id = due.chat_id
+        previews = LinkPreviewOptions(is_disabled=not due.link_previews)
         # The chart counts as the first step in the ledger, so a resumed digest never
         # sends it twice; the text parts follow in order.
         with_chart = self.charts and isinstance(parts, DigestParts) and not parts.digest.is_empty
@@ -100,15 +101,15 @@ class DigestSender:
             if not _chat_is_gone(exc):
                 return "failed"
             deactivated = await self.ledger.refusal(
-                due.subscriber.id, str(exc), DEACTIVATE_AFTER_FAILURES
+                due.subscriber_id, str(exc), DEACTIVATE_AFTER_FAILURES
             )
             return "deactivated" if deactivated else "failed"
         except (NetworkError, RetryAfter) as exc:
             await self.ledger.failed(delivery_id, f"gave up: {exc}")
             return "failed"
-        had_refusals = due.subscriber.consecutive_failures > 0
+        had_refusals = due.refused_before
         await self.ledger.sent(
-            delivery_id, due.subscriber.id, len(steps), reset_failures=had_refusals
+            delivery_id, due.subscriber_id, len(steps), reset_failures=had_refusals
         )
         return "sent"
 
@@ -123,7 +124,7 @@ class DigestSender:
                 await self._post(chat_id, part, ParseMode.HTML, previews, due.thread_id)
                 return chat_id
             except ChatMigrated as exc:
-                await self.ledger.move(due.subscriber.id, exc.new_chat_id)
+                await self.ledger.move(due.subscriber_id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
             except BadRequest as exc:
                 if not _is_markup_problem(exc):

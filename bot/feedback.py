@@ -18,7 +18,7 @@ from bot.numbers import parse_count
 from bot.paging import WrongButton, parse_button
 from bot.render import render_feedback
 from config.settings import Settings
-from trends.archive import FeedbackOutcome
+from trends.services.archive import FeedbackOutcome
 
 __all__ = ["feedback_command", "wrong_button", "wrong_command", "wrong_link"]
 

@@ -12,9 +12,8 @@ from datetime import datetime
 from html import escape, unescape
 
 from bot.messages import text
-from trends.archive import SearchPage
 from trends.models import Digest, DigestStory, FeedbackEntry, Trend, TrendTag
-from trends.service import TrendPage
+from trends.services.archive import SearchPage, TrendPage
 
 __all__ = [
     "MAX_CAPTION_CHARS",

@@ -8,8 +8,8 @@ from html import escape
 
 from bot.messages import text
 from bot.render import split_blocks
-from trends.ingest.pipeline import FeedEvent
-from trends.manage import FeedHealth, ImportReport
+from trends.ingest.report import FeedEvent
+from trends.services.feeds import FeedHealth, ImportReport
 
 __all__ = ["render_feed_event", "render_feed_list", "render_import"]
 

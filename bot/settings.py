@@ -115,14 +115,16 @@ async def route_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query and trend is None:
         reply = text(language, "route_unknown", query=escape(query[:40]))
     elif clearing:
-        dropped = await service.clear_route(settings.subscriber_id, trend.number if trend else None)
+        dropped = await service.subscribers.clear_route(
+            settings.subscriber_id, trend.number if trend else None
+        )
         reply = _route_cleared(trend, dropped, language)
     elif trend is None:
         reply = await _route_list(service, settings, language)
     elif (thread := topic_of(update)) is None:
         reply = text(language, "route_in_topic", number=trend.number)
     else:
-        await service.set_route(settings.subscriber_id, trend.number, thread)
+        await service.subscribers.set_route(settings.subscriber_id, trend.number, thread)
         name = escape(trend.name(language))
         reply = text(language, "route_set", number=trend.number, name=name)
         if not settings.subscribed:
@@ -138,7 +140,9 @@ def _route_cleared(trend: Trend | None, dropped: int, language: str) -> str:
 
 
 async def _route_list(service: TrendService, settings: ChatSettings, language: str) -> str:
-    routes = (await service.topic_routes([settings.subscriber_id])).get(settings.subscriber_id)
+    routes = (await service.subscribers.topic_routes([settings.subscriber_id])).get(
+        settings.subscriber_id
+    )
     if not routes:
         return text(language, "route_none") + "\n" + text(language, "route_usage")
     lines = [text(language, "route_list_header")]
@@ -165,7 +169,7 @@ async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, language:
 async def _ensure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatSettings:
     chat = update.effective_chat
     assert chat is not None
-    return await _service(context).ensure_settings(
+    return await _service(context).subscribers.ensure_settings(
         chat.id, chat.type, title=chat.title, language=telegram_language(update)
     )
 
@@ -174,7 +178,7 @@ async def _change(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, change: SettingsChange
 ) -> tuple[ChatSettings, bool] | None:
     try:
-        return await _service(context).change_settings(chat_id, change)
+        return await _service(context).subscribers.change_settings(chat_id, change)
     except InvalidSetting:
         return None
 

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.messages import language_of, text
 from config.settings import Settings
-from trends.stats import BroadcastSummary, Stats
+from trends.models import BroadcastSummary, Stats
 
 __all__ = ["is_admin", "render_report", "render_stats", "stats_command"]
 

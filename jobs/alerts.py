@@ -41,9 +41,9 @@ async def send_due_alerts(
 ) -> int:
     """Send every alert that is due now; returns how many were sent."""
     sent = 0
-    for alert in await service.due_alerts(policy, now):
+    for alert in await service.alerts.due(policy, now):
         # Claimed before sending: a crash in between loses one alert, never repeats one.
-        if await service.claim_alert(alert.subscriber_id, alert.post.id, policy.per_hour, now):
+        if await service.alerts.claim(alert.subscriber_id, alert.post.id, policy.per_hour, now):
             sent += bool(await send(alert))
     if sent:
         log.info("alerts: %d sent", sent)

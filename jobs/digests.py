@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from trends.delivery.broadcast import BroadcastResult
-from trends.service import DueDigest, TrendService
+from trends.service import TrendService
+from trends.services.digests import DueDigest
 
 __all__ = ["Broadcast", "send_due_digests"]
 
@@ -22,4 +23,4 @@ async def send_due_digests(
     service: TrendService, broadcast: Broadcast, now: datetime | None = None
 ) -> BroadcastResult:
     """Broadcast every digest that is due now (nothing when none is)."""
-    return await broadcast(await service.due_digests(now))
+    return await broadcast(await service.digests.due(now))

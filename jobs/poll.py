@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from trends.ingest.pipeline import PollReport
+from trends.ingest.report import PollReport
 from trends.service import TrendService
 
 __all__ = ["poll_due_feeds"]
@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 async def poll_due_feeds(service: TrendService) -> PollReport:
-    report = await service.poll(only_due=True)
+    report = await service.feeds.poll(only_due=True)
     if report.feeds:
         log.info(
             "polled %d feeds: %d new posts, %d duplicates, %d failed",

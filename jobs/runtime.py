@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from config.settings import Settings
 from trends.ingest.llm import LLMConfig
-from trends.service import DigestDefaults, TrendService
+from trends.service import TrendService
+from trends.services.subscribers import DigestDefaults
 
 __all__ = ["llm_config", "open_service"]
 

@@ -93,7 +93,7 @@ async def open_archive(
     )
     try:
         if not empty:
-            await service.poll(only_due=False)
+            await service.feeds.poll(only_due=False)
         yield service
     finally:
         await service.close()

@@ -86,7 +86,7 @@ async def open_archive(
         feeds_path=feeds,
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     return service
 
 

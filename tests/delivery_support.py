@@ -18,7 +18,7 @@ from bot.render import render_digest
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.test_ingest import write_feeds_file
-from trends.ingest.schedule import digest_slot
+from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 from trends.store.schema import DeliveryRow, PreferencesRow, SubscriberRow
 from trends.themes import load_themes
@@ -67,7 +67,7 @@ async def open_archive(
         feeds_path=feeds_file,
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     return service
 
 
@@ -89,8 +89,8 @@ async def subscribe_daily_now(service: TrendService, chat_ids: list[int]) -> Non
 
 async def expected_parts(service: TrendService) -> list[str]:
     """The daily digest every subscriber should receive, as the broadcast renders it."""
-    item = (await service.current_digests(include_settled=True))[0]
-    digest = await service.digest(
+    item = (await service.digests.current(include_settled=True))[0]
+    digest = await service.digests.build(
         until=item.slot, trends=list(range(1, 11)), key=item.key, cadence="daily"
     )
     return render_digest(digest, "en", cadence="daily")
@@ -99,7 +99,7 @@ async def expected_parts(service: TrendService) -> list[str]:
 async def subscribe(service: TrendService, chat_ids: list[int], **preferences: Any) -> None:
     """Subscribe chats (negative ids are groups) and set their preferences."""
     for chat_id in chat_ids:
-        await service.subscribe(chat_id, "group" if chat_id < 0 else "private")
+        await service.subscribers.subscribe(chat_id, "group" if chat_id < 0 else "private")
     if preferences:
         async with service.db.new_session() as session, session.begin():
             ids = select(SubscriberRow.id).where(SubscriberRow.chat_id.in_(chat_ids))

@@ -54,7 +54,7 @@ async def service(
         feeds_path=write_feeds_file(tmp_path / "feeds.yaml", urls),
         allow_private_feeds=True,  # the feeds are served on 127.0.0.1
     )
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     yield service
     await service.close()
 

@@ -198,7 +198,7 @@ def test_poll_once_json_and_digest_preview_work_offline(tmp_path: Path) -> None:
 
 def _demo_as_of(monkeypatch: pytest.MonkeyPatch, today: datetime) -> str:
     """`trendbot demo` in this process with the service's clock set to `today`."""
-    monkeypatch.setattr("trends.service._now", lambda: today)
+    monkeypatch.setattr("trends.clock.utcnow", lambda: today)
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     return result.output

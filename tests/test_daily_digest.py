@@ -15,7 +15,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.test_bot import CHAT, PRICING_FEED, send_digests_now
 from tests.test_ingest import write_feeds_file
-from trends.ingest.schedule import digest_slot
+from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 
 LONDON = "Europe/London"
@@ -39,11 +39,11 @@ async def _poll_pricing_posts(
         date2=format_datetime(slot - timedelta(days=3)),
     )
     feed_server.add_body("/pricing.xml", body.encode())
-    service.feeds_path = write_feeds_file(
+    service.feeds.feeds_path = write_feeds_file(
         tmp_path / "feeds.yaml", [feed_server.url("/pricing.xml")]
     )
-    await service.sync_configured_feeds(now=slot)
-    await service.poll(only_due=False, now=slot)
+    await service.feeds.sync_configured(now=slot)
+    await service.feeds.poll(only_due=False, now=slot)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ async def test_a_daily_subscriber_gets_the_day_since_the_last_digest(
     await subscribe(
         service, [CHAT], cadence="daily", digest_hour=9, timezone=LONDON, language=language
     )
-    (due,) = await service.current_digests(now)
+    (due,) = await service.digests.current(now)
     assert due.key.startswith("daily:")  # its own period, not the week's
 
     before = len(bot_api.messages(CHAT))

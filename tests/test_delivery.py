@@ -35,7 +35,7 @@ async def run_broadcast(
 ) -> BroadcastResult:
     """One broadcast of the current digests, as `trendbot digest --send-now` runs it."""
     async with running_bot(bot_api, service, **settings) as application:
-        due = await service.current_digests(now)
+        due = await service.digests.current(now)
         config = application.bot_data["settings"]
         return await broadcast(application.bot, service, config, due, backoff=0.01)
 
@@ -206,7 +206,9 @@ async def test_an_admin_whose_telegram_is_in_chinese_gets_the_report_in_chinese(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
     await subscribe(service, [CHAT])
-    await service.ensure_settings(ADMIN, "private", language="zh")  # opened /settings once
+    await service.subscribers.ensure_settings(
+        ADMIN, "private", language="zh"
+    )  # opened /settings once
     await run_broadcast(bot_api, service, TRENDBOT_ADMINS=str(ADMIN))
     report = (await bot_api.wait_for_message(ADMIN))["text"]
     assert "简报推送完成" in report and "发送：1" in report and "Sent" not in report

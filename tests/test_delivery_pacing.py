@@ -51,7 +51,7 @@ async def test_broadcast_holds_global_and_per_chat_rates_with_chats_in_parallel(
     await subscribe_daily_now(service, chats)
     parts = await expected_parts(service)
     async with running_bot(bot_api, service, TRENDBOT_SEND_RATE="10") as application:
-        due = await service.current_digests()
+        due = await service.digests.current()
         result = await broadcast(application.bot, service, application.bot_data["settings"], due)
     assert result.counts == {"sent": len(chats)}
     assert bot_api.too_many_requests == 0

@@ -10,7 +10,7 @@ from bot.broadcast import broadcast
 from tests.delivery_support import backdate_subscribers, subscribe
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import running_bot
-from trends.ingest.schedule import digest_slot
+from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 
 BERLIN = "Europe/Berlin"  # clocks go forward on 2027-03-28 and back on 2027-10-31
@@ -81,12 +81,12 @@ async def test_ticks_across_dst_an_outage_and_restarts_send_each_digest_once(
                 await service.close()
                 service = await TrendService.open(database_url)
             if not outage[0] <= now < outage[1]:
-                due = await service.due_digests(now)
+                due = await service.digests.due(now)
                 if due:
                     async with running_bot(bot_api, service) as application:
                         settings = application.bot_data["settings"]
                         await broadcast(application.bot, service, settings, due)
-                    sent += [(item.subscriber.chat_id, now) for item in due]
+                    sent += [(item.chat_id, now) for item in due]
             now += timedelta(minutes=10)
     finally:
         await service.close()

@@ -60,7 +60,7 @@ async def test_digest_shows_the_chart_then_every_trend_to_a_non_subscriber(
 async def test_digest_follows_the_chats_trends_and_link_preview_choice(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
-    await service.subscribe(CHAT, "private")
+    await service.subscribers.subscribe(CHAT, "private")
     await subscribe(service, [CHAT], trends=[2], link_previews=True)
     async with running_bot(bot_api, service):
         _chart, *parts = await digest_reply(bot_api)
@@ -82,7 +82,7 @@ async def test_digest_in_chinese(bot_api: FakeBotAPI, service: TrendService) -> 
 async def test_scheduled_digest_sends_the_chart_first_and_only_once(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
-    await service.subscribe(CHAT, "private")
+    await service.subscribers.subscribe(CHAT, "private")
     monday = datetime.now(UTC) + timedelta(days=7 - datetime.now(UTC).weekday())
     now = monday.replace(hour=9, minute=5)
     assert await send_digests_now(bot_api, service, now) == {"sent": 1}

@@ -52,7 +52,7 @@ async def test_an_admin_adds_lists_and_removes_feeds(
         unsafe = await ask(bot_api, ADMIN, "/addfeed javascript:alert(1)")
         assert "only http and https" in unsafe
 
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         listing = await ask(bot_api, ADMIN, "/feeds")
         assert "1. <b>Lab &lt;News&gt;</b>" in listing and url in listing
         assert "4 posts in 7 days" in listing and "last success 20" in listing
@@ -60,7 +60,7 @@ async def test_an_admin_adds_lists_and_removes_feeds(
         assert "Removed" in await ask(bot_api, ADMIN, "/removefeed 1")
         assert "There is no feed" in await ask(bot_api, ADMIN, "/removefeed 1")
         assert "No feeds yet" in await ask(bot_api, ADMIN, "/feeds")
-    assert await service.feed_health() == []
+    assert await service.feeds.health() == []
 
 
 async def test_opml_import_by_document_and_export_as_document(
@@ -97,7 +97,7 @@ async def test_a_non_admin_is_refused_politely_in_their_language(
         assert "管理员" in (await bot_api.wait_for_message(STRANGER))["text"]
         bot_api.push_document(STRANGER, "x.opml", write_opml([FeedSpec(url=url, name="x")]))
         assert "admins" in (await bot_api.wait_for_message(STRANGER))["text"]
-    assert await service.feed_health() == []
+    assert await service.feeds.health() == []
     assert feed_server.hits["/lab.xml"] == 0
 
 
@@ -105,9 +105,11 @@ async def test_the_poll_tick_tells_every_admin_in_their_language_when_a_feed_is_
     bot_api: FakeBotAPI, service: TrendService, feed_server: FeedServer
 ) -> None:
     url = feed_server.add_body("/gone.xml", titled(rss("old"), "old", "Old &lt;blog&gt;"))
-    await service.add_feed(url, allow_private=True)
+    await service.feeds.add(url, allow_private=True)
     feed_server.add_body("/gone.xml", b"", status=410)
-    await service.ensure_settings(3003, "private", language="zh")  # their Telegram is Chinese
+    await service.subscribers.ensure_settings(
+        3003, "private", language="zh"
+    )  # their Telegram is Chinese
     settings = load_settings(
         TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=bot_api.base_url.removesuffix("/bot")
     )
@@ -124,4 +126,4 @@ async def test_the_poll_tick_tells_every_admin_in_their_language_when_a_feed_is_
     assert english.startswith("⛔ Feed <b>Old &lt;blog&gt;</b> is gone (410 Gone")
     assert chinese.startswith("⛔ 订阅源 <b>Old &lt;blog&gt;</b> 已不存在（410 Gone")
     assert url in english and url in chinese
-    assert not (await service.feed_health())[0].enabled
+    assert not (await service.feeds.health())[0].enabled

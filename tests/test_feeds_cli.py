@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
 from tests.test_feeds_poll import feeds_yaml, rss
-from trends.manage import FeedHealth
 from trends.opml import read_opml
 from trends.service import TrendService
+from trends.services.feeds import FeedHealth
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def health(database_url: str) -> list[FeedHealth]:
     async def go() -> list[FeedHealth]:
         service = await TrendService.open(database_url)
         try:
-            return await service.feed_health()
+            return await service.feeds.health()
         finally:
             await service.close()
 

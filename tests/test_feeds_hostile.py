@@ -103,7 +103,7 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
     try:
-        report = await service.poll(only_due=False, now=NOW, total_seconds=2.0)
+        report = await service.feeds.poll(only_due=False, now=NOW, total_seconds=2.0)
         outcome = {
             feed.url.removeprefix(feed_server.url("")): (feed.status, feed.error)
             for feed in report.feeds
@@ -156,13 +156,13 @@ async def test_feed_text_reaches_telegram_escaped_and_without_script_links(
         allow_private_feeds=True,  # the feed is served on 127.0.0.1
     )
     try:
-        await service.poll(only_due=False, now=NOW)
+        await service.feeds.poll(only_due=False, now=NOW)
         async with service.db.new_session() as session:
             links = set((await session.scalars(select(PostRow.link))).all())
         assert links == {"", "https://example.com/data-ok"}
         trend = service.themes.get(1)
         assert trend is not None
-        page = await service.trend_page(trend)
+        page = await service.archive.trend_page(trend)
         html = render_trend_page(page, "en")
         assert "javascript:" not in html and "<script" not in html and "data:text" not in html
         # The feed's markup is gone from the title and its "&" is escaped for Telegram.
@@ -182,7 +182,7 @@ async def test_feeds_that_once_crashed_a_poll_are_each_recorded_and_the_rest_ing
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
     try:
-        report = await service.poll(only_due=False, now=NOW)
+        report = await service.feeds.poll(only_due=False, now=NOW)
         outcome = {
             feed.url.removeprefix(feed_server.url("")): (feed.status, feed.error)
             for feed in report.feeds
@@ -225,7 +225,7 @@ async def test_an_unexpected_error_in_one_feed_is_that_feeds_recorded_failure(
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
     try:
-        report = await service.poll(only_due=False, now=NOW)
+        report = await service.feeds.poll(only_due=False, now=NOW)
         assert report.to_json()["failed"] == [
             {
                 "url": urls[1],

@@ -106,9 +106,9 @@ async def test_conditional_get_sends_validators_and_a_304_is_not_parsed(
 
     monkeypatch.setattr(trends.ingest.pipeline, "parse", counting_parse)
 
-    first = await service.poll(only_due=False, now=NOW)
+    first = await service.feeds.poll(only_due=False, now=NOW)
     assert first.count("fetched") == 1 and first.new_posts == 3
-    second = await service.poll(only_due=False, now=NOW + timedelta(hours=1))
+    second = await service.feeds.poll(only_due=False, now=NOW + timedelta(hours=1))
     assert second.count("not_modified") == 1 and second.new_posts == 0
     assert parses == [url]  # the 304 cost no parse
 
@@ -140,7 +140,7 @@ async def test_next_check_follows_the_feeds_hints_within_floor_and_ceiling(
 ) -> None:
     url = feed_server.add_body("/hinted.xml", rss("hinted", ttl=ttl), headers=headers)
     service = await make_service([url], poll_minutes)
-    await service.poll(only_due=False, now=NOW)
+    await service.feeds.poll(only_due=False, now=NOW)
     assert (await feed_row(service)).next_check_at == NOW + expected
 
 
@@ -155,7 +155,7 @@ async def test_retry_after_on_429_and_503_delays_the_next_check(
     url = feed_server.add_body("/busy.xml", b"", headers={"Retry-After": retry_after}, status=429)
     other = feed_server.add_body("/down.xml", b"", headers={"Retry-After": retry_after}, status=503)
     service = await make_service([url, other])
-    report = await service.poll(only_due=False, now=NOW)
+    report = await service.feeds.poll(only_due=False, now=NOW)
     assert [feed.error for feed in report.feeds] == ["HTTP 429", "HTTP 503"]
     for name in ("Feed 0", "Feed 1"):
         assert (await feed_row(service, name)).next_check_at == NOW + expected
@@ -171,10 +171,10 @@ async def test_a_permanent_redirect_updates_the_stored_url(
 
     old_url = feed_server.add_route("/old.xml", moved)
     service = await make_service([old_url])
-    report = await service.poll(only_due=False, now=NOW)
+    report = await service.feeds.poll(only_due=False, now=NOW)
     assert report.feeds[0].moved_to == new_url and report.new_posts == 3
     assert (await feed_row(service)).url == new_url
-    await service.poll(only_due=False, now=NOW + timedelta(hours=1))
+    await service.feeds.poll(only_due=False, now=NOW + timedelta(hours=1))
     assert feed_server.hits["/old.xml"] == 1  # the next poll goes straight to the new URL
 
 
@@ -188,7 +188,7 @@ async def test_a_temporary_redirect_keeps_the_stored_url(
 
     url = feed_server.add_route("/temp.xml", found)
     service = await make_service([url])
-    await service.poll(only_due=False, now=NOW)
+    await service.feeds.poll(only_due=False, now=NOW)
     assert (await feed_row(service)).url == url
 
 
@@ -201,7 +201,7 @@ async def test_a_compressed_response_is_decoded(make_service, feed_server: FeedS
         )
 
     service = await make_service([feed_server.add_route("/zipped.xml", gzipped)])
-    report = await service.poll(only_due=False, now=NOW)
+    report = await service.feeds.poll(only_due=False, now=NOW)
     assert report.count("fetched") == 1 and report.new_posts == 3
 
 
@@ -211,14 +211,14 @@ async def test_410_disables_the_feed_and_emits_an_admin_event(
     gone = feed_server.add_body("/gone.xml", b"gone", status=410)
     alive = feed_server.add_body("/alive.xml", rss("alive"))
     service = await make_service([gone, alive])
-    report = await service.poll(only_due=False, now=NOW)
+    report = await service.feeds.poll(only_due=False, now=NOW)
     assert [(e.kind, e.url) for e in report.events] == [("gone", gone)]
     assert "410" in (report.events[0].error or "")
     row = await feed_row(service)
     assert not row.enabled and "410" in (row.disabled_reason or "")
-    later = await service.poll(only_due=False, now=NOW + timedelta(days=2))
+    later = await service.feeds.poll(only_due=False, now=NOW + timedelta(days=2))
     assert [feed.url for feed in later.feeds] == [alive]  # never polled again
-    health = await service.feed_health(now=NOW)
+    health = await service.feeds.health(now=NOW)
     assert not health[0].enabled and "410" in (health[0].disabled_reason or "")
 
 
@@ -229,7 +229,7 @@ async def test_failures_back_off_alert_once_then_recovery_is_told_once(
     service = await make_service([url])
     now, intervals, events = NOW, [], []
     for _ in range(schedule.ALERT_AFTER_FAILURES + 2):
-        report = await service.poll(now=now)  # only due feeds: the backoff decides
+        report = await service.feeds.poll(now=now)  # only due feeds: the backoff decides
         assert report.count("failed") == 1, "a failing feed is still tried"
         events += report.events
         row = await feed_row(service)
@@ -240,14 +240,14 @@ async def test_failures_back_off_alert_once_then_recovery_is_told_once(
     assert intervals[-1] == schedule.CEILING  # slowed, never stopped
     assert [(e.kind, e.failures) for e in events] == [("failing", schedule.ALERT_AFTER_FAILURES)]
     assert events[0].error == "HTTP 500 Internal Server Error"
-    health = (await service.feed_health(now=now))[0]
+    health = (await service.feeds.health(now=now))[0]
     assert health.consecutive_failures == schedule.ALERT_AFTER_FAILURES + 2
     assert health.last_error == "HTTP 500 Internal Server Error"
 
     feed_server.add_body("/flaky.xml", rss("flaky"))
-    recovered = await service.poll(now=now)
+    recovered = await service.feeds.poll(now=now)
     assert [(e.kind, e.url) for e in recovered.events] == [("recovered", url)]
-    again = await service.poll(only_due=False, now=now + timedelta(hours=2))
+    again = await service.feeds.poll(only_due=False, now=now + timedelta(hours=2))
     assert again.events == []
     assert (await feed_row(service)).consecutive_failures == 0
 
@@ -260,7 +260,7 @@ async def test_first_fetch_keeps_old_posts_out_of_digests(
     feed_server.add_body("/old.xml", old)
     feed_server.add_body("/fresh.xml", fresh)
     service = await make_service([feed_server.url("/old.xml"), feed_server.url("/fresh.xml")])
-    await service.poll(only_due=False, now=NOW)
+    await service.feeds.poll(only_due=False, now=NOW)
     async with service.db.new_session() as session:
         rows = (await session.execute(select(PostRow.title, PostRow.in_digests))).all()
     in_digests = {title.split()[0]: flag for title, flag in rows}
@@ -271,7 +271,7 @@ async def test_first_fetch_keeps_old_posts_out_of_digests(
 async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
     make_service, feed_server: FeedServer
 ) -> None:
-    from trends.service import PARALLEL_PARSE_FEEDS
+    from trends.services.feeds import PARALLEL_PARSE_FEEDS
 
     urls = [
         feed_server.add_body(f"/many{n}.xml", rss(f"many{n}", items=1))
@@ -279,8 +279,8 @@ async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
     ]
     urls.append(feed_server.add_body("/page.html", b"<!doctype html><html></html>", "text/html"))
     service = await make_service(urls)
-    report = await service.poll(only_due=False, now=NOW)
-    assert service._parsers is not None  # this poll went through the process pool
+    report = await service.feeds.poll(only_due=False, now=NOW)
+    assert service.feeds._parsers is not None  # this poll went through the process pool
     assert report.count("fetched") == PARALLEL_PARSE_FEEDS
     assert report.new_posts + report.duplicates == PARALLEL_PARSE_FEEDS
     assert [feed.error for feed in report.feeds if feed.status == "failed"] == [
@@ -333,9 +333,10 @@ async def test_worker_processes_store_what_the_in_process_path_stores(
                 async with service.db.new_session() as session:
                     due = await feed_store.all_feeds(session)
                 async with new_client(allow_private=True) as client:  # one at a time: same order
-                    report = await trends.ingest.pipeline.poll(
-                        service.db, client, due, service.themes, NOW, concurrency=1, parser=parser
+                    run = trends.ingest.pipeline.PollRun(
+                        service.db, client, service.themes, NOW, parser=parser
                     )
+                    report = await trends.ingest.pipeline.poll(run, due, concurrency=1)
                 assert report.new_posts > 500
                 stored.append(await _stored_posts(service))
             finally:

@@ -58,11 +58,11 @@ async def test_addfeed_refuses_a_local_feed_unless_private_feeds_are_allowed(
 ) -> None:
     url = feed_server.add_body("/ok.xml", rss("ok", items=4))
     with pytest.raises(UnsafeFeedURL):
-        await service.add_feed(url)
+        await service.feeds.add(url)
     assert feed_server.hits["/ok.xml"] == 0  # refused before any request
-    added = await service.add_feed(url, allow_private=True)
+    added = await service.feeds.add(url, allow_private=True)
     assert (added.title, added.items) == ("ok", 4)
-    assert [feed.url for feed in await service.feed_health()] == [url]
+    assert [feed.url for feed in await service.feeds.health()] == [url]
 
 
 async def test_addfeed_checks_where_a_redirect_leads(
@@ -89,8 +89,8 @@ async def test_addfeed_explains_why_a_page_is_not_a_feed(
 ) -> None:
     url = feed_server.add_body("/blog", b"<!doctype html><html><body>hi</body></html>", "text/html")
     with pytest.raises(ParseError, match="an HTML page, not a feed"):
-        await service.add_feed(url, allow_private=True)
-    assert await service.feed_health() == []
+        await service.feeds.add(url, allow_private=True)
+    assert await service.feeds.health() == []
 
 
 def test_opml_round_trip_keeps_every_feed() -> None:
@@ -126,12 +126,12 @@ async def test_opml_import_skips_unsafe_and_known_feeds_and_export_lists_the_res
             FeedSpec(url="javascript:alert(1)", name="C"),
         ]
     )
-    report = await service.import_opml(document)
+    report = await service.feeds.import_opml(document)
     assert report.added == ["https://8.8.8.8/a.xml"]
     assert [url for url, _ in report.skipped] == ["http://10.0.0.1/b.xml", "javascript:alert(1)"]
-    again = await service.import_opml(document)
+    again = await service.feeds.import_opml(document)
     assert again.added == [] and ("https://8.8.8.8/a.xml", "already in the list") in again.skipped
-    exported = read_opml(await service.export_opml())
+    exported = read_opml(await service.feeds.export_opml())
     assert [(f.url, f.name) for f in exported] == [("https://8.8.8.8/a.xml", "A")]
-    assert await service.remove_feed("1") == "https://8.8.8.8/a.xml"
-    assert read_opml(await service.export_opml()) == []
+    assert await service.feeds.remove("1") == "https://8.8.8.8/a.xml"
+    assert read_opml(await service.feeds.export_opml()) == []

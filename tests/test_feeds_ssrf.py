@@ -57,12 +57,12 @@ async def test_a_public_feed_moved_to_loopback_is_refused_and_keeps_its_url(
     url = publisher.add_body("/feed.xml", rss("news", items=2))
     service = await TrendService.open(database_url)  # private feeds not allowed
     try:
-        await service.add_feed(url)
-        first = await service.poll(only_due=False, now=NOW)
+        await service.feeds.add(url)
+        first = await service.feeds.poll(only_due=False, now=NOW)
         assert (first.count("fetched"), first.new_posts) == (1, 2)
 
         publisher.add_body("/feed.xml", b"moved", status=301, headers={"Location": secret})
-        second = await service.poll(only_due=False, now=NOW)
+        second = await service.feeds.poll(only_due=False, now=NOW)
 
         (report,) = second.feeds
         assert report.status == "failed" and report.moved_to is None

@@ -52,7 +52,7 @@ async def test_a_non_admin_is_refused_and_an_admin_changes_settings(
         answer = await press(
             bot_api, GROUP, message_id, "s:cadence:daily", user_id=MEMBER, chat_type="supergroup"
         )
-        unchanged = await service.chat_settings(GROUP)
+        unchanged = await service.subscribers.settings(GROUP)
         allowed = await press(
             bot_api, GROUP, message_id, "s:cadence:daily", user_id=ADMIN, chat_type="supergroup"
         )
@@ -64,7 +64,7 @@ async def test_a_non_admin_is_refused_and_an_admin_changes_settings(
     assert allowed["text"] == "Digest: daily"
     assert "<b>Settings for Chat -1001234</b>" in opened["text"]
     assert subscribed["text"].startswith("Subscribed")
-    settings = await service.chat_settings(GROUP)
+    settings = await service.subscribers.settings(GROUP)
     assert settings is not None and settings.cadence == "daily" and settings.subscribed
 
 
@@ -76,7 +76,7 @@ async def test_a_channel_subscribes_with_a_channel_post(
         timezone = await say(bot_api, CHANNEL, "/timezone Asia/Tokyo")
     assert reply["text"].startswith("Subscribed")
     assert timezone["text"].startswith("Time zone set to Asia/Tokyo")
-    settings = await service.chat_settings(CHANNEL)
+    settings = await service.subscribers.settings(CHANNEL)
     assert settings is not None and settings.subscribed and settings.chat_type == "channel"
 
 
@@ -160,6 +160,6 @@ async def test_route_off_sends_the_trend_back_to_the_main_chat(
     assert cleared["text"] == "Trend 6. Outcome-based pricing goes to the main chat again."
     assert "原本就没有指定话题" in again["text"]
     assert "forum groups" in plain_group["text"]
-    settings = await service.chat_settings(FORUM)
+    settings = await service.subscribers.settings(FORUM)
     assert settings is not None
-    assert await service.topic_routes([settings.subscriber_id]) == {}
+    assert await service.subscribers.topic_routes([settings.subscriber_id]) == {}

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.fakes.feed_server import FeedServer
 from trends.analyze import analyze_lines
-from trends.ingest import pipeline
+from trends.ingest import cluster, pipeline
 from trends.ingest.dedup import canonical_url
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
@@ -71,14 +71,14 @@ async def test_polling_twice_stores_nothing_twice(
 ) -> None:
     urls = [feed_server.url(f"/feeds/{name}") for name in AI_FEEDS]
     service = await service_for(urls)
-    first = await service.poll(only_due=False)
+    first = await service.feeds.poll(only_due=False)
     stored = await count_posts(service)
     assert first.count("fetched") == len(AI_FEEDS)
     assert first.new_posts > 100
     assert stored >= first.new_posts  # near-duplicate copies are stored in their cluster
 
     # The server answers 304 to our validators: nothing is parsed or stored.
-    second = await service.poll(only_due=False)
+    second = await service.feeds.poll(only_due=False)
     assert second.count("not_modified") == len(AI_FEEDS)
     assert second.new_posts == 0
 
@@ -86,7 +86,7 @@ async def test_polling_twice_stores_nothing_twice(
     async with service.db.new_session() as session, session.begin():
         for feed in (await session.scalars(select(FeedRow))).all():
             feed.etag = feed.last_modified = None
-    third = await service.poll(only_due=False)
+    third = await service.feeds.poll(only_due=False)
     assert third.count("fetched") == len(AI_FEEDS)
     assert third.new_posts == 0
     assert third.duplicates > 100
@@ -98,7 +98,7 @@ async def test_same_story_with_and_without_trailing_slash_is_stored_once(
 ) -> None:
     url = feed_server.url("/feeds/mistral_news_fulltext_2026-08-20.rss.xml")
     service = await service_for([url])
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     async with service.db.new_session() as session:
         links = (
             await session.scalars(
@@ -122,7 +122,7 @@ async def test_one_broken_feed_is_reported_while_the_others_ingest(
         feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml"),
     ]
     service = await service_for(urls)
-    report = await service.poll(only_due=False)
+    report = await service.feeds.poll(only_due=False)
     failed = {feed.url: feed.error for feed in report.feeds if feed.status == "failed"}
     assert set(failed) == {urls[1], urls[2]}
     assert "Cloudflare" in failed[urls[1]]
@@ -141,10 +141,10 @@ async def test_posts_are_summarised_and_tagged_with_their_terms(
 ) -> None:
     url = feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml")
     service = await service_for([url])
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     trust = service.themes.get(10)
     assert trust is not None
-    page = await service.trend_page(trust, limit=5)
+    page = await service.archive.trend_page(trust, limit=5)
     assert page.total >= 3
     for post in page.posts:
         assert post.summary and "<" not in post.summary
@@ -157,7 +157,7 @@ async def test_the_store_refuses_a_second_copy_of_a_post(
 ) -> None:
     url = feed_server.url("/feeds/jiqizhixin_zh_2026-05-07.rss.xml")
     service = await service_for([url])
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     async with service.db.new_session() as session:
         original = (await session.scalars(select(PostRow).limit(1))).one()
     copy = PostRow(
@@ -182,7 +182,7 @@ async def test_the_same_story_from_two_outlets_becomes_one_cluster(
     # Hacker News links the same news at the FT and at Reuters, and Warp's blog and GitHub.
     url = feed_server.url("/feeds/hn_best_stories_2026-04-30.atom.xml")
     service = await service_for([url])
-    report = await service.poll(only_due=False)
+    report = await service.feeds.poll(only_due=False)
     async with service.db.new_session() as session:
         copies = (
             await session.execute(
@@ -227,7 +227,7 @@ async def test_posts_stored_meanwhile_by_another_poll_are_skipped(
     assert sum(first) == 10
     assert sum(second) == len(prepared)  # no error: each post new, a copy, or skipped
     assert second[1] >= 10  # the first ten were already there
-    assert await count_posts(service) == len(pipeline._distinct(prepared))
+    assert await count_posts(service) == len(cluster.distinct(prepared))
 
 
 _STORY_POSTS = [  # our own writing: (title, description, link, published)
@@ -299,12 +299,12 @@ async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
     # the store. analyze reads all seven at once: both must tell the same stories.
     feed_server.add_body("/agg.xml", _rss(_STORY_POSTS[:4]))
     service = await service_for([feed_server.url("/agg.xml")])
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     feed_server.set_body("/agg.xml", _rss(_STORY_POSTS))
     async with service.db.new_session() as session, session.begin():
         for feed in (await session.scalars(select(FeedRow))).all():
             feed.etag = feed.last_modified = None
-    await service.poll(only_due=False)
+    await service.feeds.poll(only_due=False)
     async with service.db.new_session() as session:
         rows = (await session.scalars(select(PostRow).order_by(PostRow.id))).all()
     link_of = {row.id: row.canonical_link for row in rows}

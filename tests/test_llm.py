@@ -99,7 +99,7 @@ async def open_with_llm(
 async def stored(service: TrendService, title: str) -> StoredPost | None:
     """The post as /trend would show it, looked up through each trend it may be under."""
     for trend in service.themes.trends:
-        page = await service.trend_page(trend, limit=50)
+        page = await service.archive.trend_page(trend, limit=50)
         for post in page.posts:
             if post.title == title:
                 return post
@@ -132,7 +132,7 @@ async def test_the_models_trends_and_summary_are_what_readers_see(
         database_url, feed_server, tmp_path, config(llm_api), news=rss([OPEN, ROBOTS, BAKERY])
     )
     try:
-        report = await service.poll(only_due=False)
+        report = await service.feeds.poll(only_due=False)
         assert report.new_posts == 3
 
         open_post = await stored(service, OPEN[0])
@@ -150,7 +150,7 @@ async def test_the_models_trends_and_summary_are_what_readers_see(
 
         robots = await stored(service, ROBOTS[0])
         assert robots is not None and [t.trend for t in robots.trends] == [9]
-        assert (await service.trend_page(service.themes.get(5), limit=50)).total == 0  # type: ignore[arg-type]
+        assert (await service.archive.trend_page(service.themes.get(5), limit=50)).total == 0  # type: ignore[arg-type]
 
         # The bakery post is not about AI: kept without trends, never sent to the model.
         assert await stored(service, BAKERY[0]) is None
@@ -178,7 +178,7 @@ async def test_copies_of_a_post_polled_together_cost_one_call(
         database_url, feed_server, tmp_path, config(llm_api), origin=first, mirror=copy
     )
     try:
-        report = await service.poll(only_due=False)
+        report = await service.feeds.poll(only_due=False)
         assert report.new_posts == 1 and report.duplicates == 1
         assert len(llm_api.calls) == 1  # the mirror's copy waited for the first answer
         assert await stored_summary(service, OPEN[0]) == "Open weights, again."
@@ -245,7 +245,7 @@ async def test_a_spent_budget_keeps_local_results_and_calls_nothing(
     )
     try:
         with caplog.at_level(logging.WARNING, logger="trends.ingest.llm"):
-            await service.poll(only_due=False)
+            await service.feeds.poll(only_due=False)
         assert len(llm_api.calls) == 1
         summaries = {await stored_summary(service, t) for t, _ in (OPEN, ROBOTS)}
         local = {summarise(OPEN[1], OPEN[0]), summarise(ROBOTS[1], ROBOTS[0])}
@@ -269,7 +269,7 @@ async def test_a_budget_spent_earlier_today_means_no_call_at_all(
         async with service.db.new_session() as session, session.begin():
             today = datetime.now(UTC).date().isoformat()
             session.add(LLMUsageRow(day=today, tokens=4_999))
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         assert llm_api.calls == []
         post = await stored(service, OPEN[0])
         assert post is not None
@@ -292,7 +292,7 @@ async def test_a_slow_endpoint_times_out_to_the_local_results(
         news=rss([OPEN, ROBOTS]),
     )
     try:
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         # The first call timed out; the rest of the feed was not sent to a failing endpoint.
         assert len(llm_api.calls) == 1
         for title, text in (OPEN, ROBOTS):
@@ -341,7 +341,7 @@ async def test_answers_are_validated(
         database_url, feed_server, tmp_path, config(llm_api), news=rss([OPEN])
     )
     try:
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         assert len(llm_api.calls) == 1
         if trends is None:  # unusable: the local tagger's and summariser's results stay
             trends = [t.trend for t in tag(*OPEN, service.themes)]
@@ -362,7 +362,7 @@ async def test_a_long_summary_is_cut_at_a_word_with_an_ellipsis(
         database_url, feed_server, tmp_path, config(llm_api), news=rss([OPEN])
     )
     try:
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         summary = await stored_summary(service, OPEN[0])
         assert len(summary) <= 300
         assert summary.endswith("…")
@@ -391,7 +391,7 @@ async def test_without_a_url_the_model_is_never_called(
     service = await open_service(load_settings())
     try:
         assert service.llm is None
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         assert llm_api.calls == []
         assert await stored_summary(service, OPEN[0]) == summarise(OPEN[1], OPEN[0])
     finally:
@@ -403,7 +403,7 @@ async def test_without_a_url_the_model_is_never_called(
     feed_server.set_body("/news.xml", rss([OPEN, ROBOTS]))
     service = await open_service(load_settings())
     try:
-        await service.poll(only_due=False)
+        await service.feeds.poll(only_due=False)
         assert len(llm_api.calls) == 1
         assert await stored_summary(service, ROBOTS[0]) == "From the model."
     finally:

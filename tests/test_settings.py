@@ -83,9 +83,9 @@ async def test_unfollowing_a_trend_drops_its_section_from_the_next_digest(
     assert answer["text"] == "No longer following 6. Outcome-based pricing"
     assert shown["text"].startswith("✅ No longer following 6. Outcome-based pricing")
     assert buttons(shown)["s:trend:6"] == "6. Outcome-based pricing"  # tick gone
-    settings = await service.chat_settings(CHAT)
+    settings = await service.subscribers.settings(CHAT)
     assert settings is not None and 6 not in settings.trends
-    digest = await service.digest(trends=list(settings.trends))
+    digest = await service.digests.build(trends=list(settings.trends))
     numbers = [section.trend.number for section in digest.sections if section.stories]
     assert numbers == [4]  # compute stays; outcome pricing is gone
 
@@ -99,9 +99,9 @@ async def test_following_again_brings_the_section_back(
         await press(bot_api, CHAT, message_id, "s:trend:4")
         answer = await press(bot_api, CHAT, message_id, "s:trend:6")
     assert answer["text"] == "Following 6. Outcome-based pricing"
-    settings = await service.chat_settings(CHAT)
+    settings = await service.subscribers.settings(CHAT)
     assert settings is not None
-    digest = await service.digest(trends=list(settings.trends))
+    digest = await service.digests.build(trends=list(settings.trends))
     assert [s.trend.number for s in digest.sections if s.stories] == [6]
 
 
@@ -128,7 +128,7 @@ async def test_daily_cadence_at_seven_makes_the_daily_digest_due(
     at_seven_thirty = tomorrow.replace(hour=7)
     async with running_bot(bot_api, service):
         await say(bot_api, CHAT, "/subscribe")
-        assert not [d for d in await service.due_digests(at_seven_thirty) if d.key[:5] == "daily"]
+        assert not [d for d in await service.digests.due(at_seven_thirty) if d.key[:5] == "daily"]
         message_id, _ = await open_settings(bot_api)
         await press(bot_api, CHAT, message_id, "s:go:schedule")
         assert "s:day:0" in buttons(screen(bot_api, message_id))  # weekly: days shown
@@ -137,9 +137,9 @@ async def test_daily_cadence_at_seven_makes_the_daily_digest_due(
         answer = await press(bot_api, CHAT, message_id, "s:hour:7")
     assert answer["text"] == "Digest time: 07:00"
     assert "Digest: daily at 07:00 (UTC)" in screen(bot_api, message_id)["text"]
-    due = await service.due_digests(at_seven_thirty)
+    due = await service.digests.due(at_seven_thirty)
     assert [d.key for d in due] == [f"daily:{at_seven_thirty:%Y-%m-%d}T07"]
-    assert not await service.due_digests(at_seven_thirty.replace(hour=6))
+    assert not await service.digests.due(at_seven_thirty.replace(hour=6))
 
 
 async def test_cadence_off_sends_nothing(bot_api: FakeBotAPI, service: TrendService) -> None:
@@ -148,7 +148,7 @@ async def test_cadence_off_sends_nothing(bot_api: FakeBotAPI, service: TrendServ
         message_id, _ = await open_settings(bot_api)
         await press(bot_api, CHAT, message_id, "s:cadence:off")
     assert "Digest: off" in screen(bot_api, message_id)["text"]
-    assert not await service.due_digests(datetime.now(UTC) + timedelta(days=8))
+    assert not await service.digests.due(datetime.now(UTC) + timedelta(days=8))
 
 
 @pytest.mark.parametrize("data", ["s:hour:²", "s:trend:³", "s:hour:99999999999999999999"])

@@ -51,8 +51,8 @@ async def test_time_zone_button_moves_the_digest_to_local_time(
     # Monday 09:00 in Shanghai is Monday 01:00 UTC.
     now = datetime.now(UTC)
     monday = (now + timedelta(days=7 - now.weekday())).replace(second=0, microsecond=0)
-    assert not await service.due_digests(monday.replace(hour=0, minute=55))
-    assert len(await service.due_digests(monday.replace(hour=1, minute=5))) == 1
+    assert not await service.digests.due(monday.replace(hour=0, minute=55))
+    assert len(await service.digests.due(monday.replace(hour=1, minute=5))) == 1
 
 
 async def test_timezone_command_accepts_any_iana_zone(
@@ -64,7 +64,7 @@ async def test_timezone_command_accepts_any_iana_zone(
     assert reply["text"].startswith("Time zone set to America/Argentina/Buenos_Aires.")
     assert "Monday at 09:00 (America/Argentina/Buenos_Aires)" in reply["text"]
     assert "Your time zone is America/Argentina/Buenos_Aires" in usage["text"]
-    settings = await service.chat_settings(CHAT)
+    settings = await service.subscribers.settings(CHAT)
     assert settings is not None and settings.timezone == "America/Argentina/Buenos_Aires"
 
 
@@ -78,7 +78,7 @@ async def test_a_bad_time_zone_is_refused_and_nothing_changes(
     assert f"I don't know the time zone “{zone}”" in reply["text"]
     assert "/timezone Europe/Berlin" in reply["text"]
     assert f"无法识别时区“{zone}”" in reply_zh["text"]
-    settings = await service.chat_settings(CHAT)
+    settings = await service.subscribers.settings(CHAT)
     assert settings is not None and settings.timezone == "UTC"
 
 
@@ -121,7 +121,7 @@ async def test_settings_survive_reopening_the_service(
         for data in ("s:trend:3", "s:cadence:daily", "s:hour:18", "s:language:zh", "s:alert:6"):
             await press(bot_api, CHAT, message_id, data)
         await say(bot_api, CHAT, "/timezone Europe/Berlin")
-    before = await service.chat_settings(CHAT)
+    before = await service.subscribers.settings(CHAT)
     reopened = await TrendService.open(database_url)
     try:
         after = await reopened.chat_settings(CHAT)
@@ -157,14 +157,14 @@ async def test_unknown_command_and_plain_text_get_short_help_in_both_languages(
 async def test_subscribe_states_the_schedule_the_chat_chose(
     bot_api: FakeBotAPI, service: TrendService, language_code: str, daily: str, weekly: str
 ) -> None:
-    await service.ensure_settings(CHAT, "private")
+    await service.subscribers.ensure_settings(CHAT, "private")
     for change in (SettingsChange("cadence", "daily"), SettingsChange("hour", 7)):
-        await service.change_settings(CHAT, change)
+        await service.subscribers.change_settings(CHAT, change)
     async with running_bot(bot_api, service):
         await say(bot_api, CHAT, "/timezone Asia/Shanghai", language_code=language_code)
         first = (await say(bot_api, CHAT, "/subscribe", language_code=language_code))["text"]
         for change in (SettingsChange("cadence", "weekly"), SettingsChange("day", 2)):
-            await service.change_settings(CHAT, change)
+            await service.subscribers.change_settings(CHAT, change)
         again = (await say(bot_api, CHAT, "/subscribe", language_code=language_code))["text"]
     assert daily in first and "Monday" not in first and "UTC" not in first
     assert weekly in again

@@ -49,7 +49,7 @@ async def test_three_processes_start_at_once_on_a_fresh_database(
         assert out.decode().strip() == "started"
     service = await TrendService.open(database_url, feeds_path=FEEDS)
     try:
-        listed = await service.feed_health()
+        listed = await service.feeds.health()
     finally:
         await service.close()
     urls = [feed.url for feed in listed]

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from trends.ingest.safety import url_problem
-from trends.ingest.stories import find_duplicates
+from trends.ingest.story_index import find_duplicates
 from trends.ingest.summarise import summarise
 from trends.ingest.tag import tag
 from trends.ingest.text import html_to_text

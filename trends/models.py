@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
+    "BroadcastSummary",
     "Digest",
     "DigestSection",
     "DigestStory",
@@ -18,6 +19,7 @@ __all__ = [
     "ParsedFeed",
     "Post",
     "RawEntry",
+    "Stats",
     "StoredPost",
     "Trend",
     "TrendTag",
@@ -168,3 +170,28 @@ class FeedbackEntry:
     title: str
     link: str
     matched: tuple[str, ...] = ()  # the terms that made the tag
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSummary:
+    digest_key: str
+    started_at: datetime
+    finished_at: datetime
+    sent: int
+    failed: int
+    deactivated: int
+    skipped: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    active: int
+    inactive: int
+    posts_this_week: int
+    feeds_healthy: int
+    feeds_failing: int
+    last_broadcast: BroadcastSummary | None

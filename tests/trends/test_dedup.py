@@ -25,7 +25,7 @@ from trends.ingest.dedup import (
     similarity,
     story_signature,
 )
-from trends.ingest.stories import find_duplicates
+from trends.ingest.story_index import find_duplicates
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FEEDS = SHARED / "corpus" / "feeds"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from trends.ingest.stories import features, find_duplicates, same_story
+from trends.ingest.stories import features, same_story
+from trends.ingest.story_index import find_duplicates
 
 DAY = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
 

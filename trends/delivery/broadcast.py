@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 
 from trends.delivery.routing import split_by_route, topic_key
 from trends.models import Digest
-from trends.service import DueDigest, TrendService
+from trends.service import TrendService
+from trends.services.digests import DueDigest
 
 __all__ = ["BroadcastResult", "Render", "Report", "Send", "run_broadcast", "send_digests"]
 
@@ -54,9 +55,9 @@ async def run_broadcast(
         return BroadcastResult("", {}, 0.0)
     key = Counter(item.key for item in due).most_common(1)[0][0]
     started = time.monotonic()
-    broadcast_id = await service.start_broadcast(key)
+    broadcast_id = await service.broadcasts.start(key)
     counts = await send_digests(service, due, render, send, concurrency=concurrency)
-    await service.finish_broadcast(broadcast_id, counts)
+    await service.broadcasts.finish(broadcast_id, counts)
     result = BroadcastResult(key, counts, time.monotonic() - started)
     if result.count("sent") + result.count("failed") + result.count("deactivated"):
         try:
@@ -82,7 +83,7 @@ async def send_digests(
             try:
                 outcomes[await send(item, parts)] += 1
             except Exception:  # the ledger row stays pending: the next run resumes it
-                log.exception("digest for subscriber %s failed", item.subscriber.id)
+                log.exception("digest for subscriber %s failed", item.subscriber_id)
                 outcomes["failed"] += 1
 
     # Build and render everything first, so the broadcast itself only waits on Telegram.
@@ -113,22 +114,22 @@ class _Renderer:
         self.parts: dict[tuple[str, tuple[int, ...], str, str], list[str]] = {}
 
     async def digest(self, item: DueDigest) -> Digest:
-        followed = tuple(sorted(item.preferences.trends))
+        followed = item.trends
         if (item.key, followed) not in self.digests:
             # The period ends at its slot (never after the tick that found it due), so a
             # digest reads the same whenever it is sent.
-            self.digests[item.key, followed] = await self.service.digest(
+            self.digests[item.key, followed] = await self.service.digests.build(
                 until=item.slot,
                 trends=list(followed),
                 key=item.key,
-                cadence=item.preferences.cadence,
+                cadence=item.cadence,
             )
         return self.digests[item.key, followed]
 
     async def __call__(self, item: DueDigest) -> list[str]:
-        followed = tuple(sorted(item.preferences.trends))
-        language = item.preferences.language or item.subscriber.language
-        cadence = item.preferences.cadence
+        followed = item.trends
+        language = item.language
+        cadence = item.cadence
         key = (item.key, followed, language, cadence)
         if key not in self.parts:
             self.parts[key] = self.render(await self.digest(item), language, cadence)
@@ -144,15 +145,15 @@ async def _routed_work(
     `trends.delivery.routing.topic_key`, so each topic gets its part exactly once) plus the rest
     for the chat; a chat without routes gets its digest unchanged.
     """
-    routes = await service.topic_routes(item.subscriber.id for item in due)
+    routes = await service.subscribers.topic_routes(item.subscriber_id for item in due)
     work: list[tuple[DueDigest, list[str]]] = []
     for item in due:
-        chat_routes = routes.get(item.subscriber.id)
+        chat_routes = routes.get(item.subscriber_id)
         if not chat_routes:
             work.append((item, await parts_of(item)))
             continue
-        language = item.preferences.language or item.subscriber.language
-        cadence = item.preferences.cadence
+        language = item.language
+        cadence = item.cadence
         split = split_by_route(await parts_of.digest(item), chat_routes)
         for thread, part in split.topics:
             topic = replace(item, key=topic_key(item.key, thread), thread_id=thread)

@@ -11,14 +11,9 @@ from datetime import datetime
 
 from trends.models import Digest, DigestSection, DigestStory, StoredPost, Trend
 
-__all__ = ["STORIES_PER_TREND", "build_digest", "digest_key"]
+__all__ = ["STORIES_PER_TREND", "build_digest"]
 
 STORIES_PER_TREND = 3
-
-
-def digest_key(cadence: str, slot: datetime) -> str:
-    """Names one digest period; the ledger keeps one delivery per (subscriber, key)."""
-    return f"{cadence}:{slot.strftime('%Y-%m-%dT%H')}"
 
 
 def build_digest(

@@ -7,26 +7,26 @@ written onto that feed's row and returned in its report; the rest of a poll goes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 import httpx
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trends.delivery.periods import WEEK
 from trends.errors import FeedGone, RateLimited, TrendbotError
-from trends.ingest import dedup, schedule, stories
+from trends.ingest import cluster, dedup, health, story_index
+from trends.ingest.cluster import Prepared
 from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.ingest.llm import LLMEnricher
 from trends.ingest.normalise import normalise
 from trends.ingest.parse import parse
+from trends.ingest.report import FeedEvent, FeedReport, PollReport
 from trends.ingest.safety import refuse_entity_declarations
 from trends.ingest.summarise import summarise
 from trends.ingest.tag import tag
@@ -38,176 +38,83 @@ from trends.store.db import Database
 from trends.store.schema import FeedRow
 from trends.themes import Themes
 
-__all__ = [
-    "DIGEST_WINDOW",
-    "FeedEvent",
-    "FeedReport",
-    "PollReport",
-    "enrich",
-    "poll",
-    "prepare",
-    "refresh_feed",
-]
+__all__ = ["PollRun", "enrich", "poll", "prepare", "refresh_feed"]
 
 log = logging.getLogger(__name__)
 
-DIGEST_WINDOW = timedelta(days=7)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """Something the admins should hear about a feed, once.
-
-    `failing`: ALERT_AFTER_FAILURES failures in a row (with the last error); `recovered`:
-    it works again after such an alert; `gone`: 410, so the feed was disabled.
-    """
-
-    kind: Literal["failing", "recovered", "gone"]
-    url: str
-    name: str
-    error: str | None = None
-    failures: int = 0
+_MAX_ERROR_CHARS = 1000
 
 
 @dataclass(slots=True)
-class FeedReport:
-    url: str
-    name: str
-    status: Literal["fetched", "not_modified", "failed"]
-    new_posts: int = 0
-    duplicates: int = 0
-    error: str | None = None
-    warning: str | None = None
-    moved_to: str | None = None  # the new URL after a permanent redirect
-    event: FeedEvent | None = None
+class PollRun:
+    """What every feed of one poll shares: where to store, how to fetch, what time it is."""
 
-
-_Unmodified = tuple[int, FeedReport, FetchResult]  # (feed id, its report, the 304)
-
-
-@dataclass(slots=True)
-class PollReport:
-    feeds: list[FeedReport] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for feed in self.feeds if feed.status == status)
-
-    @property
-    def events(self) -> list[FeedEvent]:
-        """What the admins should be told after this poll."""
-        return [feed.event for feed in self.feeds if feed.event is not None]
-
-    @property
-    def new_posts(self) -> int:
-        return sum(feed.new_posts for feed in self.feeds)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(feed.duplicates for feed in self.feeds)
-
-    def to_json(self) -> dict[str, object]:
-        """The shape `trendbot poll --once --json` prints; scripts depend on it."""
-        return {
-            "fetched": self.count("fetched"),
-            "not_modified": self.count("not_modified"),
-            "failed": [
-                {"url": feed.url, "error": feed.error}
-                for feed in self.feeds
-                if feed.status == "failed"
-            ],
-            "new_posts": self.new_posts,
-            "duplicates": self.duplicates,
-        }
+    db: Database
+    client: httpx.AsyncClient
+    themes: Themes
+    now: datetime
+    hosts: HostLimits = field(default_factory=lambda: HostLimits(PER_HOST))
+    total_seconds: float = TOTAL_SECONDS
+    llm: LLMEnricher | None = None
+    parser: Executor | None = None  # worker processes for feedparser; a thread when None
+    # SQLite has one writer: a transaction that read first and then writes fails at once
+    # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
+    writes: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # 304s, recorded together in one transaction at the end; None records each at once.
+    unmodified: list[tuple[int, FeedReport, FetchResult]] | None = None
 
 
 async def poll(
-    db: Database,
-    client: httpx.AsyncClient,
+    run: PollRun,
     feeds: Sequence[FeedRow],
-    themes: Themes,
-    now: datetime,
     *,
     concurrency: int = CONCURRENCY,
-    per_host: int = PER_HOST,
-    total_seconds: float = TOTAL_SECONDS,
     progress: Callable[[FeedReport], object] | None = None,
-    parser: Executor | None = None,
-    llm: LLMEnricher | None = None,
 ) -> PollReport:
     """Refresh `feeds` concurrently (bounded overall and per host); reports in given order."""
     gate = asyncio.Semaphore(concurrency)
-    hosts = HostLimits(per_host)
-    # SQLite has one writer: a transaction that read first and then writes fails at once
-    # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
-    writes = asyncio.Lock()
-    unmodified: list[_Unmodified] = []
+    run.unmodified = []
 
     async def one(feed: FeedRow) -> FeedReport:
         async with gate:
             try:
-                report = await refresh_feed(
-                    db,
-                    client,
-                    feed,
-                    themes,
-                    now,
-                    hosts=hosts,
-                    total_seconds=total_seconds,
-                    llm=llm,
-                    writes=writes,
-                    unmodified=unmodified,
-                    parser=parser,
-                )
+                report = await refresh_feed(run, feed)
             except Exception as exc:  # a bug one feed triggers must not end everyone's poll
-                report = await _unexpected_failure(db, feed, now, exc, writes)
+                report = await _unexpected_failure(run, feed, exc)
         if progress is not None:
             progress(report)
         return report
 
     reports = list(await asyncio.gather(*(one(feed) for feed in feeds)))
-    await _record_unmodified(db, unmodified, now)
+    await _record_unmodified(run)
     return PollReport(feeds=reports)
 
 
-async def refresh_feed(
-    db: Database,
-    client: httpx.AsyncClient,
-    feed: FeedRow,
-    themes: Themes,
-    now: datetime,
-    *,
-    hosts: HostLimits | None = None,
-    total_seconds: float = TOTAL_SECONDS,
-    llm: LLMEnricher | None = None,
-    writes: asyncio.Lock | None = None,
-    unmodified: list[_Unmodified] | None = None,
-    parser: Executor | None = None,
-) -> FeedReport:
+async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
     """Fetch one feed and store its new posts; failures are recorded on the feed."""
     first_fetch = feed.last_success_at is None
-    writing = writes or contextlib.nullcontext()
     try:
         fetched = await fetch(
-            client,
+            run.client,
             feed.url,
             etag=feed.etag,
             last_modified=feed.last_modified,
-            hosts=hosts,
-            total_seconds=total_seconds,
+            hosts=run.hosts,
+            total_seconds=run.total_seconds,
         )
         if fetched.not_modified:  # costs no parse: only the schedule moves on
             report = FeedReport(feed.url, feed.name, "not_modified")
-            if unmodified is not None:  # recorded with the others, in one transaction
-                unmodified.append((feed.id, report, fetched))
+            if run.unmodified is not None:
+                run.unmodified.append((feed.id, report, fetched))
                 return report
-            async with writing, db.new_session() as session, session.begin():
-                report.event = await _record_success(session, feed.id, now, fetched, None)
+            async with run.writes, run.db.new_session() as session, session.begin():
+                report.event = await _record_success(session, feed.id, run.now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
         # Parsing and cleaning HTML are CPU-bound: one call in a worker thread by default,
         # in other processes (cores) if given.
         parsed, posts = await asyncio.get_running_loop().run_in_executor(
-            parser,
+            run.parser,
             functools.partial(
                 prepare,
                 fetched.content,
@@ -215,22 +122,22 @@ async def refresh_feed(
                 content_type=fetched.content_type,
                 source=feed.name,
                 language=feed.language,
-                fetched_at=now,
+                fetched_at=run.now,
                 ai_source=feed.ai_source,
             ),
         )
     except TrendbotError as exc:
-        async with writing:
-            event = await _record_failure(db, feed.id, now, exc)
+        async with run.writes:
+            event = await _record_failure(run.db, feed.id, run.now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=_message(exc), event=event)
-    posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
-    prepared = await asyncio.to_thread(enrich, posts, themes)
-    if llm is not None:  # the model's tags and summary where it answers; the local ones stay
-        await llm.enrich(posts, now)
-    async with writing, db.new_session() as session, session.begin():  # one commit per feed
-        new, duplicates = await _store(session, feed.id, prepared, now, first_fetch)
+    posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
+    prepared = await asyncio.to_thread(enrich, posts, run.themes)
+    if run.llm is not None:  # the model's tags and summary where it answers; the local ones stay
+        await run.llm.enrich(posts, run.now)
+    async with run.writes, run.db.new_session() as session, session.begin():  # one commit
+        new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch)
         duplicates += known
-        event = await _record_success(session, feed.id, now, fetched, parsed)
+        event = await _record_success(session, feed.id, run.now, fetched, parsed)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
     return FeedReport(
@@ -243,14 +150,6 @@ async def refresh_feed(
         moved_to=fetched.permanent_redirect,
         event=event,
     )
-
-
-async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
-    """The posts not stored yet, and how many were already known."""
-    async with db.new_session() as session:  # one query per feed, not one per post
-        known = await post_store.known_among(session, feed_id, posts)
-    fresh = [post for index, post in enumerate(posts) if index not in known]
-    return fresh, len(posts) - len(fresh)
 
 
 def prepare(
@@ -279,7 +178,7 @@ def prepare(
     return dataclasses.replace(parsed, entries=[]), posts
 
 
-def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray | None]]:
+def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
     """Summarise, tag and sign each post: the CPU-bound part, run off the event loop."""
     enriched = []
     for post in posts:
@@ -289,10 +188,18 @@ def enrich(posts: list[Post], themes: Themes) -> list[tuple[Post, np.ndarray | N
     return enriched
 
 
+async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
+    """The posts not stored yet, and how many were already known."""
+    async with db.new_session() as session:  # one query per feed, not one per post
+        known = await post_store.known_among(session, feed_id, posts)
+    fresh = [post for index, post in enumerate(posts) if index not in known]
+    return fresh, len(posts) - len(fresh)
+
+
 async def _store(
     session: AsyncSession,
     feed_id: int,
-    prepared: list[tuple[Post, np.ndarray | None]],
+    prepared: list[Prepared],
     now: datetime,
     first_fetch: bool,
 ) -> tuple[int, int]:
@@ -303,12 +210,12 @@ async def _store(
     that point at a first report of the same batch (an aggregator links the FT and Reuters
     on the same news). A post stored meanwhile by a concurrent poll is skipped by the insert.
     """
-    fresh = _distinct(prepared)
+    fresh = cluster.distinct(prepared)
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
     reports = [
-        stories.member(
+        story_index.member(
             0,
             None,
             title=post.title,
@@ -319,64 +226,25 @@ async def _store(
         )
         for post, signature in fresh
     ]
-    lookups = [stories.member_lookups(report) for report in reports]
+    lookups = [story_index.member_lookups(report) for report in reports]
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
     )
-    clusters = _clusters(reports, lookups, *stored)
+    clusters = cluster.clusters(reports, lookups, *stored)
     rows = [
         post_store.NewPost(
             post=post,
-            cluster_id=cluster if cluster is None or cluster > 0 else None,
+            cluster_id=found if found is None or found > 0 else None,
             minhash=signature.tobytes() if signature is not None else None,
-            band_keys=stories.member_keys(report),
+            band_keys=story_index.member_keys(report),
             in_digests=_reaches_digests(post, now, first_fetch),
         )
-        for (post, signature), report, cluster in zip(fresh, reports, clusters, strict=True)
+        for (post, signature), report, found in zip(fresh, reports, clusters, strict=True)
     ]
     stored_rows = await _insert_in_order(session, feed_id, rows, clusters, now)
     duplicates += len(rows) - len(stored_rows)
     clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
     return len(stored_rows) - clustered, duplicates + clustered
-
-
-def _clusters(
-    reports: list[stories.Member],
-    lookups: list[list[int]],
-    candidates: list[post_store.Candidate],
-    by_key: dict[int, list[int]],
-) -> list[int | None]:
-    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
-
-    The stored candidates go into the index first, oldest first, then the batch in order:
-    the same `StoryIndex` analyze fills with its input, so both decide alike.
-    """
-    keys_of: dict[int, list[int]] = {}
-    for key, ids in by_key.items():
-        for post_id in ids:
-            keys_of.setdefault(post_id, []).append(key)
-    index = stories.StoryIndex()
-    for candidate in sorted(candidates, key=lambda c: c.post_id):
-        earlier = stories.member(
-            candidate.post_id,
-            candidate.cluster_id,
-            title=candidate.title,
-            summary=candidate.summary,
-            canonical_link=candidate.canonical_link,
-            published=candidate.published_at,
-            signature=candidate.minhash,
-        )
-        index.add(earlier, keys_of.get(candidate.post_id, ()))
-    clusters: list[int | None] = []
-    for position, (report, lookup) in enumerate(zip(reports, lookups, strict=True)):
-        cluster = index.join(report, lookup)
-        clusters.append(cluster)
-        itself = -(position + 1)
-        story = itself if cluster is None else cluster
-        index.add(
-            dataclasses.replace(report, ident=itself, story=story), stories.member_keys(report)
-        )
-    return clusters
 
 
 async def _insert_in_order(
@@ -413,24 +281,10 @@ async def _insert_in_order(
     return stored
 
 
-def _distinct(
-    prepared: list[tuple[Post, np.ndarray | None]],
-) -> list[tuple[Post, np.ndarray | None]]:
-    """Drop a feed's repeats of its own posts (same guid, canonical link or content)."""
-    seen: set[str] = set()
-    fresh = []
-    for post, signature in prepared:
-        marks = {f"g:{post.guid}", f"l:{post.canonical_link}", f"h:{post.content_hash}"}
-        if seen & marks:
-            continue
-        seen |= marks
-        fresh.append((post, signature))
-    return fresh
-
-
 def _reaches_digests(post: Post, now: datetime, first_fetch: bool) -> bool:
-    """A new feed's back catalogue is archived for /trend but kept out of digests."""
-    in_window = post.published is not None and post.published >= now - DIGEST_WINDOW
+    """A post reaches digests when it was published within the last week; a new feed's
+    older back catalogue is archived for /trend only."""
+    in_window = post.published is not None and post.published >= now - WEEK
     undated_on_first_fetch = first_fetch and post.published == now  # normalise dated it now
     return in_window and not undated_on_first_fetch
 
@@ -446,16 +300,16 @@ async def _record_success(
     return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
 
 
-async def _record_unmodified(db: Database, unmodified: list[_Unmodified], now: datetime) -> None:
+async def _record_unmodified(run: PollRun) -> None:
     """Record a poll's 304s in one transaction: one commit, not one per feed."""
-    if not unmodified:
+    if not run.unmodified:
         return
-    async with db.new_session() as session, session.begin():
-        ids = [feed_id for feed_id, _, _ in unmodified]
+    async with run.db.new_session() as session, session.begin():
+        ids = [feed_id for feed_id, _, _ in run.unmodified]
         rows = await feed_store.feeds_by_id(session, ids)
-        for feed_id, report, fetched in unmodified:
+        for feed_id, report, fetched in run.unmodified:
             if (feed := rows.get(feed_id)) is not None:
-                report.event = await _succeeded(session, feed, now, fetched, None)
+                report.event = await _succeeded(session, feed, run.now, fetched, None)
 
 
 async def _succeeded(
@@ -466,44 +320,34 @@ async def _succeeded(
     parsed: ParsedFeed | None,
 ) -> FeedEvent | None:
     """Keep the validators, follow a permanent move, schedule from the feed's own hints."""
-    feed.etag = fetched.etag or feed.etag
-    feed.last_modified = fetched.last_modified or feed.last_modified
-    if parsed is not None:
-        feed.title = parsed.title or feed.title
     moved = fetched.permanent_redirect
-    if moved and await feed_store.feed_by_url(session, moved) is None:
+    if moved and await feed_store.feed_by_url(session, moved) is not None:
+        moved = None  # another listed feed already has that URL
+    if moved:
         log.info("feed %s moved permanently to %s", feed.url, moved)
-        feed.url = moved
-    feed.last_success_at = now
-    feed.consecutive_failures = 0
-    feed.next_check_at = schedule.next_check_after_success(
+    return health.succeeded(
+        feed,
         now,
-        feed.poll_minutes,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        title=parsed.title if parsed else None,
+        moved_to=moved,
         cache_control=fetched.headers.get("cache-control"),
         ttl_minutes=parsed.ttl_minutes if parsed else None,
     )
-    if feed.failure_alerted_at is None:
-        return None
-    feed.failure_alerted_at = None  # told once that it failed; now told once it is back
-    return FeedEvent("recovered", feed.url, feed.name)
 
 
-async def _unexpected_failure(
-    db: Database, feed: FeedRow, now: datetime, exc: Exception, writes: asyncio.Lock | None
-) -> FeedReport:
+async def _unexpected_failure(run: PollRun, feed: FeedRow, exc: Exception) -> FeedReport:
     """Record an exception no step expected as the feed's failure, so it backs off too."""
     log.exception("feed %s: unexpected error", feed.url)
     error = TrendbotError(f"unexpected error: {type(exc).__name__}: {exc}".rstrip(": "))
     event = None
     try:
-        async with writes or contextlib.nullcontext():
-            event = await _record_failure(db, feed.id, now, error)
+        async with run.writes:
+            event = await _record_failure(run.db, feed.id, run.now, error)
     except Exception:  # the database itself may be what failed; the poll still goes on
         log.exception("feed %s: the failure could not be recorded", feed.url)
     return FeedReport(feed.url, feed.name, "failed", error=_message(error), event=event)
-
-
-_MAX_ERROR_CHARS = 1000
 
 
 def _message(error: TrendbotError) -> str:
@@ -514,28 +358,16 @@ def _message(error: TrendbotError) -> str:
 async def _record_failure(
     db: Database, feed_id: int, now: datetime, error: TrendbotError
 ) -> FeedEvent | None:
-    """Count the failure and back off; a 410 disables the feed, a long run alerts once."""
-    retry_after = error.retry_after if isinstance(error, RateLimited) else None
     message = _message(error)
     log.info("feed %s failed (%s): %s", feed_id, type(error).__name__, message)
     async with db.new_session() as session, session.begin():
         feed = await session.get(FeedRow, feed_id)
         if feed is None:
             return None
-        feed.consecutive_failures += 1
-        feed.last_error = message
-        feed.last_error_at = now
-        feed.next_check_at = schedule.next_check_after_failure(
-            now, feed.poll_minutes, feed.consecutive_failures, retry_after=retry_after
+        return health.failed(
+            feed,
+            now,
+            message,
+            gone=isinstance(error, FeedGone),
+            retry_after=error.retry_after if isinstance(error, RateLimited) else None,
         )
-        if isinstance(error, FeedGone):
-            feed.enabled = False
-            feed.disabled_reason = message
-            return FeedEvent("gone", feed.url, feed.name, message, feed.consecutive_failures)
-        if (
-            feed.consecutive_failures >= schedule.ALERT_AFTER_FAILURES
-            and feed.failure_alerted_at is None
-        ):
-            feed.failure_alerted_at = now
-            return FeedEvent("failing", feed.url, feed.name, message, feed.consecutive_failures)
-        return None

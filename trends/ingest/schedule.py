@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 __all__ = [
     "ALERT_AFTER_FAILURES",
     "CEILING",
     "FLOOR",
-    "digest_slot",
     "next_check_after_failure",
     "next_check_after_success",
 ]
@@ -67,24 +65,3 @@ def _seconds(value: float) -> timedelta:
 
 def _minutes(value: float) -> timedelta:
     return _seconds(min(value, CEILING.total_seconds()) * 60.0)
-
-
-def digest_slot(
-    now: datetime, cadence: str, weekday: int, hour: int, timezone: str
-) -> datetime | None:
-    """The latest digest time at or before `now`, in the subscriber's own zone (DST-safe).
-
-    Weekly slots fall on `weekday` (0 = Monday) at `hour` local time; daily ones every day.
-    Returns None for cadence "off".
-    """
-    if cadence == "off":
-        return None
-    local_now = now.astimezone(ZoneInfo(timezone))
-    # fold=0: when the clocks go back, the hour that happens twice counts at its first pass.
-    slot = local_now.replace(hour=hour, minute=0, second=0, microsecond=0, fold=0)
-    if cadence == "weekly":
-        slot -= timedelta(days=(slot.weekday() - weekday) % 7)
-    if slot > local_now:
-        slot -= timedelta(days=7 if cadence == "weekly" else 1)
-    # Re-resolve the wall-clock time in its zone so a DST change doesn't shift the hour.
-    return slot.replace(tzinfo=None).replace(tzinfo=ZoneInfo(timezone))

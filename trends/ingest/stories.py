@@ -15,14 +15,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
-
-from trends.ingest import dedup
-from trends.ingest.summarise import summarise
+from trends.ingest.story_words import ALIASES, COMMON_NAMES, STOP_WORDS
 
 __all__ = [
     "ALIASES",
@@ -30,10 +26,7 @@ __all__ = [
     "WEIGHTS",
     "WINDOW",
     "Features",
-    "Member",
-    "StoryIndex",
     "features",
-    "find_duplicates",
     "lookup_keys",
     "own_keys",
     "pair_features",
@@ -45,306 +38,7 @@ WINDOW = timedelta(days=3)  # reports of one event come within a few days of eac
 _DAY = 86_400
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
-# Our own list: Chinese names of companies, products and people -> the Latin spelling the
-# English press uses (lowercased), so an English and a Chinese report share the entity.
-ALIASES: dict[str, str] = {
-    "英伟达": "nvidia",
-    "辉达": "nvidia",
-    "奥特曼": "altman",
-    "阿尔特曼": "altman",
-    "深度求索": "deepseek",
-    "谷歌": "google",
-    "微软": "microsoft",
-    "苹果": "apple",
-    "字节跳动": "bytedance",
-    "字节": "bytedance",
-    "阿里巴巴": "alibaba",
-    "阿里": "alibaba",
-    "通义千问": "qwen",
-    "千问": "qwen",
-    "智谱": "zhipu",
-    "月之暗面": "moonshot",
-    "马斯克": "musk",
-    "扎克伯格": "zuckerberg",
-    "小扎": "zuckerberg",
-    "黄仁勋": "huang",
-    "亚马逊": "amazon",
-    "特斯拉": "tesla",
-    "腾讯": "tencent",
-    "百度": "baidu",
-    "华为": "huawei",
-    "小米": "xiaomi",
-    "三星": "samsung",
-    "英特尔": "intel",
-    "台积电": "tsmc",
-    "高通": "qualcomm",
-    "甲骨文": "oracle",
-    "脸书": "facebook",
-    "推特": "twitter",
-    "豆包": "doubao",
-    "文心一言": "ernie",
-    "混元": "hunyuan",
-    "可灵": "kling",
-    "纳德拉": "nadella",
-    "皮查伊": "pichai",
-    "劈柴": "pichai",
-    "哈萨比斯": "hassabis",
-    "苏茨克维": "sutskever",
-    "伊利亚": "sutskever",
-    "库克": "cook",
-    "贝索斯": "bezos",
-    "杨立昆": "lecun",
-    "李飞飞": "fei-fei",
-    "梁文锋": "liang",
-    "杨植麟": "yang",
-    "英国": "uk",
-    "欧盟": "eu",
-    "美国": "us",
-    "哈佛": "harvard",
-    "斯坦福": "stanford",
-    "诺贝尔": "nobel",
-    "自然": "nature",
-}
 _ALIAS_RE = re.compile("|".join(sorted(map(re.escape, ALIASES), key=len, reverse=True)))
-
-# Latin words that are not names even when capitalised (title case, sentence starts).
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "without",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "after",
-        "before",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "how",
-        "why",
-        "what",
-        "when",
-        "where",
-        "who",
-        "whom",
-        "which",
-        "while",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "new",
-        "now",
-        "just",
-        "more",
-        "most",
-        "less",
-        "very",
-        "too",
-        "also",
-        "than",
-        "then",
-        "so",
-        "if",
-        "up",
-        "down",
-        "out",
-        "off",
-        "all",
-        "any",
-        "some",
-        "every",
-        "each",
-        "your",
-        "you",
-        "we",
-        "our",
-        "us",
-        "they",
-        "their",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "i",
-        "me",
-        "my",
-        "one",
-        "two",
-        "three",
-        "first",
-        "last",
-        "next",
-        "report",
-        "reports",
-        "says",
-        "said",
-        "say",
-        "announces",
-        "announced",
-        "launches",
-        "launched",
-        "launch",
-        "releases",
-        "released",
-        "release",
-        "unveils",
-        "unveiled",
-        "introduces",
-        "introducing",
-        "introduced",
-        "gets",
-        "get",
-        "got",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "make",
-        "makes",
-        "made",
-        "why",
-        "here's",
-        "it's",
-        "can't",
-        "won't",
-        "don't",
-        "week",
-        "today",
-        "day",
-        "days",
-        "year",
-        "years",
-        "month",
-        "months",
-        "ai",
-        "app",
-        "apps",
-        "model",
-        "models",
-        "tech",
-        "inc",
-        "co",
-        "ltd",
-        "news",
-        "update",
-        "updates",
-        "via",
-        "vs",
-        "video",
-        "live",
-        "best",
-        "top",
-        "big",
-        "deal",
-        "hands",
-        "review",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
-# Names in nearly every AI report: shared alone they say little.
-_COMMON = frozenset(
-    [
-        "openai",
-        "google",
-        "microsoft",
-        "meta",
-        "apple",
-        "amazon",
-        "nvidia",
-        "anthropic",
-        "chatgpt",
-        "gemini",
-        "claude",
-        "xai",
-        "deepseek",
-        "ai",
-        "llm",
-        "gpt",
-        "us",
-        "uk",
-        "eu",
-        "china",
-        "chinese",
-        "ceo",
-        "api",
-        "app",
-        "iphone",
-        "android",
-        "x",
-        "bytedance",
-        "alibaba",
-        "tencent",
-        "baidu",
-        "huawei",
-        "samsung",
-        "tesla",
-        "musk",
-        "altman",
-        "github",
-        "youtube",
-        "windows",
-        "aws",
-        "cloud",
-        "agent",
-        "agents",
-    ]
-)
 _LATIN_RE = re.compile(r"[A-Za-z]+")  # "Grok-3", "Grok3": the version goes to models
 # A name with a version: "GPT-4o", "Gemini 2.0", "Claude 3.7", "Llama 4", "o3-mini".
 _MODEL_RE = re.compile(
@@ -397,15 +91,15 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         for word in _LATIN_RE.findall(source):
             low = word.lower()
             # In English a name is capitalised; in Chinese text any Latin word is a name.
-            if low not in _STOP and len(low) > 1 and (chinese or word[0].isupper()):
+            if low not in STOP_WORDS and len(low) > 1 and (chinese or word[0].isupper()):
                 entities.add(low)
     if title_case and not chinese:
         entities |= {w.lower() for w in title_words if w.isupper() and len(w) > 1}
-        entities |= {w.lower() for w in title_words if w.lower() in _COMMON}
+        entities |= {w.lower() for w in title_words if w.lower() in COMMON_NAMES}
     models = set()
     for name, version, suffix in _MODEL_RE.findall(both):
         low = name.lower()
-        if low in _STOP or not name[0].isupper():  # "Cuts 9,000" is no model
+        if low in STOP_WORDS or not name[0].isupper():  # "Cuts 9,000" is no model
             continue
         version = version.lower().removesuffix(".0")  # "Gemini 2" is "Gemini 2.0"
         models.add(f"{low} {version}")
@@ -423,16 +117,18 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         numbers.add(_number(value, unit.lower()))
     if chinese:
         words = {run[i : i + 2] for run in _CJK_RUN_RE.findall(title) for i in range(len(run) - 1)}
-        words |= {w for w in _WORD_RE.findall(title.lower()) if w not in _STOP}
+        words |= {w for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS}
     else:
-        words = {_stem(w) for w in _WORD_RE.findall(title.lower()) if w not in _STOP and len(w) > 1}
+        words = {
+            _stem(w) for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS and len(w) > 1
+        }
     if chinese:
         lead_words = {
             run[i : i + 2] for run in _CJK_RUN_RE.findall(both[:200]) for i in range(len(run) - 1)
         }
     else:
         lead_words = {
-            _stem(w) for w in _WORD_RE.findall(both.lower()) if w not in _STOP and len(w) > 2
+            _stem(w) for w in _WORD_RE.findall(both.lower()) if w not in STOP_WORDS and len(w) > 2
         }
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)  # the store keeps naive UTC
@@ -468,7 +164,7 @@ def _number(value: str, unit: str) -> str:
 
 
 def _weight(entity: str) -> float:
-    return 0.5 if entity in _COMMON else 1.0
+    return 0.5 if entity in COMMON_NAMES else 1.0
 
 
 def pair_features(a: Features, b: Features) -> tuple[float, ...]:
@@ -478,8 +174,8 @@ def pair_features(a: Features, b: Features) -> tuple[float, ...]:
         if a.timestamp is not None and b.timestamp is not None
         else 24.0
     )
-    rare = len({e for e in a.entities & b.entities if e not in _COMMON})
-    common = len({e for e in a.entities & b.entities if e in _COMMON})
+    rare = len({e for e in a.entities & b.entities if e not in COMMON_NAMES})
+    common = len({e for e in a.entities & b.entities if e in COMMON_NAMES})
     models = len(a.models & b.models)
     conflict = float(bool(a.models - b.models and b.models - a.models and not a.models & b.models))
     same_language = a.chinese == b.chinese
@@ -559,149 +255,3 @@ def lookup_keys(f: Features) -> list[int]:
     day = f.day or 0
     days = range(day - WINDOW.days, day + WINDOW.days + 1)
     return sorted({_key(kind, value, day) for kind, value in _key_values(f) for day in days})
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A report as the rule sees it: a new one, or an earlier one it may join."""
-
-    ident: int  # a stored post's id, or a position in the input
-    story: int  # the ident of the story's first member (itself for a first report)
-    outlet: str  # "" when the link names none: unknown, never "the same outlet"
-    title: str
-    signature: np.ndarray | None  # MinHash of title and lead; None for a text too short
-    features: Features
-
-
-def member(
-    ident: int,
-    story: int | None,
-    *,
-    title: str,
-    summary: str,
-    canonical_link: str,
-    published: datetime | None,
-    signature: np.ndarray | bytes | None,
-) -> Member:
-    """A `Member` from what the store keeps of a post (or analyze reads of an input line)."""
-    if isinstance(signature, bytes):
-        signature = (
-            np.frombuffer(signature, dedup.SIGNATURE_DTYPE)
-            if len(signature) == dedup.NUM_PERM * dedup.SIGNATURE_DTYPE.itemsize
-            else None
-        )
-    return Member(
-        ident=ident,
-        story=ident if story is None else story,
-        outlet=dedup.outlet(canonical_link) if canonical_link else "",
-        title=title,
-        signature=signature,
-        features=features(title, summary, published),
-    )
-
-
-def member_keys(report: Member) -> list[int]:
-    """Keys a report is indexed under: its MinHash bands and its names of the day."""
-    bands = dedup.band_keys(report.signature) if report.signature is not None else []
-    return bands + own_keys(report.features)
-
-
-def member_lookups(report: Member) -> list[int]:
-    """Keys to find a report's candidates by: its MinHash bands and names in the window."""
-    bands = dedup.band_keys(report.signature) if report.signature is not None else []
-    return bands + lookup_keys(report.features)
-
-
-def _strength(new: Member, earlier: Member) -> float | None:
-    """How strongly `new` joins `earlier`'s story, or None if it does not.
-
-    A copy (MinHash) outranks any independent report. One outlet never tells one story
-    twice under two links, so its look-alikes (successive system cards, "Team update",
-    yearly events, a leak and the launch) stay apart.
-    """
-    if new.outlet and new.outlet == earlier.outlet:
-        return None
-    if new.signature is not None and earlier.signature is not None:
-        similar = dedup.similarity(new.signature, earlier.signature)
-        if dedup.same_story(similar, new.title, earlier.title):
-            return 100.0 + similar
-    decided = score(new.features, earlier.features)
-    return decided if decided >= THRESHOLD else None
-
-
-@dataclass(slots=True)
-class StoryIndex:
-    """Earlier reports by key: the one rule behind ingest and `trendbot analyze`.
-
-    Ingest fills it with the stored posts its lookup keys found, then with the batch being
-    stored; analyze with the input so far. `join` picks the strongest earlier report
-    (the earliest indexed on a tie) and returns its story.
-    """
-
-    _by_key: dict[int, list[int]] = field(default_factory=dict)
-    _members: list[Member] = field(default_factory=list)
-
-    def add(self, report: Member, keys: Iterable[int]) -> None:
-        position = len(self._members)
-        self._members.append(report)
-        for key in set(keys):
-            self._by_key.setdefault(key, []).append(position)
-
-    def candidate_count(self, lookups: Iterable[int]) -> int:
-        """How many earlier reports a lookup reads (what the benchmark watches grow)."""
-        return len({p for key in set(lookups) for p in self._by_key.get(key, ())})
-
-    def join(self, report: Member, lookups: Iterable[int]) -> int | None:
-        """The story (its first member's ident) the report belongs to, if any."""
-        positions = sorted({p for key in set(lookups) for p in self._by_key.get(key, ())})
-        best: Member | None = None
-        best_strength = 0.0
-        for position in positions:
-            earlier = self._members[position]
-            strength = _strength(report, earlier)
-            if strength is not None and (best is None or strength > best_strength):
-                best, best_strength = earlier, strength
-        return None if best is None else best.story
-
-
-def find_duplicates(
-    items: Sequence[tuple[str, str, str | None]],
-    published: Sequence[datetime | None] | None = None,
-) -> list[int | None]:
-    """For each (title, text, link), the index of the first item of its story, or None.
-
-    In order: same canonical link; same content hash (only with a body: equal bare titles
-    like "Team update" are not one story); then `StoryIndex.join` on the title and summary,
-    exactly as ingest decides.
-    """
-    by_link: dict[str, int] = {}
-    by_hash: dict[str, int] = {}
-    index = StoryIndex()
-    stories: list[int] = []
-    result: list[int | None] = []
-    for i, (title, text, link) in enumerate(items):
-        url = dedup.canonical_url(link) if link else ""
-        found = by_link.setdefault(url, i) if url else i
-        if found == i and dedup.normalise_for_shingles(text):
-            found = by_hash.setdefault(dedup.content_hash(title, text), i)
-        if found != i:
-            stories.append(stories[found])
-            result.append(stories[found])
-            continue
-        report = member(
-            i,
-            None,
-            title=title,
-            summary=summarise(text, title) if title or text else "",
-            canonical_link=url,
-            published=published[i] if published is not None else None,
-            signature=dedup.story_signature(title, text),
-        )
-        story = index.join(report, member_lookups(report))
-        stories.append(i if story is None else story)
-        index.add(
-            Member(i, stories[i], report.outlet, title, report.signature, report.features),
-            member_keys(report),
-        )
-        result.append(story)
-    return result

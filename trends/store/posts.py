@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, and_, case, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trends.delivery.periods import WEEK
 from trends.models import Post, StoredPost, TrendTag
 from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
 
@@ -265,7 +266,7 @@ async def weekly_trend_counts(
     One grouped query: a CASE expression puts each tag in its week, so the database counts
     every trend and week in a single pass over the (trend, published_at) index.
     """
-    week = timedelta(days=7)
+    week = WEEK
     since = until - weeks * week
     bucket = case(
         *(

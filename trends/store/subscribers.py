@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trends.store.schema import PreferencesRow, SubscriberRow
 
 __all__ = [
+    "ActiveChat",
     "NewChat",
     "active_subscribers",
     "count_subscribers",
@@ -126,16 +127,46 @@ async def subscriber_by_chat(session: AsyncSession, chat_id: int) -> SubscriberR
     return await session.scalar(select(SubscriberRow).where(SubscriberRow.chat_id == chat_id))
 
 
-async def active_subscribers(
-    session: AsyncSession,
-) -> list[tuple[SubscriberRow, PreferencesRow]]:
+@dataclass(frozen=True, slots=True)
+class ActiveChat:
+    """An active subscriber and what its digests follow: what the scheduler needs."""
+
+    subscriber_id: int
+    chat_id: int
+    language: str  # chosen in /settings, else the one Telegram first reported
+    cadence: str
+    trends: tuple[int, ...]
+    digest_day: int
+    digest_hour: int
+    timezone: str
+    link_previews: bool
+    consecutive_failures: int
+    created_at: datetime
+
+
+async def active_subscribers(session: AsyncSession) -> list[ActiveChat]:
     query = (
         select(SubscriberRow, PreferencesRow)
         .join(PreferencesRow, PreferencesRow.subscriber_id == SubscriberRow.id)
         .where(SubscriberRow.active)
         .order_by(SubscriberRow.id)
     )
-    return [(sub, prefs) for sub, prefs in (await session.execute(query)).all()]
+    return [
+        ActiveChat(
+            subscriber_id=sub.id,
+            chat_id=sub.chat_id,
+            language=prefs.language or sub.language,
+            cadence=prefs.cadence,
+            trends=tuple(sorted(prefs.trends)),
+            digest_day=prefs.digest_day,
+            digest_hour=prefs.digest_hour,
+            timezone=prefs.timezone,
+            link_previews=prefs.link_previews,
+            consecutive_failures=sub.consecutive_failures,
+            created_at=sub.created_at,
+        )
+        for sub, prefs in (await session.execute(query)).all()
+    ]
 
 
 async def count_subscribers(session: AsyncSession) -> tuple[int, int]:

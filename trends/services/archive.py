@@ -1,25 +1,28 @@
-"""Archive queries and readers' feedback, reached as `TrendService.archive`.
+"""The archive: what readers and admins ask of the stored posts.
 
-Behind /trends (twelve weeks of counts in one query), /search, and the "wrong trend?"
-answers that admins read with /feedback.
+Behind /trend (a page of a trend's newest posts), /trends (twelve weeks of counts in one
+query), /search, /stats, and the "wrong trend?" answers that admins read with /feedback.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
-from trends.models import FeedbackEntry, StoredPost
-from trends.store import feedback, posts, search
+from trends import clock
+from trends.delivery.periods import WEEK
+from trends.models import BroadcastSummary, FeedbackEntry, Stats, StoredPost, Trend
+from trends.store import broadcasts, feedback, feeds, posts, search, subscribers
 from trends.store.db import Database
 from trends.store.schema import PostRow
 
 __all__ = [
     "HISTORY_WEEKS",
-    "Archive",
+    "ArchiveService",
     "FeedbackOutcome",
     "SearchPage",
+    "TrendPage",
     "WeeklyHistory",
     "is_searchable",
 ]
@@ -42,13 +45,21 @@ class WeeklyHistory:
 
     def week_starts(self) -> list[datetime]:
         """The first moment of each week, oldest first."""
-        return [self.until - timedelta(days=7) * (self.weeks - i) for i in range(self.weeks)]
+        return [self.until - WEEK * (self.weeks - i) for i in range(self.weeks)]
 
     def this_week(self) -> dict[int, int]:
         return {trend: weeks[-1] for trend, weeks in self.counts.items()}
 
     def last_week(self) -> dict[int, int]:
         return {trend: weeks[-2] for trend, weeks in self.counts.items() if len(weeks) > 1}
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPage:
+    trend: Trend
+    posts: list[StoredPost]
+    total: int
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +75,54 @@ def is_searchable(query: str) -> bool:
     return bool(search.search_terms(query))
 
 
-class Archive:
+class ArchiveService:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def trend_page(
+        self, trend: Trend, *, limit: int = 5, offset: int = 0, days: int | None = None
+    ) -> TrendPage:
+        """A page of the trend's newest posts, over the last `days` or all time."""
+        since = clock.utcnow() - timedelta(days=days) if days else None
+        async with self.db.new_session() as session:
+            found, total = await posts.newest_by_trend(
+                session, trend.number, limit=limit, offset=offset, since=since
+            )
+        return TrendPage(trend=trend, posts=found, total=total, offset=offset)
+
+    async def stats(self, now: datetime | None = None) -> Stats:
+        """Subscribers, posts this week, feed health and the last broadcast, for /stats."""
+        now = now or clock.utcnow()
+        async with self.db.new_session() as session:
+            active, inactive = await subscribers.count_subscribers(session)
+            recent = await posts.count_posts(session, since=now - WEEK)
+            enabled = [feed for feed in await feeds.all_feeds(session) if feed.enabled]
+            last = await broadcasts.latest(session)
+        failing = sum(1 for feed in enabled if feed.consecutive_failures > 0)
+        summary = None
+        if last is not None and last.finished_at is not None:
+            summary = BroadcastSummary(
+                digest_key=last.digest_key,
+                started_at=last.started_at,
+                finished_at=last.finished_at,
+                sent=last.sent,
+                failed=last.failed,
+                deactivated=last.deactivated,
+                skipped=last.skipped,
+            )
+        return Stats(
+            active=active,
+            inactive=inactive,
+            posts_this_week=recent,
+            feeds_healthy=len(enabled) - failing,
+            feeds_failing=failing,
+            last_broadcast=summary,
+        )
 
     async def weekly_history(
         self, weeks: int = HISTORY_WEEKS, now: datetime | None = None
     ) -> WeeklyHistory:
-        until = now or datetime.now(UTC)
+        until = now or clock.utcnow()
         async with self.db.new_session() as session:
             counts = await posts.weekly_trend_counts(session, until, weeks)
         return WeeklyHistory(until=until, counts=counts, weeks=weeks)
@@ -99,7 +150,7 @@ class Archive:
                 trend=trend,
                 chat_id=chat_id,
                 user_id=user_id,
-                now=datetime.now(UTC),
+                now=clock.utcnow(),
             )
         return "recorded" if stored else "repeat"
 

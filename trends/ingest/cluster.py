@@ -1,0 +1,67 @@
+"""Which story each of a feed's new posts joins: the dedup stage's decision for a batch.
+
+The stored candidates go into a `StoryIndex` first, oldest first, then the batch in order:
+the same index `trendbot analyze` fills with its input, so both decide alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from trends.ingest import story_index
+from trends.models import Post
+from trends.store.posts import Candidate
+
+__all__ = ["Prepared", "clusters", "distinct"]
+
+Prepared = tuple[Post, np.ndarray | None]  # a post and its MinHash signature
+
+
+def distinct(prepared: list[Prepared]) -> list[Prepared]:
+    """Drop a feed's repeats of its own posts (same guid, canonical link or content)."""
+    seen: set[str] = set()
+    fresh = []
+    for post, signature in prepared:
+        marks = {f"g:{post.guid}", f"l:{post.canonical_link}", f"h:{post.content_hash}"}
+        if seen & marks:
+            continue
+        seen |= marks
+        fresh.append((post, signature))
+    return fresh
+
+
+def clusters(
+    reports: list[story_index.Member],
+    lookups: list[list[int]],
+    candidates: list[Candidate],
+    by_key: dict[int, list[int]],
+) -> list[int | None]:
+    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None."""
+    keys_of: dict[int, list[int]] = {}
+    for key, ids in by_key.items():
+        for post_id in ids:
+            keys_of.setdefault(post_id, []).append(key)
+    index = story_index.StoryIndex()
+    for candidate in sorted(candidates, key=lambda c: c.post_id):
+        earlier = story_index.member(
+            candidate.post_id,
+            candidate.cluster_id,
+            title=candidate.title,
+            summary=candidate.summary,
+            canonical_link=candidate.canonical_link,
+            published=candidate.published_at,
+            signature=candidate.minhash,
+        )
+        index.add(earlier, keys_of.get(candidate.post_id, ()))
+    found: list[int | None] = []
+    for position, (report, lookup) in enumerate(zip(reports, lookups, strict=True)):
+        cluster = index.join(report, lookup)
+        found.append(cluster)
+        itself = -(position + 1)
+        story = itself if cluster is None else cluster
+        index.add(
+            dataclasses.replace(report, ident=itself, story=story), story_index.member_keys(report)
+        )
+    return found

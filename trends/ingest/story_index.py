@@ -1,0 +1,166 @@
+"""Stories over many reports: each report a `Member`, candidates found by their keys in a
+`StoryIndex`, joined to the strongest earlier story `stories.score` accepts.
+
+Ingest fills the index with stored candidates then a feed's batch; `trendbot analyze` and
+`bench/dedup.py` fill it with their input through `find_duplicates`. Same rule, same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from trends.ingest import dedup
+from trends.ingest.stories import THRESHOLD, Features, features, lookup_keys, own_keys, score
+from trends.ingest.summarise import summarise
+
+__all__ = ["Member", "StoryIndex", "find_duplicates", "member", "member_keys", "member_lookups"]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A report as the rule sees it: a new one, or an earlier one it may join."""
+
+    ident: int  # a stored post's id, or a position in the input
+    story: int  # the ident of the story's first member (itself for a first report)
+    outlet: str  # "" when the link names none: unknown, never "the same outlet"
+    title: str
+    signature: np.ndarray | None  # MinHash of title and lead; None for a text too short
+    features: Features
+
+
+def member(
+    ident: int,
+    story: int | None,
+    *,
+    title: str,
+    summary: str,
+    canonical_link: str,
+    published: datetime | None,
+    signature: np.ndarray | bytes | None,
+) -> Member:
+    """A `Member` from what the store keeps of a post (or analyze reads of an input line)."""
+    if isinstance(signature, bytes):
+        signature = (
+            np.frombuffer(signature, dedup.SIGNATURE_DTYPE)
+            if len(signature) == dedup.NUM_PERM * dedup.SIGNATURE_DTYPE.itemsize
+            else None
+        )
+    return Member(
+        ident=ident,
+        story=ident if story is None else story,
+        outlet=dedup.outlet(canonical_link) if canonical_link else "",
+        title=title,
+        signature=signature,
+        features=features(title, summary, published),
+    )
+
+
+def member_keys(report: Member) -> list[int]:
+    """Keys a report is indexed under: its MinHash bands and its names of the day."""
+    bands = dedup.band_keys(report.signature) if report.signature is not None else []
+    return bands + own_keys(report.features)
+
+
+def member_lookups(report: Member) -> list[int]:
+    """Keys to find a report's candidates by: its MinHash bands and names in the window."""
+    bands = dedup.band_keys(report.signature) if report.signature is not None else []
+    return bands + lookup_keys(report.features)
+
+
+def _strength(new: Member, earlier: Member) -> float | None:
+    """How strongly `new` joins `earlier`'s story, or None if it does not.
+
+    A copy (MinHash) outranks any independent report. One outlet never tells one story
+    twice under two links, so its look-alikes (successive system cards, "Team update",
+    yearly events, a leak and the launch) stay apart.
+    """
+    if new.outlet and new.outlet == earlier.outlet:
+        return None
+    if new.signature is not None and earlier.signature is not None:
+        similar = dedup.similarity(new.signature, earlier.signature)
+        if dedup.same_story(similar, new.title, earlier.title):
+            return 100.0 + similar
+    decided = score(new.features, earlier.features)
+    return decided if decided >= THRESHOLD else None
+
+
+@dataclass(slots=True)
+class StoryIndex:
+    """Earlier reports by key: the one rule behind ingest and `trendbot analyze`.
+
+    Ingest fills it with the stored posts its lookup keys found, then with the batch being
+    stored; analyze with the input so far. `join` picks the strongest earlier report
+    (the earliest indexed on a tie) and returns its story.
+    """
+
+    _by_key: dict[int, list[int]] = field(default_factory=dict)
+    _members: list[Member] = field(default_factory=list)
+
+    def add(self, report: Member, keys: Iterable[int]) -> None:
+        position = len(self._members)
+        self._members.append(report)
+        for key in set(keys):
+            self._by_key.setdefault(key, []).append(position)
+
+    def candidate_count(self, lookups: Iterable[int]) -> int:
+        """How many earlier reports a lookup reads (what the benchmark watches grow)."""
+        return len({p for key in set(lookups) for p in self._by_key.get(key, ())})
+
+    def join(self, report: Member, lookups: Iterable[int]) -> int | None:
+        """The story (its first member's ident) the report belongs to, if any."""
+        positions = sorted({p for key in set(lookups) for p in self._by_key.get(key, ())})
+        best: Member | None = None
+        best_strength = 0.0
+        for position in positions:
+            earlier = self._members[position]
+            strength = _strength(report, earlier)
+            if strength is not None and (best is None or strength > best_strength):
+                best, best_strength = earlier, strength
+        return None if best is None else best.story
+
+
+def find_duplicates(
+    items: Sequence[tuple[str, str, str | None]],
+    published: Sequence[datetime | None] | None = None,
+) -> list[int | None]:
+    """For each (title, text, link), the index of the first item of its story, or None.
+
+    In order: same canonical link; same content hash (only with a body: equal bare titles
+    like "Team update" are not one story); then `StoryIndex.join` on the title and summary,
+    exactly as ingest decides.
+    """
+    by_link: dict[str, int] = {}
+    by_hash: dict[str, int] = {}
+    index = StoryIndex()
+    stories: list[int] = []
+    result: list[int | None] = []
+    for i, (title, text, link) in enumerate(items):
+        url = dedup.canonical_url(link) if link else ""
+        found = by_link.setdefault(url, i) if url else i
+        if found == i and dedup.normalise_for_shingles(text):
+            found = by_hash.setdefault(dedup.content_hash(title, text), i)
+        if found != i:
+            stories.append(stories[found])
+            result.append(stories[found])
+            continue
+        report = member(
+            i,
+            None,
+            title=title,
+            summary=summarise(text, title) if title or text else "",
+            canonical_link=url,
+            published=published[i] if published is not None else None,
+            signature=dedup.story_signature(title, text),
+        )
+        story = index.join(report, member_lookups(report))
+        stories.append(i if story is None else story)
+        index.add(
+            Member(i, stories[i], report.outlet, title, report.signature, report.features),
+            member_keys(report),
+        )
+        result.append(story)
+    return result

@@ -1,0 +1,244 @@
+"""Feeds: the configured list, polling, and management for admins (the health list, add
+after one trial fetch, remove, OPML).
+
+The bot's admin commands, `trendbot feeds` and `trendbot poll` all call `FeedsService`.
+Every URL an admin hands in passes the SSRF guard, redirect targets included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from trends import clock
+from trends.delivery.periods import WEEK
+from trends.errors import TrendbotError
+from trends.feedlist import load_feed_specs
+from trends.ingest import pipeline
+from trends.ingest.fetch import CONCURRENCY, TOTAL_SECONDS, fetch, new_client
+from trends.ingest.llm import LLMEnricher
+from trends.ingest.parse import parse
+from trends.ingest.report import FeedReport, PollReport
+from trends.ingest.safety import check_feed_url, refuse_entity_declarations
+from trends.ingest.workers import worker_pool
+from trends.models import FeedSpec
+from trends.opml import read_opml, write_opml
+from trends.store import feeds as feed_store
+from trends.store.db import Database
+from trends.themes import Themes
+
+__all__ = ["AddedFeed", "FeedHealth", "FeedsService", "ImportReport"]
+
+PARALLEL_PARSE_FEEDS = 50  # polls of this many feeds parse in worker processes
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One line of `/feeds`: `number` is what `/removefeed N` takes."""
+
+    number: int
+    url: str
+    name: str
+    language: str
+    enabled: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_check_at: datetime | None
+    posts_7d: int
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddedFeed:
+    url: str
+    title: str
+    items: int
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
+
+
+class FeedsService:
+    def __init__(
+        self,
+        db: Database,
+        themes: Themes,
+        *,
+        feeds_path: Path | None = None,
+        llm: LLMEnricher | None = None,
+        allow_private_feeds: bool = False,
+    ) -> None:
+        self.db = db
+        self.themes = themes
+        self.feeds_path = feeds_path
+        self.llm = llm
+        # TRENDBOT_ALLOW_PRIVATE_FEEDS, applied to every connection of every poll: a feed
+        # added while it was set is refused once it is not.
+        self.allow_private_feeds = allow_private_feeds
+        self._parsers: ProcessPoolExecutor | None = None  # see _parser_pool
+
+    def close(self) -> None:
+        if self._parsers is not None:
+            self._parsers.shutdown(cancel_futures=True)
+
+    async def sync_configured(self, now: datetime | None = None) -> int:
+        """Register the feeds file's feeds (TRENDBOT_FEEDS_FILE); how many were new."""
+        if self.feeds_path is None:
+            return 0
+        specs = load_feed_specs(self.feeds_path)
+        # Two processes starting at once would both insert the new feeds: one at a time.
+        async with self.db.startup_lock(), self.db.new_session() as session, session.begin():
+            return await feed_store.sync_feeds(session, specs, now or clock.utcnow())
+
+    async def poll(
+        self,
+        *,
+        only_due: bool = True,
+        now: datetime | None = None,
+        total_seconds: float = TOTAL_SECONDS,
+        concurrency: int = CONCURRENCY,
+        on_start: Callable[[int], object] | None = None,
+        progress: Callable[[FeedReport], object] | None = None,
+    ) -> PollReport:
+        """Poll the feeds whose time has come (or all enabled feeds) and store new posts.
+
+        `total_seconds` bounds each feed's download; `on_start(count)` and
+        `progress(report)` let a terminal show a progress bar. With `concurrency=1` feeds
+        are stored in order, so which outlet's copy of a story is its first report is fixed.
+        """
+        now = now or clock.utcnow()
+        async with self.db.new_session() as session:
+            if only_due:
+                due = await feed_store.due_feeds(session, now)
+            else:
+                due = [feed for feed in await feed_store.all_feeds(session) if feed.enabled]
+        if on_start is not None:
+            on_start(len(due))
+        async with new_client(allow_private=self.allow_private_feeds) as client:
+            run = pipeline.PollRun(
+                self.db,
+                client,
+                self.themes,
+                now,
+                total_seconds=total_seconds,
+                llm=self.llm,
+                parser=self._parser_pool(len(due)),
+            )
+            return await pipeline.poll(run, due, concurrency=concurrency, progress=progress)
+
+    def _parser_pool(self, feeds_due: int) -> ProcessPoolExecutor | None:
+        """Worker processes for `pipeline.prepare` (feedparser and HTML cleaning) when a
+        poll is large enough to keep every core busy.
+
+        That work is pure CPU under the GIL; in other processes it runs beside the fetching
+        and storing. Small polls (the bot's minute tick) prepare feeds in a thread instead.
+        """
+        cores = os.cpu_count() or 1
+        if feeds_due < PARALLEL_PARSE_FEEDS or cores < 2:
+            return None
+        if self._parsers is None:
+            self._parsers = worker_pool(cores)
+        return self._parsers
+
+    async def health(self, now: datetime | None = None) -> list[FeedHealth]:
+        """Every managed feed with its record, numbered in the order `/removefeed N` uses."""
+        now = now or clock.utcnow()
+        async with self.db.new_session() as session:
+            rows = await feed_store.listed_feeds(session)
+            counts = await feed_store.posts_since_by_feed(session, now - WEEK)
+        return [
+            FeedHealth(
+                number=number,
+                url=row.url,
+                name=row.name,
+                language=row.language,
+                enabled=row.enabled,
+                last_success_at=row.last_success_at,
+                last_error=row.last_error,
+                last_error_at=row.last_error_at,
+                consecutive_failures=row.consecutive_failures,
+                next_check_at=row.next_check_at,
+                posts_7d=counts.get(row.id, 0),
+                disabled_reason=row.disabled_reason,
+            )
+            for number, row in enumerate(rows, start=1)
+        ]
+
+    async def add(
+        self,
+        url: str,
+        *,
+        allow_private: bool = False,
+        name: str | None = None,
+        language: str = "en",
+        total_seconds: float = 30.0,
+    ) -> AddedFeed:
+        """Fetch `url` once; store it if it is a usable feed, else raise a `TrendbotError`."""
+        url = await check_feed_url(url, allow_private=allow_private)
+
+        async def guard(target: str) -> None:
+            await check_feed_url(target, allow_private=allow_private)
+
+        # The guard vets each URL's name early, with a clear message; the client checks the
+        # address each connection really goes to.
+        async with new_client(allow_private=allow_private) as client:
+            fetched = await fetch(client, url, check_url=guard, total_seconds=total_seconds)
+        refuse_entity_declarations(fetched.content)
+        parsed = await asyncio.to_thread(
+            parse, fetched.content, url=fetched.url, content_type=fetched.content_type
+        )
+        final_url = fetched.permanent_redirect or url
+        title = parsed.title or urlsplit(final_url).hostname or final_url
+        spec = FeedSpec(url=final_url, name=(name or title)[:200], language=language)
+        async with self.db.new_session() as session, session.begin():
+            await feed_store.add_feed(session, spec, clock.utcnow())
+        return AddedFeed(url=final_url, title=title, items=len(parsed.entries))
+
+    async def remove(self, url_or_number: str) -> str | None:
+        """Remove a feed given its URL or its `/feeds` number; its URL, or None if not found."""
+        target = url_or_number.strip()
+        if target.isdigit():
+            listed = await self.health()
+            found = next((feed for feed in listed if feed.number == int(target)), None)
+            if found is None:
+                return None
+            target = found.url
+        async with self.db.new_session() as session, session.begin():
+            return target if await feed_store.remove_feed(session, target) else None
+
+    async def import_opml(self, content: bytes, *, allow_private: bool = False) -> ImportReport:
+        """Add every safe feed the OPML lists; the others are reported with the reason."""
+        report = ImportReport()
+        specs = read_opml(content)
+        now = clock.utcnow()
+        async with self.db.new_session() as session, session.begin():
+            for spec in specs:
+                try:
+                    await check_feed_url(spec.url, allow_private=allow_private)
+                except TrendbotError as exc:
+                    report.skipped.append((spec.url, str(exc)))
+                    continue
+                existing = await feed_store.feed_by_url(session, spec.url)
+                if existing is not None and existing.disabled_reason != feed_store.REMOVED:
+                    report.skipped.append((spec.url, "already in the list"))
+                    continue
+                await feed_store.add_feed(session, spec, now)
+                report.added.append(spec.url)
+        return report
+
+    async def export_opml(self) -> bytes:
+        """The managed feeds that are polled, as an OPML document."""
+        async with self.db.new_session() as session:
+            rows = [row for row in await feed_store.listed_feeds(session) if row.enabled]
+        return write_opml([FeedSpec(url=r.url, name=r.name, language=r.language) for r in rows])
