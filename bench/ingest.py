@@ -52,7 +52,7 @@ from trends.ingest import dedup  # noqa: E402
 from trends.ingest.parse import parse  # noqa: E402
 from trends.ingest.text import html_to_text  # noqa: E402
 from trends.models import FeedSpec  # noqa: E402
-from trends.service import TrendService
+from trends.service import TrendService  # noqa: E402
 from trends.store import feeds as feed_store  # noqa: E402
 from trends.store import posts as post_store  # noqa: E402
 from trends.store.schema import PostRow  # noqa: E402

@@ -13,11 +13,11 @@ from html import escape
 
 from telegram import Bot, InputFile, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.commands import service_of
+from bot.context import TrendContext
 from bot.messages import language_of, text
 from bot.render_feeds import render_feed_event, render_feed_list, render_import
+from bot.replies import reply
 from config.settings import Settings
 from trends.errors import TrendbotError
 from trends.ingest.report import FeedEvent
@@ -29,6 +29,7 @@ __all__ = [
     "announce_feed_events",
     "export_feeds",
     "import_feeds",
+    "is_admin",
     "list_feeds",
     "remove_feed",
     "tell_admins",
@@ -39,74 +40,71 @@ OPML_FILENAME = "trendbot-feeds.opml"
 log = logging.getLogger(__name__)
 
 
-def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
-    return context.bot_data["settings"]
+def is_admin(update: Update, settings: Settings) -> bool:
+    """Admins are the Telegram user ids in TRENDBOT_ADMINS."""
+    user = update.effective_user
+    return user is not None and user.id in settings.admins
 
 
-async def _reply(update: Update, html: str) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(html, disable_web_page_preview=True)
-
-
-async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+async def _admin_language(update: Update, context: TrendContext) -> str | None:
     """The admin's language, or None after refusing a user who is not an admin."""
     user = update.effective_user
     language = language_of(user.language_code if user else None)
-    if user is None or user.id not in _settings(context).admins:
-        await _reply(update, text(language, "admin_only"))
+    if not is_admin(update, context.settings):
+        await reply(update, text(language, "admin_only"))
         return None
     return language
 
 
-async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_feeds(update: Update, context: TrendContext) -> None:
     """/feeds: every feed with its health."""
     if (language := await _admin_language(update, context)) is None:
         return
-    for part in render_feed_list(await service_of(context).feeds.health(), language):
-        await _reply(update, part)
+    for part in render_feed_list(await context.service.feeds.health(), language):
+        await reply(update, part)
 
 
-async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def add_feed(update: Update, context: TrendContext) -> None:
     """/addfeed URL: fetch it once, then add it or say why not."""
     if (language := await _admin_language(update, context)) is None:
         return
     url = " ".join(context.args or []).strip()
     if not url:
-        await _reply(update, text(language, "addfeed_usage"))
+        await reply(update, text(language, "addfeed_usage"))
         return
-    allow_private = _settings(context).allow_private_feeds
+    allow_private = context.settings.allow_private_feeds
     try:
-        added = await service_of(context).feeds.add(url, allow_private=allow_private)
+        added = await context.service.feeds.add(url, allow_private=allow_private)
     except TrendbotError as exc:
         reason = escape(str(exc) or exc.key)
-        await _reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
+        await reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
         return
-    reply = text(
+    done = text(
         language,
         "addfeed_done",
         title=escape(added.title),
         items=added.items,
         url=escape(added.url),
     )
-    await _reply(update, reply)
+    await reply(update, done)
 
 
-async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove_feed(update: Update, context: TrendContext) -> None:
     """/removefeed URL-or-number: stop polling a feed."""
     if (language := await _admin_language(update, context)) is None:
         return
     query = " ".join(context.args or []).strip()
     if not query:
-        await _reply(update, text(language, "removefeed_usage"))
+        await reply(update, text(language, "removefeed_usage"))
         return
-    removed = await service_of(context).feeds.remove(query)
+    removed = await context.service.feeds.remove(query)
     if removed is None:
-        await _reply(update, text(language, "removefeed_unknown", query=escape(query)))
+        await reply(update, text(language, "removefeed_unknown", query=escape(query)))
         return
-    await _reply(update, text(language, "removefeed_done", url=escape(removed)))
+    await reply(update, text(language, "removefeed_done", url=escape(removed)))
 
 
-async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def import_feeds(update: Update, context: TrendContext) -> None:
     """An .opml or .xml document sent to the bot: import the feeds it lists."""
     if (language := await _admin_language(update, context)) is None:
         return
@@ -115,24 +113,24 @@ async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if (message.document.file_size or 0) > MAX_OPML_BYTES:
         reason = f"larger than {MAX_OPML_BYTES // 1024 // 1024} MB"
-        await _reply(update, text(language, "opml_failed", reason=reason))
+        await reply(update, text(language, "opml_failed", reason=reason))
         return
     content = bytes(await (await message.document.get_file()).download_as_bytearray())
-    allow_private = _settings(context).allow_private_feeds
+    allow_private = context.settings.allow_private_feeds
     try:
-        report = await service_of(context).feeds.import_opml(content, allow_private=allow_private)
+        report = await context.service.feeds.import_opml(content, allow_private=allow_private)
     except TrendbotError as exc:
-        await _reply(update, text(language, "opml_failed", reason=escape(str(exc))))
+        await reply(update, text(language, "opml_failed", reason=escape(str(exc))))
         return
     for part in render_import(report, language):
-        await _reply(update, part)
+        await reply(update, part)
 
 
-async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_feeds(update: Update, context: TrendContext) -> None:
     """/exportfeeds: the feeds as an OPML document."""
     if (language := await _admin_language(update, context)) is None:
         return
-    service = service_of(context)
+    service = context.service
     document = await service.feeds.export_opml()
     count = sum(1 for feed in await service.feeds.health() if feed.enabled)
     if update.effective_message is not None:

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot.messages import text
 from trends.store.alerts import DueAlert
+from trends.strings import clip
 from trends.themes import Themes
 
 __all__ = ["AlertSender", "render_alert"]
@@ -37,8 +38,7 @@ def render_alert(alert: DueAlert, themes: Themes, language: str) -> str:
     ]
     summary = post.summary.strip()
     if summary and summary != post.title:
-        clipped = summary if len(summary) <= _SUMMARY_CHARS else summary[:_SUMMARY_CHARS] + "…"
-        lines.append(escape(clipped))
+        lines.append(escape(clip(summary, _SUMMARY_CHARS + 1)))
     return "\n".join(lines)
 
 

@@ -6,11 +6,9 @@ from datetime import timedelta
 
 from telegram import BotCommand
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -18,6 +16,7 @@ from telegram.ext import (
 from bot import admin, archive, commands, feedback
 from bot.alerts import AlertSender
 from bot.broadcast import digest_tick
+from bot.context import CONTEXT_TYPES, TrendApplication, TrendContext
 from bot.pacing import MAX_IN_FLIGHT, Pacer
 from bot.settings import route_command, settings_button, settings_command, timezone_command
 from bot.stats import stats_command
@@ -58,7 +57,7 @@ BOT_COMMANDS_ZH = [
 
 def build_application(
     settings: Settings, service: TrendService | None = None, *, with_jobs: bool = True
-) -> Application:
+) -> TrendApplication:
     """The bot, wired to `settings`; `service` is opened in post_init unless one is given.
 
     `with_jobs=False` leaves the poll and digest ticks out, for callers that drive them.
@@ -68,6 +67,7 @@ def build_application(
     base = settings.telegram_api_base_url
     application = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .token(settings.telegram_bot_token)
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
@@ -80,10 +80,10 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data["settings"] = settings
-    application.bot_data["with_jobs"] = with_jobs
+    application.bot_data.settings = settings
+    application.bot_data.with_jobs = with_jobs
     if service is not None:
-        application.bot_data["service"] = service
+        application.bot_data.service = service
 
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
@@ -123,42 +123,42 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:
-    if "service" not in application.bot_data:
-        application.bot_data["service"] = await open_service(application.bot_data["settings"])
-        application.bot_data["owns_service"] = True
+async def _post_init(application: TrendApplication) -> None:
+    if not application.bot_data.has_service:
+        application.bot_data.service = await open_service(application.bot_data.settings)
+        application.bot_data.owns_service = True
     await application.bot.set_my_commands([BotCommand(*pair) for pair in BOT_COMMANDS])
     await application.bot.set_my_commands(
         [BotCommand(*pair) for pair in BOT_COMMANDS_ZH], language_code="zh"
     )
     jobs = application.job_queue
-    if jobs is not None and application.bot_data["with_jobs"]:
+    if jobs is not None and application.bot_data.with_jobs:
         options = {"misfire_grace_time": 30, "coalesce": True, "max_instances": 1}
         jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
         jobs.run_repeating(_digest_tick, TICK, first=5, name="digests", job_kwargs=options)
         jobs.run_repeating(_alert_tick, TICK, first=10, name="alerts", job_kwargs=options)
 
 
-async def _post_shutdown(application: Application) -> None:
-    if application.bot_data.get("owns_service"):
-        await application.bot_data["service"].close()
+async def _post_shutdown(application: TrendApplication) -> None:
+    if application.bot_data.owns_service:
+        await application.bot_data.service.close()
 
 
-async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    report = await poll_due_feeds(commands.service_of(context))
+async def _poll_tick(context: TrendContext) -> None:
+    report = await poll_due_feeds(context.service)
     if report.events:  # failing, recovered, gone: each told to the admins once
-        settings: Settings = context.bot_data["settings"]
+        settings: Settings = context.settings
         await admin.announce_feed_events(
-            context.bot, commands.service_of(context), settings.admins, report.events
+            context.bot, context.service, settings.admins, report.events
         )
 
 
-async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    service = commands.service_of(context)
-    settings: Settings = context.bot_data["settings"]
+async def _digest_tick(context: TrendContext) -> None:
+    service = context.service
+    settings: Settings = context.settings
     await digest_tick(context.bot, service, settings)
 
 
-async def _alert_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    service = commands.service_of(context)
+async def _alert_tick(context: TrendContext) -> None:
+    service = context.service
     await send_due_alerts(service, AlertSender(context.bot, service.themes).send)

@@ -13,11 +13,10 @@ from html import escape
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.chart import digest_chart, trends_chart
 from bot.chat import language_for
-from bot.commands import service_of
+from bot.context import TrendContext
 from bot.messages import text
 from bot.paging import (
     PAGE_SIZE,
@@ -38,6 +37,7 @@ from bot.render import (
     render_trend_page,
     render_trends_overview,
 )
+from bot.replies import NO_PREVIEWS, reply
 from trends.models import Trend
 from trends.service import TrendService
 from trends.services.archive import is_searchable
@@ -46,36 +46,34 @@ __all__ = [
     "digest_now",
     "page_button",
     "search",
-    "send_html",
     "trend",
     "trends_overview",
 ]
 
 _PERIOD = re.compile(r"(\d+)d")
 _PERIOD_LIKE = re.compile(r"\d+[a-z]+")  # 1y, 2w: a period, not a trend's name
-_NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
 
 
-async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def trend(update: Update, context: TrendContext) -> None:
     """/trend N [7d|30d|90d]: a trend's newest posts, five a page, with ◀ ▶ and ✗ buttons."""
-    service, language = service_of(context), await language_for(update, context)
+    service, language = context.service, await language_for(update, context)
     if period := _unknown_period(context.args or []):
-        await send_html(update, text(language, "trend_unknown_period", period=escape(period)))
+        await reply(update, text(language, "trend_unknown_period", period=escape(period)))
         return
     words, days = _period_of(context.args or [])
     found = service.themes.find(" ".join(words)) if words and days is not None else None
     if found is None or days is None:
         query = " ".join(context.args or []) or None
         choices = render_trend_choices(service.themes.trends, language, query=query)
-        await send_html(update, choices, trend_choices_keyboard(service.themes.trends, language))
+        await reply(update, choices, trend_choices_keyboard(service.themes.trends, language))
         return
     html, keyboard = await _trend_reply(service, found, days, 0, language)
-    await send_html(update, html, keyboard)
+    await reply(update, html, keyboard)
 
 
-async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def trends_overview(update: Update, context: TrendContext) -> None:
     """/trends: each trend this week against last (▲ ▼), on a chart of twelve weeks."""
-    service, language = service_of(context), await language_for(update, context)
+    service, language = context.service, await language_for(update, context)
     history = await service.archive.weekly_history()
     trends = service.themes.trends
     overview = render_trends_overview(
@@ -86,29 +84,29 @@ async def trends_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _send_chart(update, png, overview)
 
 
-async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search(update: Update, context: TrendContext) -> None:
     """/search words: stories whose title or summary has every word, newest first."""
-    service, language = service_of(context), await language_for(update, context)
+    service, language = context.service, await language_for(update, context)
     query = " ".join(context.args or [])
     if not query:
-        await send_html(update, text(language, "search_usage"))
+        await reply(update, text(language, "search_usage"))
         return
     if not is_searchable(query):
-        await send_html(update, text(language, "search_too_short"))
+        await reply(update, text(language, "search_too_short"))
         return
     query = fit_query(query)  # the page buttons carry it
     page = await service.archive.search(query, limit=PAGE_SIZE)
     keyboard = search_keyboard(query, offset=0, total=page.total)
-    await send_html(update, render_search_page(page, language), keyboard)
+    await reply(update, render_search_page(page, language), keyboard)
 
 
-async def digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_now(update: Update, context: TrendContext) -> None:
     """/digest: this chat's digest now, with the chart on top.
 
     A subscribed chat reads its followed trends with its link-preview choice; anyone else
     reads all ten, previews off.
     """
-    service, chat = service_of(context), update.effective_chat
+    service, chat = context.service, update.effective_chat
     if chat is None:
         return
     language = await language_for(update, context)
@@ -121,16 +119,16 @@ async def digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _send_chart(update, png, parts.caption)
     previews = LinkPreviewOptions(is_disabled=not (reader and reader.link_previews))
     for part in parts:
-        await send_html(update, part, previews=previews)
+        await reply(update, part, previews=previews)
 
 
-async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def page_button(update: Update, context: TrendContext) -> None:
     """◀ ▶ on /trend and /search, and the ten trend buttons: the page, edited in place."""
     query = update.callback_query
     if query is None:
         return
     await query.answer()
-    service, language = service_of(context), await language_for(update, context)
+    service, language = context.service, await language_for(update, context)
     button = parse_button(query.data)
     if isinstance(button, TrendButton) and (found := service.themes.get(button.trend)):
         days = button.days if button.days in PERIODS else 0
@@ -147,25 +145,11 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             html,
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
-            link_preview_options=_NO_PREVIEWS,
+            link_preview_options=NO_PREVIEWS,
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():  # a double tap shows the same page
             raise
-
-
-async def send_html(
-    update: Update,
-    html: str,
-    keyboard: InlineKeyboardMarkup | None = None,
-    *,
-    previews: LinkPreviewOptions = _NO_PREVIEWS,
-) -> None:
-    """Reply in the chat (and forum topic) the update came from; link previews off."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(
-            html, reply_markup=keyboard, link_preview_options=previews
-        )
 
 
 async def _trend_reply(
@@ -191,7 +175,7 @@ async def _send_chart(update: Update, png: bytes, html: str) -> None:
         await message.reply_photo(png, caption=html, parse_mode=ParseMode.HTML)
         return
     await message.reply_photo(png)
-    await send_html(update, html)
+    await reply(update, html)
 
 
 async def _period_with_posts(service: TrendService, trend: Trend, days: int) -> int | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import ContextTypes
 
+from bot.context import TrendContext
 from bot.messages import language_of
 from trends.service import TrendService
 
@@ -25,17 +25,17 @@ def telegram_language(update: Update) -> str:
     return language_of(user.language_code if user else None)
 
 
-async def language_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+async def language_for(update: Update, context: TrendContext) -> str:
     """The language the chat picked in /settings, else the user's Telegram language."""
     chat = update.effective_chat
     if chat is not None:
-        service: TrendService = context.bot_data["service"]
+        service: TrendService = context.service
         if chosen := await service.subscribers.chosen_language(chat.id):
             return chosen
     return telegram_language(update)
 
 
-async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_change_settings(update: Update, context: TrendContext) -> bool:
     """Anyone in a private chat; in a group or channel, only its administrators."""
     chat = update.effective_chat
     if chat is None:

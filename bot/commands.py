@@ -9,12 +9,12 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
+from bot.admin import is_admin
 from bot.chat import language_for, may_change_settings, telegram_language
+from bot.context import TrendContext
 from bot.messages import text
-from bot.stats import is_admin
-from trends.service import TrendService
+from bot.replies import reply
 
 __all__ = [
     "help_command",
@@ -28,38 +28,29 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def service_of(context: ContextTypes.DEFAULT_TYPE) -> TrendService:
-    return context.bot_data["service"]
-
-
-async def _reply(update: Update, html: str) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(html, disable_web_page_preview=True)
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: TrendContext) -> None:
     """Welcome: what the bot does and how to use it."""
-    await _reply(update, text(await language_for(update, context), "start"))
+    await reply(update, text(await language_for(update, context), "start"))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: TrendContext) -> None:
     """List the commands."""
     language = await language_for(update, context)
-    reply = text(language, "help")
-    if is_admin(update, context.bot_data["settings"]):  # others are refused them anyway
-        reply += "\n\n" + text(language, "help_admin")
-    await _reply(update, reply)
+    help_text = text(language, "help")
+    if is_admin(update, context.settings):  # others are refused them anyway
+        help_text += "\n\n" + text(language, "help_admin")
+    await reply(update, help_text)
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: TrendContext) -> None:
     """Subscribe this chat to the weekly digest."""
     chat, language = update.effective_chat, await language_for(update, context)
     if chat is None:
         return
     if not await may_change_settings(update, context):
-        await _reply(update, text(language, "settings_admins_only"))
+        await reply(update, text(language, "settings_admins_only"))
         return
-    service = service_of(context)
+    service = context.service
     changed = await service.subscribers.subscribe(
         chat.id, chat.type, title=chat.title, language=language
     )
@@ -73,22 +64,22 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         hour=settings.digest_hour,
     )
     key = "subscribed" if changed else "already_subscribed"
-    await _reply(update, text(language, key, schedule=schedule, timezone=settings.timezone))
+    await reply(update, text(language, key, schedule=schedule, timezone=settings.timezone))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: TrendContext) -> None:
     """Stop this chat's digests."""
     chat, language = update.effective_chat, await language_for(update, context)
     if chat is None:
         return
     if not await may_change_settings(update, context):
-        await _reply(update, text(language, "settings_admins_only"))
+        await reply(update, text(language, "settings_admins_only"))
         return
-    stopped = await service_of(context).subscribers.unsubscribe(chat.id)
-    await _reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
+    stopped = await context.service.subscribers.unsubscribe(chat.id)
+    await reply(update, text(language, "unsubscribed" if stopped else "not_subscribed"))
 
 
-async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown(update: Update, context: TrendContext) -> None:
     """Unknown commands and plain text in a private chat get a pointer to /help.
 
     In groups and channels only commands addressed to this bot (/cmd@bot) get one: the
@@ -102,10 +93,10 @@ async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat.type != "private" and not mine:
         return
     key = "unknown_command" if command.startswith("/") else "unknown_text"
-    await _reply(update, text(await language_for(update, context), key))
+    await reply(update, text(await language_for(update, context), key))
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: TrendContext) -> None:
     """Log every handler failure once, and tell the user something went wrong."""
     log.error("handler failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from trends.models import StoredPost, Trend
+from trends.strings import clip
 
 __all__ = [
     "MAX_DATA_BYTES",
@@ -125,7 +126,7 @@ def trend_choices_keyboard(trends: Sequence[Trend], language: str) -> InlineKeyb
     """The ten trends as buttons, two a row; pressing one opens its first page."""
     buttons = [
         InlineKeyboardButton(
-            _clip(f"{trend.number}. {trend.name(language)}", _CHOICE_LABEL_CHARS),
+            clip(f"{trend.number}. {trend.name(language)}", _CHOICE_LABEL_CHARS, at_word=False),
             callback_data=TrendButton(trend.number, 0, 0).data,
         )
         for trend in trends
@@ -143,7 +144,3 @@ def _pages(offset: int, total: int, data_for: Callable[[int], str]) -> list[Inli
     if offset + PAGE_SIZE < total:
         buttons.append(InlineKeyboardButton("▶", callback_data=data_for(offset + PAGE_SIZE)))
     return buttons
-
-
-def _clip(label: str, limit: int) -> str:
-    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"

@@ -14,6 +14,7 @@ from html import escape, unescape
 from bot.messages import text
 from trends.models import Digest, DigestStory, FeedbackEntry, Trend, TrendTag
 from trends.services.archive import SearchPage, TrendPage
+from trends.strings import clip
 
 __all__ = [
     "MAX_CAPTION_CHARS",
@@ -110,7 +111,7 @@ def render_feedback(entries: Sequence[FeedbackEntry], language: str) -> list[str
         return [text(language, "feedback_none")]
     blocks = [text(language, "feedback_header")]
     for entry in entries:
-        title = escape(_clip(entry.title, 120))
+        title = escape(clip(entry.title, 120))
         if entry.link:
             title = f'<a href="{escape(entry.link, quote=True)}">{title}</a>'
         terms = ", ".join(escape(term) for term in entry.matched)
@@ -266,7 +267,7 @@ def _story_block(
     lines = [headline, f"<i>{meta}</i>"]
     summary = story.summary.strip()
     if summary and summary != story.title:
-        lines.append(escape(_clip(summary, _SUMMARY_CHARS)))
+        lines.append(escape(clip(summary, _SUMMARY_CHARS)))
     if story.also_covered_by:
         lines.append(_also_covered(story.also_covered_by, language))
     if why is not None and why.matched:
@@ -302,15 +303,6 @@ def _change(count: int, previous: int) -> str:
 
 def _date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
-
-
-def _clip(value: str, limit: int) -> str:
-    if len(value) <= limit:
-        return value
-    cut = value[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip() + "…"
 
 
 def _shorten_block(block: str, limit: int) -> str:

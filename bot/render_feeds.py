@@ -10,6 +10,7 @@ from bot.messages import text
 from bot.render import split_blocks
 from trends.ingest.report import FeedEvent
 from trends.services.feeds import FeedHealth, ImportReport
+from trends.strings import clip
 
 __all__ = ["render_feed_event", "render_feed_list", "render_import"]
 
@@ -34,7 +35,7 @@ def render_feed_event(event: FeedEvent, language: str = "en") -> str:
         f"event_{event.kind}",
         name=escape(event.name),
         url=escape(event.url),
-        error=escape(_clip(event.error or "")),
+        error=escape(clip(event.error or "", _ERROR_CHARS)),
         failures=event.failures,
     )
 
@@ -42,7 +43,7 @@ def render_feed_event(event: FeedEvent, language: str = "en") -> str:
 def render_import(report: ImportReport, language: str) -> list[str]:
     header = text(language, "opml_imported", added=len(report.added), skipped=len(report.skipped))
     lines = [
-        text(language, "opml_skipped", url=escape(url), reason=escape(_clip(reason)))
+        text(language, "opml_skipped", url=escape(url), reason=escape(clip(reason, _ERROR_CHARS)))
         for url, reason in report.skipped[:_MAX_SKIPPED_LISTED]
     ]
     return split_blocks([header, "\n".join(lines)] if lines else [header])
@@ -52,7 +53,7 @@ def _feed_block(feed: FeedHealth, language: str) -> str:
     never = text(language, "never")
     state = ""
     if not feed.enabled:
-        reason = escape(_clip(feed.disabled_reason or ""))
+        reason = escape(clip(feed.disabled_reason or "", _ERROR_CHARS))
         state = text(language, "feed_disabled", reason=reason)
     block = text(
         language,
@@ -66,17 +67,13 @@ def _feed_block(feed: FeedHealth, language: str) -> str:
         next=_when(feed.next_check_at) if feed.enabled else "—",
     )
     if feed.consecutive_failures:
-        error = escape(_clip(feed.last_error or ""))
+        error = escape(clip(feed.last_error or "", _ERROR_CHARS))
         block += text(language, "feed_failing", failures=feed.consecutive_failures, error=error)
     elif feed.last_error and feed.last_error_at:
-        error = escape(_clip(feed.last_error))
+        error = escape(clip(feed.last_error, _ERROR_CHARS))
         block += text(language, "feed_last_error", when=_when(feed.last_error_at), error=error)
     return block
 
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
-
-
-def _clip(value: str) -> str:
-    return value if len(value) <= _ERROR_CHARS else value[: _ERROR_CHARS - 1] + "…"

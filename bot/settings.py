@@ -12,9 +12,9 @@ from html import escape
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.chat import language_for, may_change_settings, telegram_language, topic_of
+from bot.context import TrendContext
 from bot.keyboards import describe_change, digest_line, parse_button, settings_screen
 from bot.messages import text
 from bot.render import to_terminal
@@ -27,7 +27,7 @@ __all__ = ["route_command", "settings_button", "settings_command", "timezone_com
 _GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_command(update: Update, context: TrendContext) -> None:
     """/settings: the settings screen, with buttons."""
     message, language = update.effective_message, await language_for(update, context)
     if message is None or not await _allowed(update, context, language):
@@ -37,7 +37,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await message.reply_html(body, reply_markup=markup, disable_web_page_preview=True)
 
 
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_button(update: Update, context: TrendContext) -> None:
     """A press on a /settings button: make the change, then show it in place."""
     query = update.callback_query
     if query is None:
@@ -64,7 +64,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 return
             # After a language switch, the confirmation already speaks the new language.
             language = settings.language or language
-            notice = describe_change(change, settings, _service(context).themes.trends, language)
+            notice = describe_change(change, settings, context.service.themes.trends, language)
             toast = notice
         body, markup = _screen(update, context, settings, language, screen, notice=notice)
         await _edit(query, body, markup)
@@ -72,7 +72,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer(_plain(toast) if toast else None)
 
 
-async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def timezone_command(update: Update, context: TrendContext) -> None:
     """/timezone Area/City: set the digest's time zone (any IANA name)."""
     message, language = update.effective_message, await language_for(update, context)
     if message is None or not await _allowed(update, context, language):
@@ -96,7 +96,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await message.reply_html(reply)
 
 
-async def route_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def route_command(update: Update, context: TrendContext) -> None:
     """/route N inside a forum topic: trend N's posts go to that topic; /route off [N] undoes."""
     chat, message = update.effective_chat, update.effective_message
     language = await language_for(update, context)
@@ -107,7 +107,7 @@ async def route_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if not await _allowed(update, context, language):
         return
-    service, settings = _service(context), await _ensure(update, context)
+    service, settings = context.service, await _ensure(update, context)
     args = [arg for arg in context.args or [] if arg]
     clearing = bool(args) and args[0].lower() in ("off", "clear", "none")
     query = " ".join(args[1:] if clearing else args)
@@ -153,11 +153,7 @@ async def _route_list(service: TrendService, settings: ChatSettings, language: s
     return "\n".join([*lines, text(language, "route_usage")])
 
 
-def _service(context: ContextTypes.DEFAULT_TYPE) -> TrendService:
-    return context.bot_data["service"]
-
-
-async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> bool:
+async def _allowed(update: Update, context: TrendContext, language: str) -> bool:
     """True for admins (and anyone in a private chat); others get a polite refusal."""
     if await may_change_settings(update, context):
         return True
@@ -166,26 +162,26 @@ async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, language:
     return False
 
 
-async def _ensure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatSettings:
+async def _ensure(update: Update, context: TrendContext) -> ChatSettings:
     chat = update.effective_chat
     assert chat is not None
-    return await _service(context).subscribers.ensure_settings(
+    return await context.service.subscribers.ensure_settings(
         chat.id, chat.type, title=chat.title, language=telegram_language(update)
     )
 
 
 async def _change(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, change: SettingsChange
+    context: TrendContext, chat_id: int, change: SettingsChange
 ) -> tuple[ChatSettings, bool] | None:
     try:
-        return await _service(context).subscribers.change_settings(chat_id, change)
+        return await context.service.subscribers.change_settings(chat_id, change)
     except InvalidSetting:
         return None
 
 
 def _screen(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: TrendContext,
     settings: ChatSettings,
     language: str,
     screen: str,
@@ -194,7 +190,7 @@ def _screen(
 ) -> tuple[str, InlineKeyboardMarkup]:
     chat = update.effective_chat
     title = chat.title if chat is not None and chat.type != ChatType.PRIVATE else None
-    trends = _service(context).themes.trends
+    trends = context.service.themes.trends
     return settings_screen(settings, trends, language, screen, notice=notice, chat_title=title)
 
 

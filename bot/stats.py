@@ -5,31 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.admin import is_admin
+from bot.context import TrendContext
 from bot.messages import language_of, text
-from config.settings import Settings
 from trends.models import BroadcastSummary, Stats
 
-__all__ = ["is_admin", "render_report", "render_stats", "stats_command"]
+__all__ = ["render_report", "render_stats", "stats_command"]
 
 
-def is_admin(update: Update, settings: Settings) -> bool:
-    """Admins are the Telegram user ids in TRENDBOT_ADMINS."""
-    user = update.effective_user
-    return user is not None and user.id in settings.admins
-
-
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: TrendContext) -> None:
     """/stats: subscribers, posts this week, feed health and the last broadcast (admins)."""
     user, message = update.effective_user, update.effective_message
     if message is None:
         return
     language = language_of(user.language_code if user else None)
-    if not is_admin(update, context.bot_data["settings"]):
+    if not is_admin(update, context.settings):
         await message.reply_html(text(language, "admins_only"))
         return
-    stats = await context.bot_data["service"].stats()
+    stats = await context.service.archive.stats()
     await message.reply_html(render_stats(stats, language), disable_web_page_preview=True)
 
 

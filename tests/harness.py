@@ -54,5 +54,5 @@ def next_weekly_slot() -> datetime:
 async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
     """The scheduler's digest tick at `now`, as `trendbot run` runs it: outcome → count."""
     async with running_bot(bot_api, service) as application:
-        result = await digest_tick(application.bot, service, application.bot_data["settings"], now)
+        result = await digest_tick(application.bot, service, application.bot_data.settings, now)
         return result.counts

@@ -36,7 +36,7 @@ async def run_broadcast(
     """One broadcast of the current digests, as `trendbot digest --send-now` runs it."""
     async with running_bot(bot_api, service, **settings) as application:
         due = await service.digests.current(now)
-        config = application.bot_data["settings"]
+        config = application.bot_data.settings
         return await broadcast(application.bot, service, config, due, backoff=0.01)
 
 

@@ -52,7 +52,7 @@ async def test_broadcast_holds_global_and_per_chat_rates_with_chats_in_parallel(
     parts = await expected_parts(service)
     async with running_bot(bot_api, service, TRENDBOT_SEND_RATE="10") as application:
         due = await service.digests.current()
-        result = await broadcast(application.bot, service, application.bot_data["settings"], due)
+        result = await broadcast(application.bot, service, application.bot_data.settings, due)
     assert result.counts == {"sent": len(chats)}
     assert bot_api.too_many_requests == 0
     for chat in chats:

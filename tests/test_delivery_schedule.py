@@ -84,7 +84,7 @@ async def test_ticks_across_dst_an_outage_and_restarts_send_each_digest_once(
                 due = await service.digests.due(now)
                 if due:
                     async with running_bot(bot_api, service) as application:
-                        settings = application.bot_data["settings"]
+                        settings = application.bot_data.settings
                         await broadcast(application.bot, service, settings, due)
                     sent += [(item.chat_id, now) for item in due]
             now += timedelta(minutes=10)

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from trends.models import Trend
+from trends.strings import has_cjk
 
 __all__ = ["Term", "Themes", "fold_zh", "load_themes"]
 
@@ -34,7 +35,6 @@ _TRAD_TO_SIMP = {pair[0]: pair[1] for pair in _TRAD_SIMP_PAIRS.split()}
 # A character class rather than str.translate with a dict: scanning for the few
 # traditional characters is ~20x faster than translating every character of a long text.
 _TRAD = re.compile("[" + "".join(_TRAD_TO_SIMP) + "]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+")
 # Between the words of an English term: a space, a hyphen (any dash) or nothing.
 _SEP = r"[\s\-\u2010\u2011\u2012\u2013_]*"
@@ -124,7 +124,7 @@ def _fragment_matches(q: str, trend: Trend) -> bool:
     """True when `q` is part of the trend's key, a word of its English name, or Chinese."""
     if q in trend.key:
         return True
-    if _CJK.search(q):
+    if has_cjk(q):
         return fold_zh(q) in fold_zh(trend.name_zh)
     return q in _WORD.findall(trend.name_en.lower())
 
@@ -267,7 +267,7 @@ def _gate_terms(raw: object) -> list[str]:
 
 def _compile(text: str, trend: int, weight: float) -> Term:
     """Compile one term: a substring for Chinese, a word-boundary regex for English."""
-    if _CJK.search(text):
+    if has_cjk(text):
         return Term(text=text, trend=trend, weight=weight, zh=True, needle=fold_zh(text))
     lowered = text.lower()
     words = tuple(_WORD.findall(lowered))

@@ -34,6 +34,7 @@ from trends.ingest.tag import about_ai
 from trends.models import Post, TrendTag
 from trends.store import llm_answers
 from trends.store.db import Database
+from trends.strings import clip
 from trends.themes import Themes
 
 __all__ = ["DEFAULT_DAILY_TOKENS", "DEFAULT_TIMEOUT", "Answer", "LLMConfig", "LLMEnricher"]
@@ -344,10 +345,7 @@ def _evidence(
 
 def _cap(summary: str) -> str:
     """At most SUMMARY_CHARS characters, cut at a space with an ellipsis, never mid-word."""
-    if len(summary) <= SUMMARY_CHARS:
-        return summary
-    cut = summary.rfind(" ", SUMMARY_CHARS // 2, SUMMARY_CHARS)
-    return summary[: cut if cut > 0 else SUMMARY_CHARS - 1].rstrip(" ,;:") + "…"
+    return clip(summary, SUMMARY_CHARS)
 
 
 def _usage(usage: object) -> int | None:

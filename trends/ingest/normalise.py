@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from trends.ingest.dedup import canonical_url, content_hash
 from trends.ingest.text import html_to_text, safe_text
 from trends.models import Post, RawEntry
+from trends.strings import clip
 
 __all__ = ["normalise", "safe_link"]
 
@@ -95,4 +96,4 @@ def _plausible_date(published: datetime | None, fetched_at: datetime) -> datetim
 
 def _first_words(text: str, limit: int = 80) -> str:
     first_line = text.strip().split("\n", 1)[0]
-    return first_line if len(first_line) <= limit else first_line[:limit].rsplit(" ", 1)[0] + "…"
+    return clip(first_line, limit)

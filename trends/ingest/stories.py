@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from trends.ingest.story_words import ALIASES, COMMON_NAMES, STOP_WORDS
+from trends.strings import CJK as _CJK
 
 __all__ = [
     "ALIASES",
@@ -36,7 +37,6 @@ __all__ = [
 
 WINDOW = timedelta(days=3)  # reports of one event come within a few days of each other
 _DAY = 86_400
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 _ALIAS_RE = re.compile("|".join(sorted(map(re.escape, ALIASES), key=len, reverse=True)))
 _LATIN_RE = re.compile(r"[A-Za-z]+")  # "Grok-3", "Grok3": the version goes to models

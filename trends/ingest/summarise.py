@@ -10,6 +10,8 @@ import math
 import re
 
 from trends.ingest.text import html_to_text, strip_boilerplate
+from trends.strings import CJK as _CJK
+from trends.strings import has_cjk
 
 __all__ = ["summarise"]
 
@@ -19,7 +21,6 @@ _MIN_WORDS = 4  # fewer English words than this is a label ("Research"), not a s
 _MIN_CJK = 8  # the same for Chinese characters
 _ELLIPSIS = "…"
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 _WORD_RE = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
@@ -48,10 +49,6 @@ _STOPWORD_TEXT = (
     "what when where why how all any each other some new"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def _has_cjk(text: str) -> bool:
-    return not text.isascii() and bool(_CJK_RE.search(text))
 
 
 def _split_sentences(paragraph: str) -> list[str]:
@@ -116,7 +113,7 @@ def _is_usable(sentence: str) -> bool:
     has_url = "http" in sentence or "www." in sentence  # cheap test before the regex
     if has_url and len(_URL_RE.sub("", sentence)) < 0.7 * len(sentence):
         return False
-    if _has_cjk(sentence):
+    if has_cjk(sentence):
         return len(_CJK_RE.findall(sentence)) >= _MIN_CJK
     return len(_WORD_RE.findall(sentence)) >= _MIN_WORDS
 
@@ -154,7 +151,7 @@ def _truncate(text: str, max_chars: int) -> str:
         return text
     limit = max_chars - len(_ELLIPSIS)
     head = text[: limit + 1]
-    if _has_cjk(text[:limit]):
+    if has_cjk(text[:limit]):
         # Prefer a clause boundary; otherwise any character boundary is fine for Chinese,
         # but never split a Latin word embedded in Chinese text.
         clause = max(head.rfind(mark) for mark in "，、；：,;")
