@@ -26,17 +26,27 @@ def succeeded(
     moved_to: str | None,
     cache_control: str | None,
     ttl_minutes: int | None,
+    backlog: bool = False,
 ) -> FeedEvent | None:
-    """Record a fetch that worked; the event is "recovered" after a failure alert."""
-    feed.etag = etag or feed.etag
-    feed.last_modified = last_modified or feed.last_modified
+    """Record a fetch that worked; the event is "recovered" after a failure alert.
+
+    With a `backlog` (more new posts than one poll takes) the old validators stay, so the
+    next poll gets the whole feed again, and it comes soon.
+    """
+    if not backlog:
+        feed.etag = etag or feed.etag
+        feed.last_modified = last_modified or feed.last_modified
     feed.title = title or feed.title
     if moved_to:
         feed.url = moved_to
     feed.last_success_at = now
     feed.consecutive_failures = 0
-    feed.next_check_at = schedule.next_check_after_success(
-        now, feed.poll_minutes, cache_control=cache_control, ttl_minutes=ttl_minutes
+    feed.next_check_at = (
+        now + schedule.FLOOR
+        if backlog
+        else schedule.next_check_after_success(
+            now, feed.poll_minutes, cache_control=cache_control, ttl_minutes=ttl_minutes
+        )
     )
     if feed.failure_alerted_at is None:
         return None

@@ -43,6 +43,9 @@ __all__ = ["PollRun", "enrich", "poll", "prepare", "refresh_feed"]
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 1000
+# New posts taken from one feed in one poll; a bigger backlog is taken over the next polls,
+# a few minutes apart, so one huge feed never holds a poll (or the bot) for minutes.
+MAX_NEW_POSTS_PER_POLL = 500
 
 
 @dataclass(slots=True)
@@ -131,13 +134,15 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
             event = await _record_failure(run.db, feed.id, run.now, exc)
         return FeedReport(feed.url, feed.name, "failed", error=_message(exc), event=event)
     posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
+    backlog = len(posts) > MAX_NEW_POSTS_PER_POLL
+    posts = posts[:MAX_NEW_POSTS_PER_POLL]  # feeds list their newest first
     prepared = await asyncio.to_thread(enrich, posts, run.themes)
     if run.llm is not None:  # the model's tags and summary where it answers; the local ones stay
         await run.llm.enrich(posts, run.now)
     async with run.writes, run.db.new_session() as session, session.begin():  # one commit
         new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch)
         duplicates += known
-        event = await _record_success(session, feed.id, run.now, fetched, parsed)
+        event = await _record_success(session, feed.id, run.now, fetched, parsed, backlog)
     if parsed.warning:
         log.warning("feed %s: %s", feed.url, parsed.warning)
     return FeedReport(
@@ -214,23 +219,12 @@ async def _store(
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
-    reports = [
-        story_index.member(
-            0,
-            None,
-            title=post.title,
-            summary=post.summary,
-            canonical_link=post.canonical_link,
-            published=post.published,
-            signature=signature,
-        )
-        for post, signature in fresh
-    ]
-    lookups = [story_index.member_lookups(report) for report in reports]
+    # Features and the story decisions are CPU work: off the event loop, like enrich.
+    reports, lookups = await asyncio.to_thread(_members, fresh)
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
     )
-    clusters = cluster.clusters(reports, lookups, *stored)
+    clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, *stored)
     rows = [
         post_store.NewPost(
             post=post,
@@ -245,6 +239,23 @@ async def _store(
     duplicates += len(rows) - len(stored_rows)
     clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
     return len(stored_rows) - clustered, duplicates + clustered
+
+
+def _members(fresh: list[Prepared]) -> tuple[list[story_index.Member], list[list[int]]]:
+    """Each new post as a story member, and the keys to look its story up by."""
+    reports = [
+        story_index.member(
+            0,
+            None,
+            title=post.title,
+            summary=post.summary,
+            canonical_link=post.canonical_link,
+            published=post.published,
+            signature=signature,
+        )
+        for post, signature in fresh
+    ]
+    return reports, [story_index.member_lookups(report) for report in reports]
 
 
 async def _insert_in_order(
@@ -295,9 +306,12 @@ async def _record_success(
     now: datetime,
     fetched: FetchResult,
     parsed: ParsedFeed | None,
+    backlog: bool = False,
 ) -> FeedEvent | None:
     feed = await session.get(FeedRow, feed_id)
-    return None if feed is None else await _succeeded(session, feed, now, fetched, parsed)
+    if feed is None:
+        return None
+    return await _succeeded(session, feed, now, fetched, parsed, backlog)
 
 
 async def _record_unmodified(run: PollRun) -> None:
@@ -318,6 +332,7 @@ async def _succeeded(
     now: datetime,
     fetched: FetchResult,
     parsed: ParsedFeed | None,
+    backlog: bool = False,
 ) -> FeedEvent | None:
     """Keep the validators, follow a permanent move, schedule from the feed's own hints."""
     moved = fetched.permanent_redirect
@@ -334,6 +349,7 @@ async def _succeeded(
         moved_to=moved,
         cache_control=fetched.headers.get("cache-control"),
         ttl_minutes=parsed.ttl_minutes if parsed else None,
+        backlog=backlog,
     )
 
 

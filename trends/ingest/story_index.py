@@ -17,7 +17,21 @@ from trends.ingest import dedup
 from trends.ingest.stories import THRESHOLD, Features, features, lookup_keys, own_keys, score
 from trends.ingest.summarise import summarise
 
-__all__ = ["Member", "StoryIndex", "find_duplicates", "member", "member_keys", "member_lookups"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_PER_KEY",
+    "Member",
+    "StoryIndex",
+    "find_duplicates",
+    "member",
+    "member_keys",
+    "member_lookups",
+]
+
+# Bounds on the reports one new report is compared with, so the cost per report is fixed.
+# Real stories share a key with a handful of reports; these bite only on floods.
+MAX_PER_KEY = 64
+MAX_CANDIDATES = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +122,22 @@ class StoryIndex:
 
     def candidate_count(self, lookups: Iterable[int]) -> int:
         """How many earlier reports a lookup reads (what the benchmark watches grow)."""
-        return len({p for key in set(lookups) for p in self._by_key.get(key, ())})
+        return len(self._candidates(lookups))
+
+    def _candidates(self, lookups: Iterable[int]) -> list[int]:
+        """The newest reports under the lookup keys, at most MAX_CANDIDATES of them.
+
+        A key shared by thousands of reports (one feed of 30,000 look-alike titles) says
+        little about any one of them; reading them all would make a batch quadratic.
+        """
+        found: set[int] = set()
+        for key in set(lookups):
+            found.update(self._by_key.get(key, ())[-MAX_PER_KEY:])
+        return sorted(found)[-MAX_CANDIDATES:]
 
     def join(self, report: Member, lookups: Iterable[int]) -> int | None:
         """The story (its first member's ident) the report belongs to, if any."""
-        positions = sorted({p for key in set(lookups) for p in self._by_key.get(key, ())})
+        positions = self._candidates(lookups)
         best: Member | None = None
         best_strength = 0.0
         for position in positions:

@@ -93,7 +93,7 @@ class FeedsService:
             self._parsers.shutdown(cancel_futures=True)
 
     async def sync_configured(self, now: datetime | None = None) -> int:
-        """Register the feeds file's feeds (TRENDBOT_FEEDS_FILE); how many were new."""
+        """Register the feeds file's feeds (TRENDBOT_FEEDS); how many were new."""
         if self.feeds_path is None:
             return 0
         specs = load_feed_specs(self.feeds_path)
