@@ -79,3 +79,28 @@ def test_queries_are_built_only_in_the_store() -> None:
         if sql & QUERY_BUILDERS and not name.startswith("trends.store")
     }
     assert outside == {}
+
+
+def test_no_orm_row_reaches_the_jobs_or_the_bot() -> None:
+    """The services hand out plain data; rows stay under trends/ (ARCHITECTURE.md)."""
+    wrong = [
+        (name, dep)
+        for name, (_, deps, _) in MODULES.items()
+        for dep in deps
+        if name.split(".")[0] in ("bot", "jobs") and dep.startswith("trends.store.schema")
+    ]
+    assert wrong == []
+
+
+# Message catalogues are long by nature: every reply in two languages.
+CATALOGUES = {"bot.messages"}
+
+
+def test_modules_stay_small_enough_to_read() -> None:
+    long = {
+        name: lines
+        for name, (path, _, _) in MODULES.items()
+        if name not in CATALOGUES
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
