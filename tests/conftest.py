@@ -11,7 +11,7 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import pytest
 from tests.fakes import postgres as pg
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
+from tests.support.feeds import feeds_file
+from trends.service import TrendService
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -156,3 +158,49 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+# -- services over served feeds ------------------------------------------------------
+
+OpenService = Callable[..., Awaitable[TrendService]]
+OpenArchive = Callable[..., Awaitable[TrendService]]
+
+
+@pytest.fixture
+async def service_for(database_url: str, tmp_path: Path) -> AsyncIterator[OpenService]:
+    """`await service_for(urls, poll_minutes=None)`: a service whose feeds file lists `urls`
+    (feeds on 127.0.0.1 allowed), not polled yet; every one opened is closed afterwards."""
+    opened: list[TrendService] = []
+
+    async def open_for(urls: list[str], *, poll_minutes: int | None = None) -> TrendService:
+        path = None  # no feeds file at all: an empty archive
+        if urls:
+            path = feeds_file(
+                tmp_path / f"feeds{len(opened)}.yaml", urls, poll_minutes=poll_minutes
+            )
+        opened.append(
+            await TrendService.open(database_url, feeds_path=path, allow_private_feeds=True)
+        )
+        return opened[-1]
+
+    yield open_for
+    for service in opened:
+        await service.close()
+
+
+@pytest.fixture
+async def archive(service_for: OpenService, feed_server: FeedServer) -> OpenArchive:
+    """`await archive(feeds, urls=())`: the one archive fixture. Serves `feeds` (path → RSS
+    bytes, see tests/support/archives.py), opens a service over them and any other `urls`,
+    and polls every feed once, as an operator's first `trendbot poll --once` would."""
+
+    async def open_archive(
+        feeds: Mapping[str, bytes] | None = None, *, urls: Sequence[str] = ()
+    ) -> TrendService:
+        served = [feed_server.add_body(path, body) for path, body in (feeds or {}).items()]
+        service = await service_for([*urls, *served])
+        if served or urls:
+            await service.feeds.poll(only_due=False)
+        return service
+
+    return open_archive

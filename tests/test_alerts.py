@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.alerts import AlertSender
 from jobs.alerts import ALERTS_PER_HOUR, POLICY, send_due_alerts
-from tests.chat_helpers import (
-    COMPUTE,
-    STRONG_PRICING,
-    WEAK_PRICING,
-    bot_messages,
-    open_archive,
-    press,
-    say,
-)
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.support.archives import COMPUTE, STRONG_PRICING, WEAK_PRICING, desk_archive
+from tests.support.bot import running_bot
+from tests.support.chat import bot_messages, press, say
 from trends.service import TrendService
 
 CHAT, OTHER = 7170, 7171
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    items = [*STRONG_PRICING, COMPUTE, WEAK_PRICING]
-    service = await open_archive(database_url, feed_server, tmp_path, items)
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(desk_archive([*STRONG_PRICING, COMPUTE, WEAK_PRICING], datetime.now(UTC)))
 
 
 async def choose_alerts(bot_api: FakeBotAPI, chat: int, *trends: int, **options: object) -> None:

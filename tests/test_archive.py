@@ -5,34 +5,27 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 
-from tests.archive_helpers import CHAT, edited, latest, open_archive, png_size
-from tests.chat_helpers import buttons, press, say
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.support.archives import pricing_archive
+from tests.support.bot import running_bot
+from tests.support.chat import CHAT, buttons, edited, latest, png_size, press, say
 from trends.service import TrendService
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    async with open_archive(database_url, feed_server, tmp_path) as service:
-        yield service
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(pricing_archive(datetime.now(UTC)))
 
 
 @pytest.fixture
-async def empty_service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    async with open_archive(database_url, feed_server, tmp_path, empty=True) as service:
-        yield service
+async def empty_service(archive: OpenArchive) -> TrendService:
+    return await archive()
 
 
 def numbered_titles(html: str) -> list[str]:

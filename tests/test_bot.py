@@ -3,60 +3,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 
 from bot.app import BOT_COMMANDS
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.harness import next_weekly_slot, running_bot, send_digests_now
-from tests.test_ingest import write_feeds_file
+from tests.support.archives import pricing_desk_feed
+from tests.support.bot import next_weekly_slot, running_bot, send_digests_now
 from trends.service import TrendService
 
 CHAT = 4242
-PRICING_FEED = """<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>Pricing Desk</title><link>https://example.com/</link>
-<description>Test feed</description>
-<item><title>Support agent priced at $0.99 per resolved ticket</title>
-<link>https://example.com/per-resolution</link><guid>pricing-1</guid><pubDate>{date1}</pubDate>
-<description>&lt;p&gt;The AI support agent is paid per resolution: outcome-based pricing replaces
-seat-based licences, and customers pay only for tickets the agent resolves.&lt;/p&gt;</description></item>
-<item><title>Why seat-based SaaS pricing breaks when AI agents do the work</title>
-<link>https://example.com/seats-break</link><guid>pricing-2</guid><pubDate>{date2}</pubDate>
-<description>Vendors move to outcome-based pricing and charge per task completed by the
-AI agent rather than per seat, as services-as-software eats into SaaS.</description></item>
-</channel></rss>
-"""
-
-
-def fresh_pricing_feed(now: datetime) -> bytes:
-    dates = [format_datetime(now - timedelta(days=days)) for days in (1, 2)]
-    return PRICING_FEED.format(date1=dates[0], date2=dates[1]).encode()
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
+async def service(archive: OpenArchive, feed_server: FeedServer) -> TrendService:
     """A service whose archive holds real corpus feeds and a fresh outcome-pricing feed."""
-    feed_server.add_body("/pricing.xml", fresh_pricing_feed(datetime.now(UTC)))
-    urls = [
-        feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml"),
-        feed_server.url("/feeds/anthropic_news_fulltext_2026-08-14.rss.xml"),
-        feed_server.url("/pricing.xml"),
-    ]
-    service = await TrendService.open(
-        database_url,
-        feeds_path=write_feeds_file(tmp_path / "feeds.yaml", urls),
-        allow_private_feeds=True,  # the feeds are served on 127.0.0.1
+    return await archive(
+        {"/pricing.xml": pricing_desk_feed(datetime.now(UTC))},
+        urls=[
+            feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml"),
+            feed_server.url("/feeds/anthropic_news_fulltext_2026-08-14.rss.xml"),
+        ],
     )
-    await service.feeds.poll(only_due=False)
-    yield service
-    await service.close()
 
 
 def text_of(message: dict) -> str:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery_support import subscribe
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.test_bot import CHAT, PRICING_FEED, send_digests_now
-from tests.test_ingest import write_feeds_file
+from tests.support.archives import PRICING_FEED
+from tests.support.bot import send_digests_now
+from tests.support.chat import CHAT
+from tests.support.delivery import subscribe
+from tests.support.feeds import feeds_file
 from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 
@@ -39,7 +41,7 @@ async def _poll_pricing_posts(
         date2=format_datetime(slot - timedelta(days=3)),
     )
     feed_server.add_body("/pricing.xml", body.encode())
-    service.feeds.feeds_path = write_feeds_file(
+    service.feeds.feeds_path = feeds_file(
         tmp_path / "feeds.yaml", [feed_server.url("/pricing.xml")]
     )
     await service.feeds.sync_configured(now=slot)

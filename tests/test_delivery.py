@@ -13,9 +13,9 @@ import pytest
 
 from bot.broadcast import BroadcastResult, broadcast
 from bot.deliver import DEACTIVATE_AFTER_FAILURES, MAX_ATTEMPTS
-from tests.delivery_support import deliveries, subscribe, subscriber
 from tests.fakes.bot_api import FakeBotAPI
-from tests.harness import running_bot
+from tests.support.bot import running_bot
+from tests.support.delivery import deliveries, subscribe, subscriber
 from trends.delivery.ledger import Ledger
 from trends.service import TrendService
 

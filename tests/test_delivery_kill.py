@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.delivery_support import (
+from tests.conftest import REPO_ROOT, OpenArchive
+from tests.support.bot import TOKEN
+from tests.support.delivery import (
     GatedBotAPI,
+    due_archive,
     expected_parts,
-    open_due_archive,
     parts_in_ledger,
     subscribe_daily_now,
 )
-from tests.fakes.feed_server import FeedServer
-from tests.harness import TOKEN
 from trends.service import TrendService
 
 PRIVATE = list(range(7001, 7031))
@@ -36,12 +35,8 @@ async def fake() -> AsyncIterator[GatedBotAPI]:
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    service = await open_due_archive(database_url, feed_server, tmp_path)
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(due_archive())
 
 
 class SendNow:
@@ -54,7 +49,7 @@ class SendNow:
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
             "DATABASE_URL": database_url,
-            "TRENDBOT_FEEDS": str(tmp_path / "feeds.yaml"),
+            "TRENDBOT_FEEDS": str(tmp_path / "feeds0.yaml"),  # the archive fixture's
             "TRENDBOT_SEND_RATE": "30",
         }
         self.cwd = tmp_path

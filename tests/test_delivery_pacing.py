@@ -4,17 +4,16 @@ rates, so a broadcast that gets no 429 kept to them. Times are the fake's arriva
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from bot.broadcast import broadcast
-from tests.delivery_support import expected_parts, open_due_archive, subscribe_daily_now
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import Call, FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.support.bot import running_bot
+from tests.support.delivery import due_archive, expected_parts, subscribe_daily_now
 from trends.service import TrendService
 
 PRIVATE = list(range(7101, 7113))
@@ -22,12 +21,8 @@ GROUPS = [-8101, -8102]
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    service = await open_due_archive(database_url, feed_server, tmp_path)
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(due_archive())
 
 
 def arrivals(bot_api: FakeBotAPI, chat_id: int) -> list[Call]:

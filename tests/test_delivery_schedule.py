@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.broadcast import broadcast
-from tests.delivery_support import backdate_subscribers, subscribe
 from tests.fakes.bot_api import FakeBotAPI
-from tests.harness import running_bot
+from tests.support.bot import running_bot
+from tests.support.delivery import backdate_subscribers, subscribe
 from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 

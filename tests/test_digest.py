@@ -4,19 +4,17 @@ through the real Application against the fake Bot API."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.render import MAX_MESSAGE_CHARS, render_digest
-from tests.archive_helpers import CHAT, PRICING, latest, open_archive, png_size
-from tests.chat_helpers import buttons, press, say
-from tests.delivery_support import subscribe
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot, send_digests_now
+from tests.support.archives import PRICING, pricing_archive
+from tests.support.bot import running_bot, send_digests_now
+from tests.support.chat import CHAT, buttons, latest, png_size, press, say
+from tests.support.delivery import subscribe
 from trends.models import Digest, DigestSection, DigestStory
 from trends.service import TrendService
 from trends.themes import load_themes
@@ -26,11 +24,8 @@ OTHER_USER = 888
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    async with open_archive(database_url, feed_server, tmp_path) as service:
-        yield service
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(pricing_archive(datetime.now(UTC)))
 
 
 async def digest_reply(bot_api: FakeBotAPI, command: str = "/digest", **options) -> list[dict]:

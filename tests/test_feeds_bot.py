@@ -10,8 +10,8 @@ from bot.app import build_application
 from config.settings import load_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.harness import TOKEN, running_bot
-from tests.test_feeds_poll import rss
+from tests.support.bot import TOKEN, running_bot
+from tests.support.feeds import rss
 from trends.models import FeedSpec
 from trends.opml import read_opml, write_opml
 from trends.service import TrendService

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
-from tests.test_feeds_poll import feeds_yaml, rss
+from tests.support.feeds import feeds_file, rss
 from trends.opml import read_opml
 from trends.service import TrendService
 from trends.services.feeds import FeedHealth
@@ -30,7 +30,7 @@ def env(tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> 
     good = server.add_body("/good.xml", rss("good", items=3))
     broken = server.add_body("/broken.xml", b"down", status=500)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_yaml(tmp_path / "feeds.yaml", [good, broken])))
+    monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_file(tmp_path / "feeds.yaml", [good, broken])))
     monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "1")
     return database_url
 

@@ -8,14 +8,13 @@ import os
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.test_ingest import write_feeds_file
+from tests.support.feeds import Item, feeds_file, rss_feed
 from trends.ingest.pipeline import MAX_NEW_POSTS_PER_POLL
 from trends.ingest.schedule import FLOOR
 from trends.ingest.story_index import MAX_CANDIDATES, StoryIndex, member, member_lookups
@@ -27,18 +26,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def look_alike_feed(entries: int, now: datetime) -> bytes:
     """One outlet's flood: the same launch, told `entries` times with a number changed."""
-    items = "".join(
-        f"<item><title>OpenAI ships GPT-5 update {n} for developers</title>"
-        f"<link>https://flood.example/{n}</link><guid>flood-{n}</guid>"
-        f"<pubDate>{format_datetime(now - timedelta(minutes=n))}</pubDate>"
-        f"<description>OpenAI said GPT-5 update {n} improves reasoning for developers."
-        "</description></item>"
-        for n in range(entries)
+    return rss_feed(
+        "Flood",
+        (
+            Item(
+                f"OpenAI ships GPT-5 update {n} for developers",
+                f"OpenAI said GPT-5 update {n} improves reasoning for developers.",
+                now - timedelta(minutes=n),
+                link=f"https://flood.example/{n}",
+                guid=f"flood-{n}",
+            )
+            for n in range(entries)
+        ),
     )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Flood</title>'
-        f"<link>https://flood.example/</link>{items}</channel></rss>"
-    ).encode()
 
 
 async def _stored(service: TrendService) -> int:
@@ -51,7 +51,7 @@ async def test_a_flood_is_taken_a_batch_per_poll_and_finished_on_the_next_polls(
 ) -> None:
     entries = 2 * MAX_NEW_POSTS_PER_POLL + 100
     feed_server.add_body("/flood.xml", look_alike_feed(entries, datetime.now(UTC)))
-    feeds = write_feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/flood.xml")])
+    feeds = feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/flood.xml")])
     service = await TrendService.open(database_url, feeds_path=feeds, allow_private_feeds=True)
     try:
         now = datetime.now(UTC)
@@ -104,7 +104,7 @@ async def test_the_bot_answers_and_stops_on_sigterm_while_a_flood_is_ingested(
     bot_api: FakeBotAPI, feed_server: FeedServer, tmp_path: Path
 ) -> None:
     feed_server.add_body("/flood.xml", look_alike_feed(3000, datetime.now(UTC)))
-    feeds = write_feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/flood.xml")])
+    feeds = feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/flood.xml")])
     env = {
         key: value
         for key, value in os.environ.items()

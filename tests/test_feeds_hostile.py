@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
-from tests.test_feeds_poll import NOW, feeds_yaml, rss
+from tests.support.feeds import NOW, feeds_file, rss
 from trends.ingest import pipeline, schedule
 from trends.ingest.fetch import MAX_FEED_BYTES
 from trends.service import TrendService
@@ -96,7 +96,7 @@ async def test_each_hostile_feed_fails_alone_and_the_good_ones_ingest(
         "/truncated.xml": feed_server.add_body("/truncated.xml", rss("cut", items=3)[:-40]),
     }
     feed_server.add_route("/loop-b.xml", _loop_b)
-    path = feeds_yaml(tmp_path / "feeds.yaml", list(cases.values()))
+    path = feeds_file(tmp_path / "feeds.yaml", list(cases.values()))
     service = await TrendService.open(
         database_url,
         feeds_path=path,
@@ -152,7 +152,7 @@ async def test_feed_text_reaches_telegram_escaped_and_without_script_links(
     url = feed_server.add_body("/links.xml", HOSTILE_LINK_FEED)
     service = await TrendService.open(
         database_url,
-        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [url]),
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", [url]),
         allow_private_feeds=True,  # the feed is served on 127.0.0.1
     )
     try:
@@ -178,7 +178,7 @@ async def test_feeds_that_once_crashed_a_poll_are_each_recorded_and_the_rest_ing
     good = [feed_server.add_body("/good.xml", rss("good")), feed_server.add_body("/fine.xml", rss("fine", items=2))]  # fmt: skip
     service = await TrendService.open(
         database_url,
-        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", [*good, *hostile.values()]),
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", [*good, *hostile.values()]),
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
     try:
@@ -221,7 +221,7 @@ async def test_an_unexpected_error_in_one_feed_is_that_feeds_recorded_failure(
     urls = [feed_server.add_body("/good.xml", rss("good")), feed_server.add_body("/bad.xml", rss("bad"))]  # fmt: skip
     service = await TrendService.open(
         database_url,
-        feeds_path=feeds_yaml(tmp_path / "feeds.yaml", urls),
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", urls),
         allow_private_feeds=True,  # feeds on 127.0.0.1
     )
     try:
@@ -248,7 +248,7 @@ def test_poll_once_json_prints_its_report_beside_every_hostile_feed(
     with FeedServer().in_thread() as server:
         urls = [server.add_body("/good.xml", rss("good")), *server.add_hostile_feeds().values()]
         monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
-        monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_yaml(tmp_path / "feeds.yaml", urls)))
+        monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_file(tmp_path / "feeds.yaml", urls)))
         monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "1")
         result = CliRunner().invoke(app, ["poll", "--once", "--json"])
     assert result.exit_code == 0, result.output

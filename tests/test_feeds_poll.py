@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -16,73 +14,12 @@ from sqlalchemy import select
 
 import trends.ingest.pipeline
 from tests.fakes.feed_server import FeedServer
+from tests.support.feeds import NOW, feeds_file, rss
 from trends.ingest import schedule
 from trends.ingest.fetch import new_client
 from trends.service import TrendService
 from trends.store import feeds as feed_store
 from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-# Distinct stories, so that near-duplicate detection never folds one into another.
-STORIES = [
-    ("Reinforcement learning lifts reasoning scores", "A lab trained its model with RL on maths."),
-    ("GPU cluster doubles in size", "The data centre adds power and cooling for accelerators."),
-    ("Robot arm folds laundry", "Physical AI reaches the home with a low-cost gripper."),
-    ("Pricing per resolved ticket", "Support vendors charge for outcomes instead of seats."),
-    (
-        "Coding agent writes its own tests",
-        "Developers let the assistant refactor a large codebase.",
-    ),
-]
-
-
-def rss(title: str, items: int = 3, *, ttl: int | None = None, day: datetime = NOW) -> bytes:
-    """A small valid RSS feed whose posts are dated the day before `day`."""
-    date = format_datetime(day - timedelta(days=1))
-    body = "".join(
-        f"<item><title>{title} story {n}: {headline}</title>"
-        f"<link>https://example.com/{title}/{n}</link>"
-        f"<guid>{title}-{n}</guid><pubDate>{date}</pubDate>"
-        f"<description>{text}</description></item>"
-        for n, (headline, text) in enumerate(STORIES[:items])
-    )
-    ttl_tag = f"<ttl>{ttl}</ttl>" if ttl else ""
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://example.com/</link>{ttl_tag}{body}</channel></rss>"
-    ).encode()
-
-
-def feeds_yaml(path: Path, urls: list[str], poll_minutes: int = 60) -> Path:
-    lines = ["feeds:"]
-    for number, url in enumerate(urls):
-        lines += [
-            f"  - url: {url}",
-            f"    name: Feed {number}",
-            f"    poll_minutes: {poll_minutes}",
-        ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-async def make_service(database_url: str, tmp_path: Path) -> AsyncIterator:
-    opened: list[TrendService] = []
-
-    async def make(urls: list[str], poll_minutes: int = 60) -> TrendService:
-        path = feeds_yaml(tmp_path / f"feeds{len(opened)}.yaml", urls, poll_minutes)
-        opened.append(
-            await TrendService.open(
-                database_url,
-                feeds_path=path,
-                allow_private_feeds=True,  # on 127.0.0.1
-            )
-        )
-        return opened[-1]
-
-    yield make
-    for service in opened:
-        await service.close()
 
 
 async def feed_row(service: TrendService, name: str = "Feed 0") -> FeedRow:
@@ -93,10 +30,10 @@ async def feed_row(service: TrendService, name: str = "Feed 0") -> FeedRow:
 
 
 async def test_conditional_get_sends_validators_and_a_304_is_not_parsed(
-    make_service, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    service_for, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = feed_server.add_body("/a.xml", rss("alpha"))
-    service = await make_service([url])
+    service = await service_for([url])
     parses: list[str] = []
     real_parse = trends.ingest.pipeline.parse
 
@@ -131,7 +68,7 @@ async def test_conditional_get_sends_validators_and_a_304_is_not_parsed(
     ids=["max-age-stretches", "rss-ttl", "short-max-age-keeps-interval", "ceiling", "floor"],
 )
 async def test_next_check_follows_the_feeds_hints_within_floor_and_ceiling(
-    make_service,
+    service_for,
     feed_server: FeedServer,
     headers: dict[str, str],
     ttl: int | None,
@@ -139,7 +76,7 @@ async def test_next_check_follows_the_feeds_hints_within_floor_and_ceiling(
     expected: timedelta,
 ) -> None:
     url = feed_server.add_body("/hinted.xml", rss("hinted", ttl=ttl), headers=headers)
-    service = await make_service([url], poll_minutes)
+    service = await service_for([url], poll_minutes=poll_minutes)
     await service.feeds.poll(only_due=False, now=NOW)
     assert (await feed_row(service)).next_check_at == NOW + expected
 
@@ -150,11 +87,11 @@ async def test_next_check_follows_the_feeds_hints_within_floor_and_ceiling(
     ids=["seconds", "clamped"],
 )
 async def test_retry_after_on_429_and_503_delays_the_next_check(
-    make_service, feed_server: FeedServer, retry_after: str, expected: timedelta
+    service_for, feed_server: FeedServer, retry_after: str, expected: timedelta
 ) -> None:
     url = feed_server.add_body("/busy.xml", b"", headers={"Retry-After": retry_after}, status=429)
     other = feed_server.add_body("/down.xml", b"", headers={"Retry-After": retry_after}, status=503)
-    service = await make_service([url, other])
+    service = await service_for([url, other])
     report = await service.feeds.poll(only_due=False, now=NOW)
     assert [feed.error for feed in report.feeds] == ["HTTP 429", "HTTP 503"]
     for name in ("Feed 0", "Feed 1"):
@@ -162,7 +99,7 @@ async def test_retry_after_on_429_and_503_delays_the_next_check(
 
 
 async def test_a_permanent_redirect_updates_the_stored_url(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     new_url = feed_server.add_body("/new.xml", rss("moved"))
 
@@ -170,7 +107,7 @@ async def test_a_permanent_redirect_updates_the_stored_url(
         raise web.HTTPMovedPermanently(location="/new.xml")
 
     old_url = feed_server.add_route("/old.xml", moved)
-    service = await make_service([old_url])
+    service = await service_for([old_url])
     report = await service.feeds.poll(only_due=False, now=NOW)
     assert report.feeds[0].moved_to == new_url and report.new_posts == 3
     assert (await feed_row(service)).url == new_url
@@ -179,7 +116,7 @@ async def test_a_permanent_redirect_updates_the_stored_url(
 
 
 async def test_a_temporary_redirect_keeps_the_stored_url(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     feed_server.add_body("/real.xml", rss("temp"))
 
@@ -187,12 +124,12 @@ async def test_a_temporary_redirect_keeps_the_stored_url(
         raise web.HTTPFound(location="/real.xml")
 
     url = feed_server.add_route("/temp.xml", found)
-    service = await make_service([url])
+    service = await service_for([url])
     await service.feeds.poll(only_due=False, now=NOW)
     assert (await feed_row(service)).url == url
 
 
-async def test_a_compressed_response_is_decoded(make_service, feed_server: FeedServer) -> None:
+async def test_a_compressed_response_is_decoded(service_for, feed_server: FeedServer) -> None:
     async def gzipped(request: web.Request) -> web.StreamResponse:
         assert "gzip" in request.headers.get("Accept-Encoding", "")
         body = gzip.compress(rss("zipped"))
@@ -200,17 +137,17 @@ async def test_a_compressed_response_is_decoded(make_service, feed_server: FeedS
             body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
         )
 
-    service = await make_service([feed_server.add_route("/zipped.xml", gzipped)])
+    service = await service_for([feed_server.add_route("/zipped.xml", gzipped)])
     report = await service.feeds.poll(only_due=False, now=NOW)
     assert report.count("fetched") == 1 and report.new_posts == 3
 
 
 async def test_410_disables_the_feed_and_emits_an_admin_event(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     gone = feed_server.add_body("/gone.xml", b"gone", status=410)
     alive = feed_server.add_body("/alive.xml", rss("alive"))
-    service = await make_service([gone, alive])
+    service = await service_for([gone, alive])
     report = await service.feeds.poll(only_due=False, now=NOW)
     assert [(e.kind, e.url) for e in report.events] == [("gone", gone)]
     assert "410" in (report.events[0].error or "")
@@ -223,10 +160,10 @@ async def test_410_disables_the_feed_and_emits_an_admin_event(
 
 
 async def test_failures_back_off_alert_once_then_recovery_is_told_once(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     url = feed_server.add_body("/flaky.xml", b"oops", status=500)
-    service = await make_service([url])
+    service = await service_for([url])
     now, intervals, events = NOW, [], []
     for _ in range(schedule.ALERT_AFTER_FAILURES + 2):
         report = await service.feeds.poll(now=now)  # only due feeds: the backoff decides
@@ -253,13 +190,13 @@ async def test_failures_back_off_alert_once_then_recovery_is_told_once(
 
 
 async def test_first_fetch_keeps_old_posts_out_of_digests(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     old = rss("old", items=2, day=NOW - timedelta(days=30))
     fresh = rss("fresh", items=2)
     feed_server.add_body("/old.xml", old)
     feed_server.add_body("/fresh.xml", fresh)
-    service = await make_service([feed_server.url("/old.xml"), feed_server.url("/fresh.xml")])
+    service = await service_for([feed_server.url("/old.xml"), feed_server.url("/fresh.xml")])
     await service.feeds.poll(only_due=False, now=NOW)
     async with service.db.new_session() as session:
         rows = (await session.execute(select(PostRow.title, PostRow.in_digests))).all()
@@ -269,7 +206,7 @@ async def test_first_fetch_keeps_old_posts_out_of_digests(
 
 
 async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
-    make_service, feed_server: FeedServer
+    service_for, feed_server: FeedServer
 ) -> None:
     from trends.services.feeds import PARALLEL_PARSE_FEEDS
 
@@ -278,7 +215,7 @@ async def test_a_large_poll_parses_in_worker_processes_with_the_same_results(
         for n in range(PARALLEL_PARSE_FEEDS)
     ]
     urls.append(feed_server.add_body("/page.html", b"<!doctype html><html></html>", "text/html"))
-    service = await make_service(urls)
+    service = await service_for(urls)
     report = await service.feeds.poll(only_due=False, now=NOW)
     assert service.feeds._parsers is not None  # this poll went through the process pool
     assert report.count("fetched") == PARALLEL_PARSE_FEEDS
@@ -323,7 +260,7 @@ async def test_worker_processes_store_what_the_in_process_path_stores(
     stored = []
     try:
         for number, parser in enumerate((None, workers)):
-            feeds_path = feeds_yaml(tmp_path / f"feeds{number}.yaml", urls)
+            feeds_path = feeds_file(tmp_path / f"feeds{number}.yaml", urls)
             service = await TrendService.open(
                 f"sqlite+aiosqlite:///{tmp_path}/run{number}.db",
                 feeds_path=feeds_path,

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.feed_server import FeedServer
-from tests.test_feeds_poll import rss
+from tests.support.feeds import rss
 from trends.errors import ParseError, UnsafeFeedURL
 from trends.ingest.safety import check_feed_url
 from trends.models import FeedSpec

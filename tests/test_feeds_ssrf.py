@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.fakes.feed_server import FeedServer
-from tests.test_feeds_poll import NOW, feeds_yaml, rss
+from tests.support.feeds import NOW, feeds_file, rss
 from trends.errors import FetchError, UnsafeFeedURL
 from trends.ingest import safety
 from trends.ingest.fetch import fetch, new_client
@@ -82,8 +82,8 @@ async def test_a_feed_added_while_private_feeds_were_allowed_is_refused_once_the
     url = feed_server.add_body("/internal.xml", rss("internal", items=3))
     allowed = await TrendService.open(database_url, allow_private_feeds=True)
     try:
-        await allowed.add_feed(url, allow_private=True)
-        assert (await allowed.poll(only_due=False, now=NOW)).new_posts == 3
+        await allowed.feeds.add(url, allow_private=True)
+        assert (await allowed.feeds.poll(only_due=False, now=NOW)).new_posts == 3
     finally:
         await allowed.close()
     hits = feed_server.hits["/internal.xml"]
@@ -91,7 +91,7 @@ async def test_a_feed_added_while_private_feeds_were_allowed_is_refused_once_the
     refused = await TrendService.open(database_url)  # restarted without the setting
     try:
         feed_server.set_body("/internal.xml", rss("internal", items=5))
-        report = await refused.poll(only_due=False, now=NOW)
+        report = await refused.feeds.poll(only_due=False, now=NOW)
         assert report.to_json()["failed"] == [
             {"url": url, "error": "127.0.0.1 is a private or local address (127.0.0.1)"}
         ]
@@ -107,7 +107,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedSer
     with FeedServer().in_thread() as server:
         monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
         url = server.add_body("/internal.xml", rss("internal", items=2))
-        monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_yaml(tmp_path / "feeds.yaml", [url])))
+        monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_file(tmp_path / "feeds.yaml", [url])))
         yield server
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.chat_helpers import COMPUTE, STRONG_PRICING, bot_messages, open_archive, press, say
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import next_weekly_slot, running_bot, send_digests_now
+from tests.support.archives import COMPUTE, STRONG_PRICING, desk_archive
+from tests.support.bot import next_weekly_slot, running_bot, send_digests_now
+from tests.support.chat import bot_messages, press, say
 from trends.service import TrendService
 
 GROUP = -1001234
@@ -21,12 +21,8 @@ TOPIC = 77
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    service = await open_archive(database_url, feed_server, tmp_path, [*STRONG_PRICING, COMPUTE])
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(desk_archive([*STRONG_PRICING, COMPUTE], datetime.now(UTC)))
 
 
 def in_group(chat: int, user: int, **options: object) -> dict:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from tests.conftest import OpenService
 from tests.fakes.feed_server import FeedServer
+from tests.support.feeds import Item, rss_feed
 from trends.analyze import analyze_lines
 from trends.ingest import cluster, pipeline
 from trends.ingest.dedup import canonical_url
@@ -27,38 +26,6 @@ AI_FEEDS = [
     "jiqizhixin_zh_2026-05-07.rss.xml",
     "the_batch_deeplearning_ai_2026-04-30.atom.xml",
 ]
-
-
-def write_feeds_file(path: Path, urls: list[str]) -> Path:
-    lines = ["feeds:"]
-    for number, url in enumerate(urls):
-        lines += [f"  - url: {url}", f"    name: Feed {number}"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-OpenService = Callable[[list[str]], Awaitable[TrendService]]
-
-
-@pytest.fixture
-async def service_for(database_url: str, tmp_path: Path) -> AsyncIterator[OpenService]:
-    """Opens a service polling the given feed URLs; closed when the test ends."""
-    opened: list[TrendService] = []
-
-    async def open_for(urls: list[str]) -> TrendService:
-        feeds_file = write_feeds_file(tmp_path / "feeds.yaml", urls)
-        opened.append(
-            await TrendService.open(
-                database_url,
-                feeds_path=feeds_file,
-                allow_private_feeds=True,  # on 127.0.0.1
-            )
-        )
-        return opened[-1]
-
-    yield open_for
-    for service in opened:
-        await service.close()
 
 
 async def count_posts(service: TrendService) -> int:
@@ -280,16 +247,14 @@ _STORY_POSTS = [  # our own writing: (title, description, link, published)
 
 
 def _rss(posts: list[tuple[str, str, str, str]]) -> bytes:
-    items = "".join(
-        f"<item><title>{escape(title)}</title><description>{escape(text)}</description>"
-        f"<link>{escape(link)}</link><guid>{escape(link)}</guid>"
-        f"<pubDate>{format_datetime(datetime.fromisoformat(published))}</pubDate></item>"
-        for title, text, link, published in posts
+    """An aggregator's feed of (title, text, link, ISO time) posts."""
+    return rss_feed(
+        "Aggregator",
+        [
+            Item(title, text, datetime.fromisoformat(published), link=link, guid=link)
+            for title, text, link, published in posts
+        ],
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Aggregator</title><link>https://agg.example/</link>{items}</channel></rss>"
-    ).encode()
 
 
 async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(

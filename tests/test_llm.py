@@ -11,10 +11,8 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +21,7 @@ from config.settings import SettingsError, load_settings
 from jobs.runtime import open_service
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.llm_api import FakeLLMAPI, user_text
+from tests.support.feeds import Item, feeds_file, rss_feed
 from trends.ingest.llm import LLMConfig
 from trends.ingest.normalise import normalise
 from trends.ingest.pipeline import enrich
@@ -50,20 +49,15 @@ BAKERY = (
 
 
 def rss(items: list[tuple[str, str]], link_prefix: str = "https://news.example/") -> bytes:
-    published = format_datetime(datetime.now(UTC) - timedelta(hours=2))
-    entries = "".join(
-        f"<item><title>{escape(title)}</title><link>{link_prefix}{n}</link>"
-        f"<guid>{link_prefix}{n}</guid><pubDate>{published}</pubDate>"
-        f"<description>{escape(text)}</description></item>"
-        for n, (title, text) in enumerate(items)
+    """A "News" feed of `items`, two hours old, linked under `link_prefix`."""
+    published = datetime.now(UTC) - timedelta(hours=2)
+    return rss_feed(
+        "News",
+        [
+            Item(title, text, published, link=f"{link_prefix}{n}", guid=f"{link_prefix}{n}")
+            for n, (title, text) in enumerate(items)
+        ],
     )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{entries}</channel></rss>'.encode()
-
-
-def feeds_file(path: Path, urls: list[str]) -> Path:
-    lines = ["feeds:"] + [f"  - url: {url}\n    name: Outlet {n}" for n, url in enumerate(urls)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def scripted(answers: dict[str, Any]) -> Any:
@@ -90,7 +84,7 @@ async def open_with_llm(
     urls = [feed_server.add_body(f"/{name}.xml", body) for name, body in feeds.items()]
     return await TrendService.open(
         database_url,
-        feeds_path=feeds_file(tmp_path / "feeds.yaml", urls),
+        feeds_path=feeds_file(tmp_path / "feeds.yaml", urls, name="Outlet"),
         llm=config,
         allow_private_feeds=True,  # the feeds are served on 127.0.0.1
     )
@@ -382,7 +376,9 @@ async def test_without_a_url_the_model_is_never_called(
     llm_api.answer = scripted({OPEN[0]: {"themes": [6], "summary": "From the model."}})
     url = feed_server.add_body("/news.xml", rss([OPEN]))
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TRENDBOT_FEEDS", str(feeds_file(tmp_path / "feeds.yaml", [url])))
+    monkeypatch.setenv(
+        "TRENDBOT_FEEDS", str(feeds_file(tmp_path / "feeds.yaml", [url], name="Outlet"))
+    )
     monkeypatch.setenv("TRENDBOT_LLM_MODEL", "fake-model")
     monkeypatch.setenv("TRENDBOT_LLM_API_KEY", "test-key")
     monkeypatch.delenv("TRENDBOT_LLM_URL", raising=False)

@@ -3,36 +3,23 @@ both languages, and settings that outlive the service."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.chat_helpers import (
-    COMPUTE,
-    STRONG_PRICING,
-    bot_messages,
-    buttons,
-    open_archive,
-    press,
-    say,
-)
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.support.archives import COMPUTE, STRONG_PRICING, desk_archive
+from tests.support.bot import running_bot
+from tests.support.chat import bot_messages, buttons, press, say
 from trends.service import TrendService
 
 CHAT = 5150
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    service = await open_archive(database_url, feed_server, tmp_path, [*STRONG_PRICING, COMPUTE])
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(desk_archive([*STRONG_PRICING, COMPUTE], datetime.now(UTC)))
 
 
 async def open_settings(bot_api: FakeBotAPI, **options: object) -> tuple[int, dict]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.chat_helpers import STRONG_PRICING, bot_messages, buttons, open_archive, press, say
+from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.harness import running_bot
+from tests.support.archives import STRONG_PRICING, desk_archive
+from tests.support.bot import running_bot
+from tests.support.chat import bot_messages, buttons, press, say
 from trends.preferences import SettingsChange
 from trends.service import TrendService
 
@@ -19,12 +18,8 @@ CHAT = 6160
 
 
 @pytest.fixture
-async def service(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> AsyncIterator[TrendService]:
-    service = await open_archive(database_url, feed_server, tmp_path, STRONG_PRICING[:1])
-    yield service
-    await service.close()
+async def service(archive: OpenArchive) -> TrendService:
+    return await archive(desk_archive(STRONG_PRICING[:1], datetime.now(UTC)))
 
 
 async def settings_message(bot_api: FakeBotAPI, **options: object) -> int:
@@ -124,7 +119,7 @@ async def test_settings_survive_reopening_the_service(
     before = await service.subscribers.settings(CHAT)
     reopened = await TrendService.open(database_url)
     try:
-        after = await reopened.chat_settings(CHAT)
+        after = await reopened.subscribers.settings(CHAT)
         async with running_bot(bot_api, reopened):
             message_id = await settings_message(bot_api)
     finally:

@@ -4,11 +4,7 @@ subscribers with chosen preferences, and a fake Bot API that can hold its answer
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,69 +12,18 @@ from sqlalchemy import func, select, update
 
 from bot.render import render_digest
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.feed_server import FeedServer
-from tests.test_ingest import write_feeds_file
+from tests.support.archives import every_trend_archive
 from trends.delivery.periods import digest_slot
 from trends.service import TrendService
 from trends.store.schema import DeliveryRow, PreferencesRow, SubscriberRow
-from trends.themes import load_themes
-
-POSTS_PER_TREND = 3
 
 
-def archive_feed(now: datetime) -> bytes:
-    """An RSS feed with fresh posts on every trend, long enough for a digest of several parts."""
-    themes = load_themes()
-    items = []
-    for trend in themes.trends:
-        terms = [t.text for t in themes.terms if t.trend == trend.number and not t.zh]
-        terms = sorted(terms, key=len, reverse=True)[:POSTS_PER_TREND]
-        for index, term in enumerate(terms):
-            guid = f"t{trend.number}-{index}"
-            filler = " ".join(_word(f"{guid}-{n}") for n in range(45))
-            published = format_datetime(now - timedelta(hours=2 + index * 5 + trend.number))
-            items.append(
-                f"<item><title>AI {escape(term)} report {guid}</title>"
-                f"<link>https://example.com/{guid}</link><guid>{guid}</guid>"
-                f"<pubDate>{published}</pubDate><description>The AI {escape(term)} study "
-                f"finds {escape(term)} matters. {filler}.</description></item>"
-            )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        "<title>Archive Desk</title><link>https://example.com/</link><description>t</description>"
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
-
-
-def _word(seed: str) -> str:
-    digest = hashlib.sha1(seed.encode()).hexdigest()
-    return "".join(chr(97 + int(c, 16) % 26) for c in digest[:7])
-
-
-async def open_archive(
-    database_url: str, feed_server: FeedServer, tmp_path: Path, now: datetime
-) -> TrendService:
-    """A service whose archive holds `archive_feed(now)`, polled once."""
-    feed_server.add_body("/archive.xml", archive_feed(now))
-    feeds_file = write_feeds_file(tmp_path / "feeds.yaml", [feed_server.url("/archive.xml")])
-    service = await TrendService.open(
-        database_url,
-        feeds_path=feeds_file,
-        allow_private_feeds=True,  # feeds on 127.0.0.1
-    )
-    await service.feeds.poll(only_due=False)
-    return service
-
-
-async def open_due_archive(
-    database_url: str, feed_server: FeedServer, tmp_path: Path
-) -> TrendService:
+def due_archive() -> dict[str, bytes]:
     """An archive whose daily digest, at this hour's slot, runs to several parts."""
     now = datetime.now(UTC)
     slot = digest_slot(now, "daily", 0, now.hour, "UTC")
     assert slot is not None
-    return await open_archive(database_url, feed_server, tmp_path, slot)
+    return every_trend_archive(slot)
 
 
 async def subscribe_daily_now(service: TrendService, chat_ids: list[int]) -> None:
