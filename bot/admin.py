@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 OPML_FILENAME = "trendbot-feeds.opml"
+_URL_SHOWN = 300  # a refused URL is echoed cut: a long one would pass Telegram's 4,096 chars
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +80,22 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         added = await service_of(context).add_feed(url, allow_private=allow_private)
     except TrendbotError as exc:
         reason = escape(str(exc) or exc.key)
-        await _reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
+        shown = url if len(url) <= _URL_SHOWN else url[: _URL_SHOWN - 1] + "…"
+        await _reply(update, text(language, "addfeed_failed", url=escape(shown), reason=reason))
         return
     reply = text(
         language,
-        "addfeed_done",
+        "addfeed_listed" if added.already_listed else "addfeed_done",
         title=escape(added.title),
         items=added.items,
         url=escape(added.url),
+        id=added.id,
     )
     await _reply(update, reply)
 
 
 async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/removefeed URL-or-number: stop polling a feed."""
+    """/removefeed ID-or-URL: stop polling a feed."""
     if (language := await _admin_language(update, context)) is None:
         return
     query = " ".join(context.args or []).strip()
@@ -103,7 +106,8 @@ async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if removed is None:
         await _reply(update, text(language, "removefeed_unknown", query=escape(query)))
         return
-    await _reply(update, text(language, "removefeed_done", url=escape(removed)))
+    key = "removefeed_already" if removed.already else "removefeed_done"
+    await _reply(update, text(language, key, url=escape(removed.url), name=escape(removed.name)))
 
 
 async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "AddedFeed",
     "FeedHealth",
     "ImportReport",
+    "RemovedFeed",
     "add_feed",
     "export_opml",
     "feed_health",
@@ -32,13 +33,15 @@ __all__ = [
 ]
 
 HEALTH_WINDOW = timedelta(days=7)
+_MAX_ID_DIGITS = 18  # below BIGINT's limit: a longer "id" can't be one of ours
 
 
 @dataclass(frozen=True, slots=True)
 class FeedHealth:
-    """One line of `/feeds`: `number` is what `/removefeed N` takes."""
+    """One line of `/feeds`: `id` is what `/removefeed ID` takes; it never changes, so
+    removing one feed leaves every other feed's id as it was."""
 
-    number: int
+    id: int
     url: str
     name: str
     language: str
@@ -54,9 +57,22 @@ class FeedHealth:
 
 @dataclass(frozen=True, slots=True)
 class AddedFeed:
+    """A feed `/addfeed` stored, or found already listed (then nothing was changed)."""
+
     url: str
     title: str
     items: int
+    id: int
+    already_listed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedFeed:
+    """The feed `/removefeed` named; `already` when an earlier removal took it out."""
+
+    url: str
+    name: str
+    already: bool = False
 
 
 @dataclass(slots=True)
@@ -66,13 +82,13 @@ class ImportReport:
 
 
 async def feed_health(db: Database, now: datetime) -> list[FeedHealth]:
-    """Every managed feed with its record, numbered in the order `/removefeed N` uses."""
+    """Every managed feed with its record, by id."""
     async with db.new_session() as session:
         rows = await feed_store.listed_feeds(session)
-        counts = await feed_store.posts_since_by_feed(session, now - HEALTH_WINDOW)
+        counts = await feed_store.posts_published_by_feed(session, now - HEALTH_WINDOW, now)
     return [
         FeedHealth(
-            number=number,
+            id=row.id,
             url=row.url,
             name=row.name,
             language=row.language,
@@ -85,7 +101,7 @@ async def feed_health(db: Database, now: datetime) -> list[FeedHealth]:
             posts_7d=counts.get(row.id, 0),
             disabled_reason=row.disabled_reason,
         )
-        for number, row in enumerate(rows, start=1)
+        for row in rows
     ]
 
 
@@ -99,8 +115,13 @@ async def add_feed(
     language: str = "en",
     total_seconds: float = 30.0,
 ) -> AddedFeed:
-    """Fetch `url` once; store it if it is a usable feed, else raise a `TrendbotError`."""
+    """Fetch `url` once; store it if it is a usable feed, else raise a `TrendbotError`.
+
+    A feed that is already listed and polled is left as it is (`already_listed`).
+    """
     url = await check_feed_url(url, allow_private=allow_private)
+    if (listed := await _listed(db, url)) is not None:
+        return listed
 
     async def guard(target: str) -> None:
         await check_feed_url(target, allow_private=allow_private)
@@ -114,24 +135,41 @@ async def add_feed(
         parse, fetched.content, url=fetched.url, content_type=fetched.content_type
     )
     final_url = fetched.permanent_redirect or url
+    if final_url != url and (listed := await _listed(db, final_url)) is not None:
+        return listed  # the address given redirects to a feed already in the list
     title = parsed.title or urlsplit(final_url).hostname or final_url
     spec = FeedSpec(url=final_url, name=(name or title)[:200], language=language)
     async with db.new_session() as session, session.begin():
-        await feed_store.add_feed(session, spec, now)
-    return AddedFeed(url=final_url, title=title, items=len(parsed.entries))
+        row = await feed_store.add_feed(session, spec, now)
+    return AddedFeed(url=final_url, title=title, items=len(parsed.entries), id=row.id)
 
 
-async def remove_feed(db: Database, url_or_number: str, now: datetime) -> str | None:
-    """Remove a feed given its URL or its `/feeds` number; its URL, or None if not found."""
-    target = url_or_number.strip()
-    if target.isdigit():
-        listed = await feed_health(db, now)
-        found = next((feed for feed in listed if feed.number == int(target)), None)
-        if found is None:
+async def _listed(db: Database, url: str) -> AddedFeed | None:
+    """The feed at `url` if it is listed and polled (a removed or disabled one may come back)."""
+    async with db.new_session() as session:
+        row = await feed_store.feed_by_url(session, url)
+        if row is None or not row.enabled:
             return None
-        target = found.url
+        items = await feed_store.post_count(session, row.id)
+    return AddedFeed(url=row.url, title=row.name, items=items, id=row.id, already_listed=True)
+
+
+async def remove_feed(db: Database, url_or_id: str) -> RemovedFeed | None:
+    """Remove a feed given its URL or its `/feeds` id; None when there never was one."""
+    target = url_or_id.strip()
     async with db.new_session() as session, session.begin():
-        return target if await feed_store.remove_feed(session, target) else None
+        if target.isascii() and target.isdigit():
+            if len(target) > _MAX_ID_DIGITS:
+                return None
+            row = await feed_store.feed_by_id(session, int(target))
+        else:
+            row = await feed_store.feed_by_url(session, target)
+        if row is None:
+            return None
+        if row.disabled_reason == feed_store.REMOVED:
+            return RemovedFeed(url=row.url, name=row.name, already=True)
+        await feed_store.remove_feed(session, row.url)
+        return RemovedFeed(url=row.url, name=row.name)
 
 
 async def import_opml(

@@ -22,7 +22,7 @@ from trends.ingest.fetch import CONCURRENCY, TOTAL_SECONDS, new_client
 from trends.ingest.llm import LLMConfig, LLMEnricher
 from trends.ingest.pipeline import DIGEST_WINDOW, FeedReport, PollReport
 from trends.ingest.workers import worker_pool
-from trends.manage import AddedFeed, FeedHealth, ImportReport
+from trends.manage import AddedFeed, FeedHealth, ImportReport, RemovedFeed
 from trends.models import Digest, StoredPost, Trend
 from trends.preferences import ChatSettings, SettingsChange
 from trends.stats import Stats, collect_stats
@@ -211,9 +211,9 @@ class TrendService:
         """Fetch `url` once and add it; raise a `TrendbotError` saying why it can't be used."""
         return await manage.add_feed(self.db, url, _now(), allow_private=allow_private, name=name)
 
-    async def remove_feed(self, url_or_number: str) -> str | None:
-        """Stop polling a feed (by URL or `/feeds` number); its URL, or None if unknown."""
-        return await manage.remove_feed(self.db, url_or_number, _now())
+    async def remove_feed(self, url_or_id: str) -> RemovedFeed | None:
+        """Stop polling a feed (by URL or `/feeds` id); None if there is no such feed."""
+        return await manage.remove_feed(self.db, url_or_id)
 
     async def import_opml(self, content: bytes, *, allow_private: bool = False) -> ImportReport:
         return await manage.import_opml(self.db, content, _now(), allow_private=allow_private)

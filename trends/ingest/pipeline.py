@@ -470,6 +470,10 @@ async def _succeeded(
     feed.last_modified = fetched.last_modified or feed.last_modified
     if parsed is not None:
         feed.title = parsed.title or feed.title
+        if parsed.title and parsed.title.strip() and feed.name == feed.url:
+            # Named by nobody (an OPML outline without a title): the feed's own <title>
+            # reads better in digests than its address. A name someone gave is kept.
+            feed.name = safe_text(" ".join(parsed.title.split()), FEED_NAME_CHARS)
     moved = fetched.permanent_redirect
     if moved and await feed_store.feed_by_url(session, moved) is None:
         log.info("feed %s moved permanently to %s", feed.url, moved)
@@ -504,6 +508,7 @@ async def _unexpected_failure(
 
 
 _MAX_ERROR_CHARS = 1000
+FEED_NAME_CHARS = 200  # feeds.name's column width
 
 
 def _message(error: TrendbotError) -> str:
