@@ -19,9 +19,10 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_errors import EXIT_CODE, explain
 from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines, output_line
 from trends.delivery.broadcast import BroadcastResult
@@ -48,9 +49,11 @@ SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
 def main() -> None:
     try:
         app()
-    except (SettingsError, ConfigError) as exc:
-        typer.echo(f"trendbot: {exc}", err=True)
-        raise SystemExit(2) from None
+    except Exception as exc:
+        if (line := explain(exc)) is None:
+            raise  # a bug: its traceback is what a developer needs
+        typer.echo(f"trendbot: {line}", err=True)
+        raise SystemExit(EXIT_CODE) from None
 
 
 def _settings() -> Settings:
@@ -74,6 +77,7 @@ def run() -> None:
         raise typer.Exit(2)
     from bot.app import build_application  # imported late: the other commands need no PTB app
 
+    _run(lambda: _preflight(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
     )
@@ -81,6 +85,21 @@ def run() -> None:
     build_application(settings).run_polling(
         allowed_updates=["message", "callback_query", "channel_post", "my_chat_member"]
     )
+
+
+async def _preflight(settings: Settings) -> None:
+    """Ask Telegram who the bot is and open the database, before the bot starts.
+
+    A rejected token, an unreachable Bot API or a database that can't be opened then ends
+    `run` in one line (bot/cli_errors.py); inside PTB's start-up the same failure is
+    logged with a traceback, and PTB's message for a rejected token quotes the token.
+    """
+    from bot.app import build_application
+
+    async with build_application(settings, with_jobs=False).bot:
+        pass
+    service = await open_service(settings)
+    await service.close()
 
 
 @app.command()
@@ -159,6 +178,15 @@ def poll(
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         Console(width=120).print(poll_table(report))
+    failed = report.count("failed")
+    if failed and failed == len(report.feeds):
+        # Not one feed answered: more likely this machine's network than every feed at once.
+        typer.echo(
+            f"trendbot: none of the {failed} feeds could be fetched: check the network "
+            "(DNS, proxy, firewall) and try again",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -7,6 +7,7 @@ lexicon (weighted terms, negative terms and the AI-gate terms) is what the tagge
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _SEP = r"[\s\-\u2010\u2011\u2012\u2013_]*"
 # libyaml's safe loader when PyYAML was built with it: ~10x faster than the pure-Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_WEIGHT = 100  # the shipped terms weigh 0.5 to 10
 _TREND_FIELDS = {"number", "key", "name_en", "name_zh", "definition", "terms", "negative"}
 
 
@@ -132,8 +134,8 @@ def _fragment_matches(q: str, trend: Trend) -> bool:
 def load_themes(path: Path | None = None) -> Themes:
     """Load and compile the themes file; the shipped `config/themes.yaml` by default.
 
-    Raises ValueError when the file is not valid YAML or not a valid themes file, with a
-    message that says where; OSError when it cannot be read.
+    Raises ValueError when the file can't be read, is not UTF-8, not valid YAML or not a
+    valid themes file, with a message that says where.
     """
     if path is None:
         source = files("config") / "themes.yaml"
@@ -141,7 +143,12 @@ def load_themes(path: Path | None = None) -> Themes:
     else:
         source = path
         where = str(path)
-    text = source.read_text(encoding="utf-8")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"themes: {where} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"themes: can't read {where}: {exc.strerror or exc}") from None
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, see _YAML_LOADER
     except yaml.YAMLError as exc:
@@ -247,6 +254,13 @@ def _term_weights(raw: object, where: str, *, required: bool) -> list[tuple[str,
                 raise ValueError(f"{where}.{language}: term {text!r} must be a quoted string")
             if not isinstance(weight, int | float) or isinstance(weight, bool) or weight == 0:
                 raise ValueError(f"{where}.{language}: {text!r} needs a non-zero number weight")
+            # NaN compares false with everything, so it would silently turn the trend off;
+            # a huge weight swamps every other term (and overflows a sum to infinity).
+            if not (math.isfinite(weight) and abs(weight) <= MAX_WEIGHT):
+                raise ValueError(
+                    f"{where}.{language}: {text!r} has weight {weight}: "
+                    f"use a number from -{MAX_WEIGHT} to {MAX_WEIGHT}"
+                )
             pairs.append((text.strip(), float(weight)))
     if required and not pairs:
         raise ValueError(f"{where}: at least one term is needed")
