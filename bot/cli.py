@@ -19,7 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from bot.cli_errors import EXIT_CODE, explain
+from bot.cli_errors import EXIT_CODE, check_bot, explain
 from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, load_settings
@@ -96,8 +96,7 @@ async def _preflight(settings: Settings) -> None:
     """
     from bot.app import build_application
 
-    async with build_application(settings, with_jobs=False).bot:
-        pass
+    await check_bot(build_application(settings, with_jobs=False).bot)
     service = await open_service(settings)
     await service.close()
 
@@ -281,10 +280,6 @@ def _rule(title: str) -> str:
     return f"── {title} " + "─" * max(0, 60 - len(title))
 
 
-if __name__ == "__main__":
-    main()
-
-
 async def _broadcast_current(settings: Settings) -> BroadcastResult:
     """Each active subscriber's digest of the current period, through the scheduler's path.
 
@@ -298,8 +293,14 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
     service = await open_service(settings)
     try:
         application = build_application(settings, service, with_jobs=False)
+        await check_bot(application.bot)  # a rejected token: one line, not a traceback
         async with application:
             due = await service.current_digests(include_settled=True)
             return await broadcast(application.bot, service, settings, due)
     finally:
         await service.close()
+
+
+# Last, so that every function above is defined when `python -m bot.cli` runs a command.
+if __name__ == "__main__":
+    main()

@@ -8,13 +8,17 @@ says what is wrong and what to do, never a traceback and never the bot's token.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DatabaseError
 
 from config.settings import SettingsError, load_settings
 from trends.errors import ConfigError, DatabaseUnavailable
 
-__all__ = ["EXIT_CODE", "explain"]
+if TYPE_CHECKING:
+    from telegram import Bot
+
+__all__ = ["EXIT_CODE", "check_bot", "explain"]
 
 EXIT_CODE = 2  # what every start-up failure explained here exits with
 
@@ -72,6 +76,17 @@ def _telegram_line(exc: BaseException) -> str | None:
             "network, and TELEGRAM_API_BASE_URL if you set it"
         )
     return None
+
+
+async def check_bot(bot: Bot) -> None:
+    """Ask the Bot API who the bot is: raise what PTB raises for a rejected token or an
+    unreachable server, with the bot's HTTP session closed either way (PTB's own shutdown
+    skips a bot whose start failed, and the open session is reported at exit)."""
+    await bot.request.initialize()
+    try:
+        await bot.get_me()
+    finally:
+        await bot.request.shutdown()
 
 
 def _api_base() -> str:

@@ -81,8 +81,9 @@ def assert_one_line(returncode: int, stderr: str, *expected: str) -> None:
 # -- the Bot API ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("command", [["run"], ["digest", "--send-now"]], ids=["run", "send-now"])
 async def test_a_token_telegram_rejects_is_one_line_without_the_token(
-    bot_api: FakeBotAPI, tmp_path: Path
+    bot_api: FakeBotAPI, tmp_path: Path, command: list[str]
 ) -> None:
     bot_api.fail_next("getMe", 401, "Unauthorized", times=5)
     env = {
@@ -90,8 +91,21 @@ async def test_a_token_telegram_rejects_is_one_line_without_the_token(
         "TELEGRAM_API_BASE_URL": bot_api.base_url.removesuffix("/bot"),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
     }
-    code, _, err = await trendbot_async("run", env=env, cwd=tmp_path)
+    code, _, err = await trendbot_async(*command, env=env, cwd=tmp_path)
     assert_one_line(code, err, "rejected TELEGRAM_BOT_TOKEN", "@BotFather")
+
+
+async def test_run_with_a_database_it_cannot_open_is_one_line(
+    bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": SECRET_TOKEN,
+        "TELEGRAM_API_BASE_URL": bot_api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'bot.db'}",
+    }
+    code, _, err = await trendbot_async("run", env=env, cwd=tmp_path)
+    assert_one_line(code, err, f"{tmp_path / 'missing'} does not exist")
+    assert bot_api.calls_of("getMe")  # the token was fine; the database was not
 
 
 async def test_an_unreachable_bot_api_is_one_line_that_names_it(tmp_path: Path) -> None:
