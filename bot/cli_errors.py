@@ -42,7 +42,7 @@ def _line(exc: BaseException) -> str | None:
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"{exc.filename}: no such file: check the path"
     if isinstance(exc, IsADirectoryError | PermissionError) and exc.filename:
-        return f"can't read {exc.filename}: {exc.strerror}"
+        return f"can't use {exc.filename}: {exc.strerror}"
     if isinstance(exc, DatabaseError) and exc.orig is not None:
         # A damaged SQLite file can open cleanly and fail at the first page it reads.
         reason = str(exc.orig).splitlines()[0]

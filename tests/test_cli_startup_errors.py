@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.app import build_application
 from config.settings import load_settings
@@ -236,6 +237,13 @@ async def test_an_unusable_database_url_is_one_line(
     code, _, err = await trendbot_async("feeds", "list", env={"DATABASE_URL": url}, cwd=tmp_path)
     assert_one_line(code, err, expected)
     assert ":pw@" not in err  # the password stays out of logs
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_that_does_not_exist_is_one_line(postgres_url: str) -> None:
+    url = make_url(postgres_url).set(database="no_such_db").render_as_string(hide_password=False)
+    result = trendbot("feeds", "list", env={"DATABASE_URL": url})
+    assert_one_line(result.returncode, result.stderr, '"no_such_db" does not exist', "DATABASE_URL")
 
 
 # -- files and settings --------------------------------------------------------------

@@ -124,12 +124,14 @@ def open_problem(url: URL, exc: BaseException) -> str | None:
                 "from a backup, or point DATABASE_URL at a new file"
             )
         return None
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
     if isinstance(exc, OSError) or "connect" in reason.lower():
-        where = f"{url.host or 'localhost'}:{url.port or 5432}"
         return (
             f"can't connect to PostgreSQL at {where} ({reason}): check the host and port "
             "in DATABASE_URL and that the server is running"
         )
+    if "authentication" in reason or "does not exist" in reason:  # user, password, database
+        return f"PostgreSQL at {where} refused trendbot ({reason}): check DATABASE_URL"
     return None
 
 
