@@ -177,12 +177,13 @@ def poll(
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         Console(width=120).print(poll_table(report))
-    failed = report.count("failed")
-    if failed and failed == len(report.feeds):
+    failures = [feed.error for feed in report.feeds if feed.status == "failed"]
+    if failures and len(failures) == len(report.feeds):
         # Not one feed answered: more likely this machine's network than every feed at once.
         typer.echo(
-            f"trendbot: none of the {failed} feeds could be fetched: check the network "
-            "(DNS, proxy, firewall) and try again",
+            f"trendbot: none of the {len(failures)} feeds could be fetched (first error: "
+            f"{' '.join(str(failures[0]).split())[:200]}): check the network (DNS, proxy, "
+            "firewall) and try again",
             err=True,
         )
         raise typer.Exit(1)
