@@ -261,7 +261,7 @@ def test_analyze_with_a_missing_themes_file_is_one_line(tmp_path: Path) -> None:
     assert not result.stdout
 
 
-@pytest.mark.parametrize("weight", [".nan", ".inf", "1.0e+308"])
+@pytest.mark.parametrize("weight", [".nan", ".inf", "1.0e+308", "1e308", "NaN"])
 def test_a_theme_weight_that_is_not_a_usable_number_is_refused(weight: str, tmp_path: Path) -> None:
     shipped = (ROOT / "config" / "themes.yaml").read_text(encoding="utf-8")
     themes = tmp_path / "themes.yaml"

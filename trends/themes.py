@@ -252,6 +252,7 @@ def _term_weights(raw: object, where: str, *, required: bool) -> list[tuple[str,
             # YAML reads bare yes/no/on/off/numbers as non-strings: say so instead of guessing.
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"{where}.{language}: term {text!r} must be a quoted string")
+            weight = _yaml_number(weight)
             if not isinstance(weight, int | float) or isinstance(weight, bool) or weight == 0:
                 raise ValueError(f"{where}.{language}: {text!r} needs a non-zero number weight")
             # NaN compares false with everything, so it would silently turn the trend off;
@@ -265,6 +266,16 @@ def _term_weights(raw: object, where: str, *, required: bool) -> list[tuple[str,
     if required and not pairs:
         raise ValueError(f"{where}: at least one term is needed")
     return pairs
+
+
+def _yaml_number(value: object) -> object:
+    """`value`, or the number it spells: YAML 1.1 reads 1e3 (no dot) as a string."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _gate_terms(raw: object) -> list[str]:
