@@ -131,7 +131,7 @@ async def test_the_bot_api_base_url_in_ptbs_own_form_ending_in_bot_works(
     try:
         application = build_application(settings, service, with_jobs=False)
         async with application:
-            assert application.post_init is not None
+            assert application.post_init is not None and application.updater is not None
             await application.post_init(application)
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
             await application.start()
