@@ -23,6 +23,7 @@ from trends.errors import TrendbotError
 from trends.ingest.report import FeedEvent
 from trends.opml import MAX_OPML_BYTES
 from trends.service import TrendService
+from trends.strings import clip
 
 __all__ = [
     "add_feed",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 OPML_FILENAME = "trendbot-feeds.opml"
+_URL_SHOWN = 300  # a refused URL is echoed cut: a long one would pass Telegram's 4,096 chars
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +79,22 @@ async def add_feed(update: Update, context: TrendContext) -> None:
         added = await context.service.feeds.add(url, allow_private=allow_private)
     except TrendbotError as exc:
         reason = escape(str(exc) or exc.key)
-        await reply(update, text(language, "addfeed_failed", url=escape(url), reason=reason))
+        shown = clip(url, _URL_SHOWN, at_word=False)
+        await reply(update, text(language, "addfeed_failed", url=escape(shown), reason=reason))
         return
     done = text(
         language,
-        "addfeed_done",
+        "addfeed_listed" if added.already_listed else "addfeed_done",
         title=escape(added.title),
         items=added.items,
         url=escape(added.url),
+        id=added.id,
     )
     await reply(update, done)
 
 
 async def remove_feed(update: Update, context: TrendContext) -> None:
-    """/removefeed URL-or-number: stop polling a feed."""
+    """/removefeed ID-or-URL: stop polling a feed."""
     if (language := await _admin_language(update, context)) is None:
         return
     query = " ".join(context.args or []).strip()
@@ -101,7 +105,8 @@ async def remove_feed(update: Update, context: TrendContext) -> None:
     if removed is None:
         await reply(update, text(language, "removefeed_unknown", query=escape(query)))
         return
-    await reply(update, text(language, "removefeed_done", url=escape(removed)))
+    key = "removefeed_already" if removed.already else "removefeed_done"
+    await reply(update, text(language, key, url=escape(removed.url), name=escape(removed.name)))
 
 
 async def import_feeds(update: Update, context: TrendContext) -> None:

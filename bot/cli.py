@@ -19,9 +19,10 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_errors import EXIT_CODE, check_bot, explain
 from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines, output_line
 from trends.delivery.broadcast import BroadcastResult
@@ -48,9 +49,11 @@ SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
 def main() -> None:
     try:
         app()
-    except (SettingsError, ConfigError) as exc:
-        typer.echo(f"trendbot: {exc}", err=True)
-        raise SystemExit(2) from None
+    except Exception as exc:
+        if (line := explain(exc)) is None:
+            raise  # a bug: its traceback is what a developer needs
+        typer.echo(f"trendbot: {line}", err=True)
+        raise SystemExit(EXIT_CODE) from None
 
 
 def _settings() -> Settings:
@@ -74,6 +77,7 @@ def run() -> None:
         raise typer.Exit(2)
     from bot.app import build_application  # imported late: the other commands need no PTB app
 
+    _run(lambda: _preflight(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
     )
@@ -81,6 +85,20 @@ def run() -> None:
     build_application(settings).run_polling(
         allowed_updates=["message", "callback_query", "channel_post", "my_chat_member"]
     )
+
+
+async def _preflight(settings: Settings) -> None:
+    """Ask Telegram who the bot is and open the database, before the bot starts.
+
+    A rejected token, an unreachable Bot API or a database that can't be opened then ends
+    `run` in one line (bot/cli_errors.py); inside PTB's start-up the same failure is
+    logged with a traceback, and PTB's message for a rejected token quotes the token.
+    """
+    from bot.app import build_application
+
+    await check_bot(build_application(settings, with_jobs=False).bot)
+    service = await open_service(settings)
+    await service.close()
 
 
 @app.command()
@@ -159,6 +177,16 @@ def poll(
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         Console(width=120).print(poll_table(report))
+    failures = [feed.error for feed in report.feeds if feed.status == "failed"]
+    if failures and len(failures) == len(report.feeds):
+        # Not one feed answered: more likely this machine's network than every feed at once.
+        typer.echo(
+            f"trendbot: none of the {len(failures)} feeds could be fetched (first error: "
+            f"{' '.join(str(failures[0]).split())[:200]}): check the network (DNS, proxy, "
+            "firewall) and try again",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -253,10 +281,6 @@ def _rule(title: str) -> str:
     return f"── {title} " + "─" * max(0, 60 - len(title))
 
 
-if __name__ == "__main__":
-    main()
-
-
 async def _broadcast_current(settings: Settings) -> BroadcastResult:
     """Each active subscriber's digest of the current period, through the scheduler's path.
 
@@ -270,8 +294,14 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
     service = await open_service(settings)
     try:
         application = build_application(settings, service, with_jobs=False)
+        await check_bot(application.bot)  # a rejected token: one line, not a traceback
         async with application:
             due = await service.digests.current(include_settled=True)
             return await broadcast(application.bot, service, settings, due)
     finally:
         await service.close()
+
+
+# Last, so that every function above is defined when `python -m bot.cli` runs a command.
+if __name__ == "__main__":
+    main()

@@ -51,16 +51,16 @@ def _allow_private() -> bool:
 def list_feeds() -> None:
     """Each feed with its health: last success, last error, failures, next check, posts."""
     health = _with_service(lambda service: service.feeds.health())
-    table = Table("#", "Feed", "Last success", "Failures", "Last error", "Next check", "7 days")
+    table = Table("Id", "Feed", "Last success", "Failures", "Last error", "Next check", "7 days")
     for feed in health:
         table.add_row(
-            str(feed.number),
+            str(feed.id),
             f"{feed.name}\n{feed.url}"
             + ("" if feed.enabled else f"\ndisabled: {feed.disabled_reason}"),
             _when(feed.last_success_at),
             str(feed.consecutive_failures),
             feed.last_error or "",
-            _when(feed.next_check_at) if feed.enabled else "—",
+            (_when(feed.next_check_at) if feed.next_check_at else "now") if feed.enabled else "—",
             str(feed.posts_7d),
         )
     Console(width=160).print(table)
@@ -77,19 +77,25 @@ def add_feed(
     except TrendbotError as exc:
         typer.echo(f"trendbot: can't add {url}: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"Added {added.title} ({added.items} items): {added.url}")
+    if added.already_listed:
+        typer.echo(f"Already listed as feed {added.id}, {added.title}: {added.url}")
+        return
+    typer.echo(f"Added {added.title} ({added.items} items) as feed {added.id}: {added.url}")
 
 
 @feeds_app.command("remove")
 def remove_feed(
-    feed: Annotated[str, typer.Argument(help="The URL, or the number in `list`")],
+    feed: Annotated[str, typer.Argument(help="The URL, or the id in `list`")],
 ) -> None:
     """Stop polling a feed; its posts stay in the archive."""
     removed = _with_service(lambda service: service.feeds.remove(feed))
     if removed is None:
         typer.echo(f"trendbot: no feed {feed!r}; `trendbot feeds list` shows them", err=True)
         raise typer.Exit(1)
-    typer.echo(f"Removed {removed}")
+    if removed.already:
+        typer.echo(f"trendbot: {removed.url} is already gone: it was removed before", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Removed {removed.url}")
 
 
 @feeds_app.command("import")

@@ -39,7 +39,7 @@ _EN = {
         "<b>Admin commands</b>\n"
         "/feeds: the feeds, their health and ids\n"
         "/addfeed URL: add a feed (or send an OPML file)\n"
-        "/removefeed N|URL: stop polling a feed\n"
+        "/removefeed ID|URL: stop polling a feed\n"
         "/exportfeeds: the feeds as OPML\n"
         "/stats: subscribers, posts this week, feed health, the last broadcast\n"
         "/feedback: readers' “wrong trend?” answers"
@@ -237,20 +237,28 @@ _EN = {
     "feeds_header": "<b>Feeds</b>: {count}",
     "feeds_empty": "No feeds yet. Add one with <code>/addfeed URL</code>.",
     "feed_line": (
-        "{number}. <b>{name}</b>{state}\n{url}\n"
+        "{id}. <b>{name}</b>{state}\n{url}\n"
         "last success {success} · {posts} posts in 7 days · next check {next}"
     ),
     "feed_failing": "\n⚠️ {failures} failures in a row; last error: {error}",
     "feed_last_error": "\nlast error ({when}): {error}",
     "feed_disabled": " ⛔ disabled: {reason}",
     "never": "never",
-    "feeds_footer": "/addfeed URL · /removefeed N · send an .opml file to import · /exportfeeds",
+    "now": "now",
+    "feeds_footer": (
+        "/addfeed URL · /removefeed ID (the number before a feed) · "
+        "send an .opml file to import · /exportfeeds"
+    ),
     "addfeed_usage": "Send <code>/addfeed URL</code> with the address of an RSS or Atom feed.",
     "addfeed_done": "Added <b>{title}</b> ({items} items). It is polled from now on.\n{url}",
+    "addfeed_listed": (
+        "<b>{title}</b> is already in the list (feed {id}, {items} posts); nothing changed.\n{url}"
+    ),
     "addfeed_failed": "Can't add {url}: {reason}",
-    "removefeed_usage": "Send <code>/removefeed N</code> with a number from /feeds, or the URL.",
+    "removefeed_usage": "Send <code>/removefeed ID</code> with a feed's id from /feeds, or its URL.",
     "removefeed_done": "Removed {url}. Its posts stay in the archive.",
-    "removefeed_unknown": "There is no feed “{query}”. /feeds lists them with their numbers.",
+    "removefeed_already": "<b>{name}</b> is already gone: it was removed before.\n{url}",
+    "removefeed_unknown": "There is no feed “{query}”. /feeds lists them with their ids.",
     "opml_imported": "Imported {added} feeds from the OPML file; skipped {skipped}.",
     "opml_skipped": "• {url}: {reason}",
     "opml_failed": "That file can't be imported: {reason}",
@@ -472,19 +480,24 @@ _ZH = {
     "feeds_header": "<b>订阅源</b>：共 {count} 个",
     "feeds_empty": "还没有订阅源。发送 <code>/addfeed URL</code> 添加一个。",
     "feed_line": (
-        "{number}. <b>{name}</b>{state}\n{url}\n"
+        "{id}. <b>{name}</b>{state}\n{url}\n"
         "上次成功 {success} · 近 7 天 {posts} 篇 · 下次检查 {next}"
     ),
     "feed_failing": "\n⚠️ 已连续失败 {failures} 次；最近错误：{error}",
     "feed_last_error": "\n最近错误（{when}）：{error}",
     "feed_disabled": " ⛔ 已停用：{reason}",
     "never": "从未",
-    "feeds_footer": "/addfeed URL · /removefeed N · 发送 .opml 文件导入 · /exportfeeds",
+    "now": "现在",
+    "feeds_footer": (
+        "/addfeed URL · /removefeed 编号（订阅源前的数字）· 发送 .opml 文件导入 · /exportfeeds"
+    ),
     "addfeed_usage": "请发送 <code>/addfeed URL</code>，附上 RSS 或 Atom 订阅源地址。",
     "addfeed_done": "已添加 <b>{title}</b>（{items} 条）。从现在起定期抓取。\n{url}",
+    "addfeed_listed": "<b>{title}</b> 已在列表中（编号 {id}，{items} 篇），未做更改。\n{url}",
     "addfeed_failed": "无法添加 {url}：{reason}",
-    "removefeed_usage": "请发送 <code>/removefeed N</code>（/feeds 中的编号）或订阅源地址。",
+    "removefeed_usage": "请发送 <code>/removefeed 编号</code>（/feeds 中的编号）或订阅源地址。",
     "removefeed_done": "已移除 {url}。已抓取的文章仍保留在存档中。",
+    "removefeed_already": "<b>{name}</b> 已经移除过了。\n{url}",
     "removefeed_unknown": "没有“{query}”这个订阅源。发送 /feeds 查看编号。",
     "opml_imported": "已从 OPML 文件导入 {added} 个订阅源，跳过 {skipped} 个。",
     "opml_skipped": "• {url}：{reason}",

@@ -43,7 +43,12 @@ def render_feed_event(event: FeedEvent, language: str = "en") -> str:
 def render_import(report: ImportReport, language: str) -> list[str]:
     header = text(language, "opml_imported", added=len(report.added), skipped=len(report.skipped))
     lines = [
-        text(language, "opml_skipped", url=escape(url), reason=escape(clip(reason, _ERROR_CHARS)))
+        text(
+            language,
+            "opml_skipped",
+            url=escape(clip(url, _ERROR_CHARS)),
+            reason=escape(clip(reason, _ERROR_CHARS)),
+        )
         for url, reason in report.skipped[:_MAX_SKIPPED_LISTED]
     ]
     return split_blocks([header, "\n".join(lines)] if lines else [header])
@@ -58,13 +63,14 @@ def _feed_block(feed: FeedHealth, language: str) -> str:
     block = text(
         language,
         "feed_line",
-        number=feed.number,
+        id=feed.id,
         name=escape(feed.name),
         state=state,
         url=escape(feed.url),
         success=_when(feed.last_success_at) or never,
         posts=feed.posts_7d,
-        next=_when(feed.next_check_at) if feed.enabled else "—",
+        # No next check yet: a just-added feed is polled at the next tick.
+        next=(_when(feed.next_check_at) or text(language, "now")) if feed.enabled else "—",
     )
     if feed.consecutive_failures:
         error = escape(clip(feed.last_error or "", _ERROR_CHARS))

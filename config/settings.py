@@ -7,6 +7,7 @@ variable and what it expects, so start-up never ends in a traceback.
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 __all__ = [
     "DEFAULT_FEEDS_PATH",
@@ -46,6 +49,10 @@ _EXPECTS = {
     "TRENDBOT_LLM_API_KEY": "the API key of the LLM endpoint",
     "TRENDBOT_LLM_DAILY_TOKENS": "tokens per day the LLM may use, a whole number from 0 up",
 }
+
+
+_SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "TRENDBOT_LLM_API_KEY"})
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")  # the password in scheme://user:password@host
 
 
 class SettingsError(Exception):
@@ -93,7 +100,9 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("not an http(s) URL")
-        return value.rstrip("/")
+        # python-telegram-bot's own base_url form ends in /bot (the token follows); the bot
+        # adds /bot itself, so either form names the same server.
+        return value.rstrip("/").removesuffix("/bot")
 
     @field_validator("database_url")
     @classmethod
@@ -104,6 +113,10 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + value[len(plain) :]
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("unsupported driver")
+        try:
+            make_url(value).port  # noqa: B018 - a port that is not a number fails here
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError("not a URL SQLAlchemy can read") from exc
         return value
 
     @field_validator("llm_url")
@@ -171,14 +184,22 @@ def load_settings(**overrides: object) -> Settings:
     """Read the settings; raise `SettingsError` with one readable line on a bad value."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        raise SettingsError(
+            "the .env file is not UTF-8 text: save it as UTF-8 (or delete it)"
+        ) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = _variable_for(field)
         given = error.get("input")
-        raise SettingsError(
-            f"{variable}={given!s} is not valid: expected {_EXPECTS.get(variable, error['msg'])}"
-        ) from None
+        expected = _EXPECTS.get(variable, error["msg"])
+        if given is None:  # a required setting left out, not one given the value "None"
+            raise SettingsError(f"{variable} is not set: expected {expected}") from None
+        if variable in _SECRETS:  # the line ends up in logs: never echo a token or key
+            raise SettingsError(f"{variable} is not valid: expected {expected}") from None
+        shown = _PASSWORD.sub(r"\1***@", str(given))
+        raise SettingsError(f"{variable}={shown} is not valid: expected {expected}") from None
 
 
 def _variable_for(field: str) -> str:

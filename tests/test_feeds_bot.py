@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -42,7 +43,8 @@ async def ask(bot_api: FakeBotAPI, user: int, command: str) -> str:
 async def test_an_admin_adds_lists_and_removes_feeds(
     bot_api: FakeBotAPI, service: TrendService, feed_server: FeedServer
 ) -> None:
-    url = feed_server.add_body("/lab.xml", titled(rss("lab", items=4), "lab", "Lab &lt;News&gt;"))
+    lab = rss("lab", items=4, day=datetime.now(UTC))  # published this week
+    url = feed_server.add_body("/lab.xml", titled(lab, "lab", "Lab &lt;News&gt;"))
     html = feed_server.add_body("/page", b"<!doctype html><html>hi</html>", "text/html")
     async with running_bot(bot_api, service):
         added = await ask(bot_api, ADMIN, f"/addfeed {url}")
@@ -58,7 +60,7 @@ async def test_an_admin_adds_lists_and_removes_feeds(
         assert "4 posts in 7 days" in listing and "last success 20" in listing
 
         assert "Removed" in await ask(bot_api, ADMIN, "/removefeed 1")
-        assert "There is no feed" in await ask(bot_api, ADMIN, "/removefeed 1")
+        assert "already gone" in await ask(bot_api, ADMIN, "/removefeed 1")
         assert "No feeds yet" in await ask(bot_api, ADMIN, "/feeds")
     assert await service.feeds.health() == []
 

@@ -74,6 +74,8 @@ def test_feeds_add_list_remove_export_import(env: str, server: FeedServer, tmp_p
     extra = server.add_body("/extra.xml", rss("extra", items=5))
     added = runner.invoke(app, ["feeds", "add", extra])
     assert added.exit_code == 0 and "Added extra (5 items)" in added.stdout
+    again = runner.invoke(app, ["feeds", "add", extra])
+    assert again.exit_code == 0 and "Already listed as feed" in again.stdout
     refused = runner.invoke(app, ["feeds", "add", "file:///etc/passwd"])
     assert refused.exit_code == 1 and "only http and https" in refused.output
 
@@ -87,7 +89,8 @@ def test_feeds_add_list_remove_export_import(env: str, server: FeedServer, tmp_p
 
     removed = runner.invoke(app, ["feeds", "remove", extra])
     assert removed.exit_code == 0 and extra not in [feed.url for feed in health(env)]
-    assert runner.invoke(app, ["feeds", "remove", extra]).exit_code == 1
+    twice = runner.invoke(app, ["feeds", "remove", extra])
+    assert twice.exit_code == 1 and "already gone" in twice.output
 
     imported = runner.invoke(app, ["feeds", "import", str(exported)])
     assert imported.exit_code == 0 and "Imported 1 feeds, skipped 2" in imported.stdout

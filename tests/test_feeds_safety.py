@@ -133,5 +133,6 @@ async def test_opml_import_skips_unsafe_and_known_feeds_and_export_lists_the_res
     assert again.added == [] and ("https://8.8.8.8/a.xml", "already in the list") in again.skipped
     exported = read_opml(await service.feeds.export_opml())
     assert [(f.url, f.name) for f in exported] == [("https://8.8.8.8/a.xml", "A")]
-    assert await service.feeds.remove("1") == "https://8.8.8.8/a.xml"
+    removed = await service.feeds.remove("https://8.8.8.8/a.xml")
+    assert removed is not None and removed.url == "https://8.8.8.8/a.xml" and not removed.already
     assert read_opml(await service.feeds.export_opml()) == []

@@ -121,7 +121,7 @@ def test_poll_once_reads_the_private_feeds_setting_when_it_polls(
 
     monkeypatch.setenv("TRENDBOT_ALLOW_PRIVATE_FEEDS", "0")
     refused = CliRunner().invoke(app, ["poll", "--once", "--json"])
-    assert refused.exit_code == 0, refused.output
+    assert refused.exit_code == 1, refused.output  # no feed could be fetched
     assert json.loads(refused.stdout)["failed"] == [
         {
             "url": cli_env.url("/internal.xml"),

@@ -426,4 +426,4 @@ def test_bad_llm_settings_stop_start_up_with_one_line(
     with pytest.raises(SettingsError) as error:
         load_settings()
     message = str(error.value)
-    assert message.startswith(f"{variable}=") and "\n" not in message
+    assert message.startswith(variable) and "\n" not in message and "None" not in message

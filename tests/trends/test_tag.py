@@ -354,7 +354,7 @@ def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
 
 def test_public_names() -> None:
     assert trends.ingest.tag.__all__ == ["about_ai", "tag"]
-    assert sorted(trends.themes.__all__) == ["Term", "Themes", "fold_zh", "load_themes"]
+    assert sorted(trends.themes.__all__) == ["Term", "Themes", "load_themes"]
 
 
 # --- quality on the labelled dev set ------------------------------------------------------

@@ -11,9 +11,12 @@ from datetime import datetime
 
 from trends.ingest import schedule
 from trends.ingest.report import FeedEvent
+from trends.ingest.text import safe_text
 from trends.store.schema import FeedRow
 
-__all__ = ["failed", "succeeded"]
+__all__ = ["FEED_NAME_CHARS", "failed", "succeeded"]
+
+FEED_NAME_CHARS = 200  # feeds.name's column width
 
 
 def succeeded(
@@ -37,6 +40,10 @@ def succeeded(
         feed.etag = etag or feed.etag
         feed.last_modified = last_modified or feed.last_modified
     feed.title = title or feed.title
+    if title and title.strip() and feed.name == feed.url:
+        # Named by nobody (an OPML outline without a title): the feed's own <title> reads
+        # better in digests than its address. A name someone gave is kept.
+        feed.name = safe_text(" ".join(title.split()), FEED_NAME_CHARS)
     if moved_to:
         feed.url = moved_to
     feed.last_success_at = now

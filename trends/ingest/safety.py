@@ -40,15 +40,25 @@ _HEAD_BYTES = 64 * 1024  # a DOCTYPE comes before the root element, near the top
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are IPv4
+# DNS limits (RFC 1035): longer names can't resolve, and the resolver raises on them.
+_MAX_HOST_CHARS = 253
+_MAX_LABEL_CHARS = 63
+MAX_URL_CHARS = 2048  # feeds.url's column width
 
 
 def url_problem(url: str) -> str | None:
     """Why `url` can't be fetched as written (a bracket left open, a port that is not a
-    number or out of range), or None when it parses."""
+    number or out of range, a host name longer than DNS allows), or None when it parses."""
     try:
-        urlsplit(url).port  # noqa: B018 - the port is only checked when it is read
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - the port is only checked when it is read
     except ValueError as exc:
         return str(exc)
+    host = parts.hostname or ""
+    if len(host) > _MAX_HOST_CHARS:
+        return f"the host name is {len(host):,} characters long; DNS allows {_MAX_HOST_CHARS}"
+    if any(len(label) > _MAX_LABEL_CHARS for label in host.split(".")):
+        return f"a part of the host name is longer than DNS allows ({_MAX_LABEL_CHARS} characters)"
     return None
 
 
@@ -84,7 +94,14 @@ def _public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 async def check_feed_url(url: str, *, allow_private: bool = False) -> str:
     """Return `url` stripped if it may be fetched; raise `UnsafeFeedURL` saying why not."""
     url = url.strip()
+    if (problem := url_problem(url)) is not None:
+        raise UnsafeFeedURL(f"that URL can't be used: {problem}")
+    if len(url) > MAX_URL_CHARS:
+        raise UnsafeFeedURL(f"the URL is {len(url):,} characters long; at most {MAX_URL_CHARS:,}")
     parts = urlsplit(url)
+    if not parts.scheme or any(char.isspace() for char in url):
+        # "not a url" or "example.com/feed": no scheme to refuse, just not a URL at all.
+        raise UnsafeFeedURL("that is not a URL: use http(s)://…, e.g. https://example.com/feed")
     if parts.scheme.lower() not in _SCHEMES:
         raise UnsafeFeedURL(f"only http and https feeds are allowed, not {parts.scheme or url!r}")
     host = parts.hostname

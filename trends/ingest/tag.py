@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trends.models import TrendTag
-from trends.themes import Term, Themes, fold_zh
+from trends.strings import fold_zh
+from trends.themes import Term, Themes
 
 __all__ = ["about_ai", "tag"]
 

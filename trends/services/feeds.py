@@ -33,16 +33,18 @@ from trends.store import feeds as feed_store
 from trends.store.db import Database
 from trends.themes import Themes
 
-__all__ = ["AddedFeed", "FeedHealth", "FeedsService", "ImportReport"]
+__all__ = ["AddedFeed", "FeedHealth", "FeedsService", "ImportReport", "RemovedFeed"]
 
 PARALLEL_PARSE_FEEDS = 50  # polls of this many feeds parse in worker processes
+_MAX_ID_DIGITS = 18  # below BIGINT's limit: a longer "id" can't be one of ours
 
 
 @dataclass(frozen=True, slots=True)
 class FeedHealth:
-    """One line of `/feeds`: `number` is what `/removefeed N` takes."""
+    """One line of `/feeds`: `id` is what `/removefeed ID` takes; it never changes, so
+    removing one feed leaves every other feed's id as it was."""
 
-    number: int
+    id: int
     url: str
     name: str
     language: str
@@ -58,9 +60,22 @@ class FeedHealth:
 
 @dataclass(frozen=True, slots=True)
 class AddedFeed:
+    """A feed `/addfeed` stored, or found already listed (then nothing was changed)."""
+
     url: str
     title: str
     items: int
+    id: int
+    already_listed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedFeed:
+    """The feed `/removefeed` named; `already` when an earlier removal took it out."""
+
+    url: str
+    name: str
+    already: bool = False
 
 
 @dataclass(slots=True)
@@ -152,14 +167,14 @@ class FeedsService:
         return self._parsers
 
     async def health(self, now: datetime | None = None) -> list[FeedHealth]:
-        """Every managed feed with its record, numbered in the order `/removefeed N` uses."""
+        """Every managed feed with its record, by id."""
         now = now or clock.utcnow()
         async with self.db.new_session() as session:
             rows = await feed_store.listed_feeds(session)
-            counts = await feed_store.posts_since_by_feed(session, now - WEEK)
+            counts = await feed_store.posts_published_by_feed(session, now - WEEK, now)
         return [
             FeedHealth(
-                number=number,
+                id=row.id,
                 url=row.url,
                 name=row.name,
                 language=row.language,
@@ -172,7 +187,7 @@ class FeedsService:
                 posts_7d=counts.get(row.id, 0),
                 disabled_reason=row.disabled_reason,
             )
-            for number, row in enumerate(rows, start=1)
+            for row in rows
         ]
 
     async def add(
@@ -184,8 +199,13 @@ class FeedsService:
         language: str = "en",
         total_seconds: float = 30.0,
     ) -> AddedFeed:
-        """Fetch `url` once; store it if it is a usable feed, else raise a `TrendbotError`."""
+        """Fetch `url` once; store it if it is a usable feed, else raise a `TrendbotError`.
+
+        A feed that is already listed and polled is left as it is (`already_listed`).
+        """
         url = await check_feed_url(url, allow_private=allow_private)
+        if (listed := await self._listed(url)) is not None:
+            return listed
 
         async def guard(target: str) -> None:
             await check_feed_url(target, allow_private=allow_private)
@@ -199,23 +219,40 @@ class FeedsService:
             parse, fetched.content, url=fetched.url, content_type=fetched.content_type
         )
         final_url = fetched.permanent_redirect or url
+        if final_url != url and (listed := await self._listed(final_url)) is not None:
+            return listed  # the address given redirects to a feed already in the list
         title = parsed.title or urlsplit(final_url).hostname or final_url
         spec = FeedSpec(url=final_url, name=(name or title)[:200], language=language)
         async with self.db.new_session() as session, session.begin():
-            await feed_store.add_feed(session, spec, clock.utcnow())
-        return AddedFeed(url=final_url, title=title, items=len(parsed.entries))
+            row = await feed_store.add_feed(session, spec, clock.utcnow())
+        return AddedFeed(url=final_url, title=title, items=len(parsed.entries), id=row.id)
 
-    async def remove(self, url_or_number: str) -> str | None:
-        """Remove a feed given its URL or its `/feeds` number; its URL, or None if not found."""
-        target = url_or_number.strip()
-        if target.isdigit():
-            listed = await self.health()
-            found = next((feed for feed in listed if feed.number == int(target)), None)
-            if found is None:
+    async def _listed(self, url: str) -> AddedFeed | None:
+        """The feed at `url` if it is listed and polled (a removed or disabled one may come
+        back)."""
+        async with self.db.new_session() as session:
+            row = await feed_store.feed_by_url(session, url)
+            if row is None or not row.enabled:
                 return None
-            target = found.url
+            items = await feed_store.post_count(session, row.id)
+        return AddedFeed(url=row.url, title=row.name, items=items, id=row.id, already_listed=True)
+
+    async def remove(self, url_or_id: str) -> RemovedFeed | None:
+        """Remove a feed given its URL or its `/feeds` id; None when there never was one."""
+        target = url_or_id.strip()
         async with self.db.new_session() as session, session.begin():
-            return target if await feed_store.remove_feed(session, target) else None
+            if target.isascii() and target.isdigit():
+                if len(target) > _MAX_ID_DIGITS:
+                    return None
+                row = await feed_store.feed_by_id(session, int(target))
+            else:
+                row = await feed_store.feed_by_url(session, target)
+            if row is None:
+                return None
+            if row.disabled_reason == feed_store.REMOVED:
+                return RemovedFeed(url=row.url, name=row.name, already=True)
+            await feed_store.remove_feed(session, row.url)
+            return RemovedFeed(url=row.url, name=row.name)
 
     async def import_opml(self, content: bytes, *, allow_private: bool = False) -> ImportReport:
         """Add every safe feed the OPML lists; the others are reported with the reason."""

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import URL, Connection, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,7 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["Database", "open_database"]
+from trends.errors import DatabaseUnavailable
+
+__all__ = ["Database", "open_database", "open_problem"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK = 0x7472656E64  # "trend": the advisory lock key of start-up on PostgreSQL
@@ -78,13 +81,66 @@ class Database:
 
 
 async def open_database(url: str, *, migrate: bool = True) -> Database:
+    """The database at `url`, migrated; `DatabaseUnavailable` (one line saying what to do)
+    when it can't be opened: a folder that does not exist or can't be written, a file that
+    is not a SQLite database, a PostgreSQL server that can't be reached."""
     engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     database = Database(engine)
     if migrate:
-        await database.migrate()
+        try:
+            await database.migrate()
+        except Exception as exc:
+            await engine.dispose()
+            if (problem := open_problem(engine.url, exc)) is None:
+                raise
+            raise DatabaseUnavailable(problem) from exc
     return database
+
+
+def open_problem(url: URL, exc: BaseException) -> str | None:
+    """What an operator should read when opening the database at `url` raised `exc`, or
+    None for an error this can't explain."""
+    reason = _reason(exc)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        folder = path.parent.resolve()
+        if not folder.is_dir():
+            return (
+                f"the database folder {folder} does not exist: create it, or point "
+                "DATABASE_URL at a file in a folder that exists"
+            )
+        if isinstance(exc, PermissionError) or any(
+            words in reason for words in ("readonly", "read-only", "unable to open")
+        ):
+            return (
+                f"can't write the database {path} in {folder} ({reason}): make the folder "
+                "and the file writable by trendbot, or point DATABASE_URL elsewhere"
+            )
+        if "not a database" in reason or "malformed" in reason:
+            return (
+                f"{path} is not a SQLite database, or it is damaged ({reason}): restore it "
+                "from a backup, or point DATABASE_URL at a new file"
+            )
+        return None
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if isinstance(exc, OSError) or "connect" in reason.lower():
+        return (
+            f"can't connect to PostgreSQL at {where} ({reason}): check the host and port "
+            "in DATABASE_URL and that the server is running"
+        )
+    if "authentication" in reason or "does not exist" in reason:  # user, password, database
+        return f"PostgreSQL at {where} refused trendbot ({reason}): check DATABASE_URL"
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words: SQLAlchemy wraps them with SQL and a link to its docs."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    return str(inner).splitlines()[0] if str(inner) else type(inner).__name__
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -20,9 +20,11 @@ __all__ = [
     "add_feed",
     "all_feeds",
     "due_feeds",
+    "feed_by_id",
     "feed_by_url",
     "listed_feeds",
-    "posts_since_by_feed",
+    "post_count",
+    "posts_published_by_feed",
     "remove_feed",
     "sync_feeds",
 ]
@@ -77,6 +79,10 @@ async def feed_by_url(session: AsyncSession, url: str) -> FeedRow | None:
     return await session.scalar(select(FeedRow).where(FeedRow.url == url))
 
 
+async def feed_by_id(session: AsyncSession, feed_id: int) -> FeedRow | None:
+    return await session.get(FeedRow, feed_id)
+
+
 async def feeds_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, FeedRow]:
     rows = await session.scalars(select(FeedRow).where(FeedRow.id.in_(list(ids))))
     return {row.id: row for row in rows}
@@ -99,13 +105,22 @@ async def due_feeds(
     return list((await session.scalars(query)).all())
 
 
-async def posts_since_by_feed(session: AsyncSession, since: datetime) -> dict[int, int]:
+async def posts_published_by_feed(
+    session: AsyncSession, since: datetime, until: datetime
+) -> dict[int, int]:
+    """Posts each feed published in [since, until]: by publication date, so a new feed's
+    back catalogue, fetched this week, does not count as this week's posts."""
     query = (
         select(PostRow.feed_id, func.count())
-        .where(PostRow.fetched_at >= since)
+        .where(PostRow.published_at >= since, PostRow.published_at <= until)
         .group_by(PostRow.feed_id)
     )
     return {feed_id: count for feed_id, count in (await session.execute(query)).all()}
+
+
+async def post_count(session: AsyncSession, feed_id: int) -> int:
+    query = select(func.count()).select_from(PostRow).where(PostRow.feed_id == feed_id)
+    return int(await session.scalar(query) or 0)
 
 
 def _row_from_spec(spec: FeedSpec, now: datetime) -> FeedRow:
