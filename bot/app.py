@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, archive, commands, feedback
+from bot import admin, archive, commands, feedback, metrics
 from bot.alerts import AlertSender
 from bot.broadcast import digest_tick
 from bot.pacing import MAX_IN_FLIGHT, Pacer
@@ -146,6 +146,7 @@ async def _post_shutdown(application: Application) -> None:
 
 async def _poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await poll_due_feeds(commands.service_of(context))
+    metrics.record_poll(report)
     if report.events:  # failing, recovered, gone: each told to the admins once
         settings: Settings = context.bot_data["settings"]
         await admin.announce_feed_events(

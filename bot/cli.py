@@ -73,14 +73,14 @@ def run() -> None:
         )
         raise typer.Exit(2)
     from bot.app import build_application  # imported late: the other commands need no PTB app
+    from bot.serve import run_bot
 
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    build_application(settings).run_polling(
-        allowed_updates=["message", "callback_query", "channel_post", "my_chat_member"]
-    )
+    # Polling by default; webhook mode and the /healthz server per the settings (bot/serve.py).
+    run_bot(build_application(settings), settings)
 
 
 @app.command()

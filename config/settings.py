@@ -7,6 +7,7 @@ variable and what it expects, so start-up never ends in a traceback.
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
@@ -45,7 +46,15 @@ _EXPECTS = {
     "TRENDBOT_LLM_MODEL": "a model name, needed when TRENDBOT_LLM_URL is set",
     "TRENDBOT_LLM_API_KEY": "the API key of the LLM endpoint",
     "TRENDBOT_LLM_DAILY_TOKENS": "tokens per day the LLM may use, a whole number from 0 up",
+    "TRENDBOT_WEBHOOK_URL": "the public https URL Telegram should POST updates to",
+    "TRENDBOT_WEBHOOK_SECRET": "1 to 256 characters of A-Z, a-z, 0-9, _ and -",
+    "PORT": "a TCP port number from 1 to 65535",
+    "TRENDBOT_HTTP_PORT": "a TCP port number from 1 to 65535",
+    "TRENDBOT_HTTP_HOST": "an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
 }
+
+# Never echoed back in an error: the message ends up in logs.
+_SECRETS = frozenset({"TRENDBOT_WEBHOOK_SECRET"})
 
 
 class SettingsError(Exception):
@@ -78,6 +87,16 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, alias="TRENDBOT_LLM_MODEL", validate_default=True)
     llm_api_key: str | None = Field(default=None, alias="TRENDBOT_LLM_API_KEY")
     llm_daily_tokens: int = Field(default=200_000, ge=0, alias="TRENDBOT_LLM_DAILY_TOKENS")
+    # Webhook mode (instead of getUpdates) when the URL is set; see bot/web.py.
+    webhook_url: str | None = Field(default=None, alias="TRENDBOT_WEBHOOK_URL")
+    # Checked on every webhook request; derived from the token when unset (bot.web).
+    webhook_secret: str | None = Field(default=None, alias="TRENDBOT_WEBHOOK_SECRET", repr=False)
+    # $PORT, as platforms with a Procfile set it: where the webhook (and /healthz) listen.
+    port: int | None = Field(default=None, ge=1, le=65535, alias="PORT")
+    # /healthz and /metrics in polling mode; off unless set.
+    http_port: int | None = Field(default=None, ge=1, le=65535, alias="TRENDBOT_HTTP_PORT")
+    # None: 127.0.0.1 in polling mode, every interface in webhook mode (Telegram must reach it).
+    http_host: str | None = Field(default=None, alias="TRENDBOT_HTTP_HOST")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -114,6 +133,30 @@ class Settings(BaseSettings):
         if not value.strip().startswith(("http://", "https://")):
             raise ValueError("not an http(s) URL")
         return value.strip().rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        # What Telegram accepts as setWebhook's secret_token.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("not a valid secret token")
+        return value
+
+    @field_validator("http_host")
+    @classmethod
+    def _http_host(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("llm_model")
     @classmethod
@@ -175,7 +218,7 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = _variable_for(field)
-        given = error.get("input")
+        given = "(hidden)" if variable in _SECRETS else error.get("input")
         raise SettingsError(
             f"{variable}={given!s} is not valid: expected {_EXPECTS.get(variable, error['msg'])}"
         ) from None

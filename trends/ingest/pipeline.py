@@ -80,6 +80,7 @@ class FeedReport:
     warning: str | None = None
     moved_to: str | None = None  # the new URL after a permanent redirect
     event: FeedEvent | None = None
+    error_kind: str | None = None  # the failure's TrendbotError.key, e.g. "fetch.timeout"
 
 
 _Unmodified = tuple[int, FeedReport, FetchResult]  # (feed id, its report, the 304)
@@ -222,7 +223,9 @@ async def refresh_feed(
     except TrendbotError as exc:
         async with writing:
             event = await _record_failure(db, feed.id, now, exc)
-        return FeedReport(feed.url, feed.name, "failed", error=_message(exc), event=event)
+        return FeedReport(
+            feed.url, feed.name, "failed", error=_message(exc), event=event, error_kind=exc.key
+        )
     posts, known = await _unseen(db, feed.id, posts)  # known posts skip the costly enrich
     prepared = await asyncio.to_thread(enrich, posts, themes)
     if llm is not None:  # the model's tags and summary where it answers; the local ones stay
@@ -500,7 +503,9 @@ async def _unexpected_failure(
             event = await _record_failure(db, feed.id, now, error)
     except Exception:  # the database itself may be what failed; the poll still goes on
         log.exception("feed %s: the failure could not be recorded", feed.url)
-    return FeedReport(feed.url, feed.name, "failed", error=_message(error), event=event)
+    return FeedReport(
+        feed.url, feed.name, "failed", error=_message(error), event=event, error_kind="unexpected"
+    )
 
 
 _MAX_ERROR_CHARS = 1000
