@@ -19,6 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_db import db_app
 from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
 from config.settings import Settings, SettingsError, load_settings
@@ -40,6 +41,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(db_app, name="db")
 T = TypeVar("T")
 
 SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))

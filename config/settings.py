@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_THEMES_PATH",
     "Settings",
     "SettingsError",
+    "async_database_url",
     "load_settings",
 ]
 
@@ -117,13 +118,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        # Operators often paste a plain postgres:// URL from their host; give it an async driver.
-        for plain in ("postgres://", "postgresql://"):
-            if value.startswith(plain):
-                return "postgresql+asyncpg://" + value[len(plain) :]
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("unsupported driver")
-        return value
+        return async_database_url(value)
 
     @field_validator("llm_url")
     @classmethod
@@ -208,6 +203,17 @@ class Settings(BaseSettings):
 
 
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def async_database_url(value: str) -> str:
+    """`value` with an async driver; ValueError for a database trendbot can't use."""
+    # Operators often paste a plain postgres:// URL from their host; give it an async driver.
+    for plain in ("postgres://", "postgresql://"):
+        if value.startswith(plain):
+            return "postgresql+asyncpg://" + value[len(plain) :]
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("unsupported driver")
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:
