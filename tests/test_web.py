@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -32,6 +35,7 @@ from tests.test_bot import fresh_pricing_feed
 from tests.test_ingest import write_feeds_file
 from trends.service import TrendService
 
+ROOT = Path(__file__).resolve().parent.parent
 CHAT = 4242
 SECRET = "s3cret_Token-for-tests"
 
@@ -316,3 +320,48 @@ async def _lose_database(service: TrendService, database_url: str) -> None:
         await admin.execute(f'DROP DATABASE "{url.database}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+# -- the command itself ----------------------------------------------------------------
+
+
+async def test_python_m_bot_in_webhook_mode_serves_updates_and_stops_cleanly_on_sigterm(
+    bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """The Procfile's `web:` process, as a platform runs it: $PORT set, SIGTERM to stop."""
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRENDBOT_", "DATABASE_"))}
+    env |= {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": bot_api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        "TRENDBOT_FEEDS": str(no_feeds(tmp_path / "feeds.yaml")),  # nothing to fetch
+        "TRENDBOT_WEBHOOK_URL": hook,
+        "TRENDBOT_WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "TRENDBOT_HTTP_HOST": "127.0.0.1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        while bot_api.webhook is None:  # registered once the server listens
+            assert process.returncode is None, (await process.communicate())[1].decode()
+            assert asyncio.get_running_loop().time() < deadline, "the bot did not start"
+            await asyncio.sleep(0.2)
+        status, health = await get_json(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200 and health["mode"] == "webhook"
+        assert await post_update(hook, bot_api.push_text(CHAT, "/help"), SECRET) == 200
+        assert "/subscribe" in (await bot_api.wait_for_message(CHAT, timeout=10))["text"]
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert SECRET not in err.decode()
+    assert bot_api.calls_of("getUpdates") == []
