@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,8 +21,9 @@ from prometheus_client import (
     generate_latest,
 )
 
-from trends.delivery.broadcast import BroadcastResult
-from trends.ingest.pipeline import PollReport
+if TYPE_CHECKING:  # types only: the transport imports this module, and should stay light
+    from trends.delivery.broadcast import BroadcastResult
+    from trends.ingest.pipeline import PollReport
 
 __all__ = [
     "CONTENT_TYPE",

@@ -16,12 +16,14 @@ import asyncio
 import logging
 import signal
 
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.metrics import watch_queues
 from bot.pacing import Pacer
 from bot.web import HttpServer, Webhook, webhook_for
 from config.settings import Settings
+from trends.errors import ConfigError
 
 __all__ = ["ALLOWED_UPDATES", "DEFAULT_WEBHOOK_PORT", "listen_address", "run_bot", "serve"]
 
@@ -75,12 +77,17 @@ async def serve(
             application.update_queue.qsize,
             pacer.waiting if isinstance(pacer, Pacer) else lambda: 0,
         )
-        where = await server.start(*address) if server is not None and address else None
+        where = await _listen(server, address, webhook) if server and address else None
         await application.start()  # handlers and the scheduler, before updates can arrive
         if webhook is not None:
-            await application.bot.set_webhook(
-                webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
-            )
+            try:
+                await application.bot.set_webhook(
+                    webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
+                )
+            except TelegramError as exc:  # e.g. not https, or a port Telegram won't call
+                raise ConfigError(
+                    f"TRENDBOT_WEBHOOK_URL={webhook.url}: Telegram refused it: {exc.message}"
+                ) from None
             log.info("webhook mode: Telegram posts updates to %s", webhook.url)
         else:
             assert application.updater is not None
@@ -101,3 +108,16 @@ async def serve(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def _listen(
+    server: HttpServer, address: tuple[str, int], webhook: Webhook | None
+) -> tuple[str, int]:
+    try:
+        return await server.start(*address)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        setting = "PORT" if webhook is not None else "TRENDBOT_HTTP_PORT"
+        raise ConfigError(
+            f"cannot listen on {address[0]}:{address[1]} ({setting}, TRENDBOT_HTTP_HOST): "
+            f"{exc.strerror or exc}"
+        ) from None

@@ -33,6 +33,7 @@ from tests.fakes.feed_server import FeedServer
 from tests.harness import TOKEN, next_weekly_slot
 from tests.test_bot import fresh_pricing_feed
 from tests.test_ingest import write_feeds_file
+from trends.errors import ConfigError
 from trends.service import TrendService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -365,3 +366,33 @@ async def test_python_m_bot_in_webhook_mode_serves_updates_and_stops_cleanly_on_
     assert process.returncode == 0, err.decode()[-2000:]
     assert SECRET not in err.decode()
     assert bot_api.calls_of("getUpdates") == []
+
+
+async def test_a_webhook_telegram_refuses_or_a_taken_port_stops_start_up_with_one_line(
+    bot_api: FakeBotAPI, quiet_service: TrendService
+) -> None:
+    port = free_port()
+    settings = bot_settings(
+        bot_api,
+        TRENDBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        PORT=str(port),
+        TRENDBOT_HTTP_HOST="127.0.0.1",
+    )
+    bot_api.fail_next(
+        "setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided for webhook"
+    )
+    application = build_application(settings, quiet_service, with_jobs=False)
+    with pytest.raises(
+        ConfigError, match=r"TRENDBOT_WEBHOOK_URL=.*refused it:.*https url must be provided"
+    ):
+        await asyncio.wait_for(serve(application, settings, asyncio.Event()), 15)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = bot_settings(bot_api, TRENDBOT_HTTP_PORT=str(taken.getsockname()[1]))
+        application = build_application(busy, quiet_service, with_jobs=False)
+        with pytest.raises(
+            ConfigError, match=r"cannot listen on 127\.0\.0\.1:.*TRENDBOT_HTTP_PORT"
+        ):
+            await asyncio.wait_for(serve(application, busy, asyncio.Event()), 15)
