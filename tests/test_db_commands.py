@@ -327,3 +327,17 @@ async def test_db_copy_refuses_a_target_that_holds_another_installation(
     done = trendbot("db", "copy", "--to", postgres_target, database_url=source_url, feeds=mine)
     assert done.returncode == 1
     assert "table feeds: the target holds rows that are not the source's" in done.stderr
+
+
+def test_db_copy_names_a_target_it_cannot_use_without_printing_its_password(
+    tmp_path: Path,
+) -> None:
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [])
+    source_url = f"sqlite+aiosqlite:///{tmp_path}/trendbot.db"
+    done = trendbot(
+        "db", "copy", "--to", "mysql://me:hunter2@db.example/trendbot",
+        database_url=source_url, feeds=feeds,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "expected a postgresql://" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

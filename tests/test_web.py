@@ -396,3 +396,17 @@ async def test_a_webhook_telegram_refuses_or_a_taken_port_stops_start_up_with_on
             ConfigError, match=r"cannot listen on 127\.0\.0\.1:.*TRENDBOT_HTTP_PORT"
         ):
             await asyncio.wait_for(serve(application, busy, asyncio.Event()), 15)
+
+
+async def test_healthz_is_503_when_the_scheduler_has_stopped(
+    bot_api: FakeBotAPI, quiet_service: TrendService
+) -> None:
+    settings = bot_settings(bot_api, TRENDBOT_HTTP_PORT=str(free_port()))
+    async with serving(settings, quiet_service) as (base, application):
+        assert (await get_json(f"{base}/healthz"))[0] == 200
+        assert application.job_queue is not None
+        await application.job_queue.stop()  # no more polls, digests or alerts
+        status, health = await get_json(f"{base}/healthz")
+        assert status == 503
+        assert health["scheduler"] is False and health["database"] is True
+        assert health["problems"] == ["scheduler: not running"]
