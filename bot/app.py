@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, archive, commands, feedback
+from bot import admin, archive, commands, feedback, metrics
 from bot.alerts import AlertSender
 from bot.broadcast import digest_tick
 from bot.context import CONTEXT_TYPES, TrendApplication, TrendContext
@@ -146,6 +146,7 @@ async def _post_shutdown(application: TrendApplication) -> None:
 
 async def _poll_tick(context: TrendContext) -> None:
     report = await poll_due_feeds(context.service)
+    metrics.record_poll(report)
     if report.events:  # failing, recovered, gone: each told to the admins once
         settings: Settings = context.settings
         await admin.announce_feed_events(

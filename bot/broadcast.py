@@ -14,6 +14,7 @@ from datetime import datetime
 
 from telegram import Bot
 
+from bot import metrics
 from bot.admin import tell_admins
 from bot.deliver import BACKOFF_SECONDS, DigestSender
 from bot.pacing import PAID_BROADCAST_RATE, PRIVATE_CHAT_INTERVAL
@@ -58,9 +59,11 @@ async def broadcast(
             lambda language: render_report(result.key, result.counts, result.seconds, language),
         )
 
-    return await run_broadcast(
+    result = await run_broadcast(
         service, due, _render, sender.send, report, concurrency=concurrency_for(settings)
     )
+    metrics.record_broadcast(result)
+    return result
 
 
 async def digest_tick(

@@ -19,6 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_db import db_app
 from bot.cli_errors import EXIT_CODE, check_bot, explain
 from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
@@ -41,6 +42,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(db_app, name="db")
 T = TypeVar("T")
 
 SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
@@ -76,15 +78,15 @@ def run() -> None:
         )
         raise typer.Exit(2)
     from bot.app import build_application  # imported late: the other commands need no PTB app
+    from bot.serve import run_bot
 
     _run(lambda: _preflight(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    build_application(settings).run_polling(
-        allowed_updates=["message", "callback_query", "channel_post", "my_chat_member"]
-    )
+    # Polling by default; webhook mode and the /healthz server per the settings (bot/serve.py).
+    run_bot(build_application(settings), settings)
 
 
 async def _preflight(settings: Settings) -> None:

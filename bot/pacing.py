@@ -100,6 +100,10 @@ class _Lane:
         self._wake.set()
         return await waiter
 
+    @property
+    def waiting(self) -> int:
+        return sum(not w.done() for q in (self._urgent, self._bulk) for w in q)
+
     def answered(self, turn: _Turn) -> None:
         turn.answered = time.monotonic()
         self._in_flight -= 1
@@ -190,6 +194,10 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._chats: dict[str, _Chat] = {}
         self._floods: deque[tuple[float, str]] = deque(maxlen=8)
         self._sweep_at = _SWEEP_AT
+
+    def waiting(self) -> int:
+        """Requests queued for a turn, across lanes (the queue depth in /metrics)."""
+        return sum(lane.waiting for lane in self._lanes.values())
 
     async def initialize(self) -> None:
         """Lanes are created on first use, inside the running event loop."""

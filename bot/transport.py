@@ -13,6 +13,7 @@ has no write timeout of its own, so all four together bound the whole request.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
@@ -21,6 +22,8 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot import metrics
 
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput
@@ -110,11 +113,14 @@ class AiohttpRequest(BaseRequest):
                     body.add_field(name, content, filename=filename, content_type=mime)
             else:
                 body, headers = urlencode(request_data.json_parameters), _FORM
+        started = time.perf_counter()
         try:
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout, proxy=_env_proxy(url)
             ) as response:
-                return response.status, await response.read()
+                answer = response.status, await response.read()
+            metrics.observe_send(url.rpartition("/")[2], time.perf_counter() - started)
+            return answer
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
             raise TimedOut from exc
         except aiohttp.ClientError as exc:

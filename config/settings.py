@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_THEMES_PATH",
     "Settings",
     "SettingsError",
+    "async_database_url",
     "load_settings",
 ]
 
@@ -48,7 +49,15 @@ _EXPECTS = {
     "TRENDBOT_LLM_MODEL": "a model name, needed when TRENDBOT_LLM_URL is set",
     "TRENDBOT_LLM_API_KEY": "the API key of the LLM endpoint",
     "TRENDBOT_LLM_DAILY_TOKENS": "tokens per day the LLM may use, a whole number from 0 up",
+    "TRENDBOT_WEBHOOK_URL": "the public https URL Telegram should POST updates to",
+    "TRENDBOT_WEBHOOK_SECRET": "1 to 256 characters of A-Z, a-z, 0-9, _ and -",
+    "PORT": "a TCP port number from 1 to 65535",
+    "TRENDBOT_HTTP_PORT": "a TCP port number from 1 to 65535",
+    "TRENDBOT_HTTP_HOST": "an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
 }
+
+# Never echoed back in an error: the message ends up in logs.
+_SECRETS = frozenset({"TRENDBOT_WEBHOOK_SECRET"})
 
 
 _SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "TRENDBOT_LLM_API_KEY"})
@@ -85,6 +94,16 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, alias="TRENDBOT_LLM_MODEL", validate_default=True)
     llm_api_key: str | None = Field(default=None, alias="TRENDBOT_LLM_API_KEY")
     llm_daily_tokens: int = Field(default=200_000, ge=0, alias="TRENDBOT_LLM_DAILY_TOKENS")
+    # Webhook mode (instead of getUpdates) when the URL is set; see bot/web.py.
+    webhook_url: str | None = Field(default=None, alias="TRENDBOT_WEBHOOK_URL")
+    # Checked on every webhook request; derived from the token when unset (bot.web).
+    webhook_secret: str | None = Field(default=None, alias="TRENDBOT_WEBHOOK_SECRET", repr=False)
+    # $PORT, as platforms with a Procfile set it: where the webhook (and /healthz) listen.
+    port: int | None = Field(default=None, ge=1, le=65535, alias="PORT")
+    # /healthz and /metrics in polling mode; off unless set.
+    http_port: int | None = Field(default=None, ge=1, le=65535, alias="TRENDBOT_HTTP_PORT")
+    # None: 127.0.0.1 in polling mode, every interface in webhook mode (Telegram must reach it).
+    http_host: str | None = Field(default=None, alias="TRENDBOT_HTTP_HOST")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -107,17 +126,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        # Operators often paste a plain postgres:// URL from their host; give it an async driver.
-        for plain in ("postgres://", "postgresql://"):
-            if value.startswith(plain):
-                return "postgresql+asyncpg://" + value[len(plain) :]
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("unsupported driver")
-        try:
-            make_url(value).port  # noqa: B018 - a port that is not a number fails here
-        except (ArgumentError, ValueError) as exc:
-            raise ValueError("not a URL SQLAlchemy can read") from exc
-        return value
+        return async_database_url(value)
 
     @field_validator("llm_url")
     @classmethod
@@ -127,6 +136,30 @@ class Settings(BaseSettings):
         if not value.strip().startswith(("http://", "https://")):
             raise ValueError("not an http(s) URL")
         return value.strip().rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        # What Telegram accepts as setWebhook's secret_token.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("not a valid secret token")
+        return value
+
+    @field_validator("http_host")
+    @classmethod
+    def _http_host(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("llm_model")
     @classmethod
@@ -178,6 +211,21 @@ class Settings(BaseSettings):
 
 
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def async_database_url(value: str) -> str:
+    """`value` with an async driver; ValueError for a database trendbot can't use."""
+    # Operators often paste a plain postgres:// URL from their host; give it an async driver.
+    for plain in ("postgres://", "postgresql://"):
+        if value.startswith(plain):
+            return "postgresql+asyncpg://" + value[len(plain) :]
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("unsupported driver")
+    try:
+        make_url(value).port  # noqa: B018 - a port that is not a number fails here
+    except (ArgumentError, ValueError) as exc:
+        raise ValueError("not a URL SQLAlchemy can read") from exc
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -95,6 +95,7 @@ class UpdatesMixin:
         self.stored_messages: dict[tuple[str, int], dict[str, Any]] = {}
         self.admins: dict[int, list[int]] = {}  # chat_id -> admin user ids, first is owner
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
 
     # -- objects -------------------------------------------------------------------
 
@@ -215,6 +216,12 @@ class UpdatesMixin:
         return self.push_update({"callback_query": query})
 
     async def _m_getUpdates(self, p: dict) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise BotAPIError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset, limit = int(p.get("offset") or 0), int(p.get("limit") or 100)
         # Like Telegram: an offset confirms (drops) every update below it.
         self._pending = [u for u in self._pending if u["update_id"] >= offset]
@@ -233,11 +240,20 @@ class UpdatesMixin:
     def _m_getMe(self, p: dict) -> dict:
         return self.bot_user()
 
-    def _m_deleteWebhook(self, p: dict) -> bool:
+    def _m_setWebhook(self, p: dict) -> bool:
+        """Like Telegram: remember the URL and secret; getUpdates is refused meanwhile."""
+        self.webhook = dict(p)
         return True
 
-    _m_close = _m_logOut = _m_setChatMenuButton = _m_answerCallbackQuery = _m_deleteWebhook
-    _m_sendChatAction = _m_deleteMessage = _m_deleteWebhook
+    def _m_deleteWebhook(self, p: dict) -> bool:
+        self.webhook = None
+        return True
+
+    def _m_answer(self, p: dict) -> bool:
+        return True
+
+    _m_close = _m_logOut = _m_setChatMenuButton = _m_answerCallbackQuery = _m_answer
+    _m_sendChatAction = _m_deleteMessage = _m_answer
 
     @staticmethod
     def _scope(p: dict) -> tuple[str, str]:

@@ -132,7 +132,9 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
     except TrendbotError as exc:
         async with run.writes:
             event = await _record_failure(run.db, feed.id, run.now, exc)
-        return FeedReport(feed.url, feed.name, "failed", error=_message(exc), event=event)
+        return FeedReport(
+            feed.url, feed.name, "failed", error=_message(exc), event=event, error_kind=exc.key
+        )
     posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
     backlog = len(posts) > MAX_NEW_POSTS_PER_POLL
     posts = posts[:MAX_NEW_POSTS_PER_POLL]  # feeds list their newest first
@@ -363,7 +365,9 @@ async def _unexpected_failure(run: PollRun, feed: FeedRow, exc: Exception) -> Fe
             event = await _record_failure(run.db, feed.id, run.now, error)
     except Exception:  # the database itself may be what failed; the poll still goes on
         log.exception("feed %s: the failure could not be recorded", feed.url)
-    return FeedReport(feed.url, feed.name, "failed", error=_message(error), event=event)
+    return FeedReport(
+        feed.url, feed.name, "failed", error=_message(error), event=event, error_kind=error.key
+    )
 
 
 def _message(error: TrendbotError) -> str:

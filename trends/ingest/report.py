@@ -34,6 +34,7 @@ class FeedReport:
     warning: str | None = None
     moved_to: str | None = None  # the new URL after a permanent redirect
     event: FeedEvent | None = None
+    error_kind: str | None = None  # the failure's TrendbotError.key, e.g. "fetch.timeout"
 
 
 @dataclass(slots=True)

@@ -42,8 +42,20 @@ class Database:
     async def migrate(self) -> None:
         """Bring the schema to the newest alembic revision, one process at a time: two
         processes starting on a fresh database must not both create the tables."""
-        async with self.startup_lock(), self.engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        async with self.startup_lock(), self.engine.connect() as connection:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, that
+                # DROP cascades: rebuilding `feeds` in 0002 deleted every post. The pragma
+                # only takes effect outside a transaction, hence before alembic's begins.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            try:
+                await connection.run_sync(_upgrade)
+                await connection.commit()
+            finally:
+                if sqlite:
+                    await connection.rollback()
+                    await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
     @asynccontextmanager
     async def startup_lock(self) -> AsyncIterator[None]:
