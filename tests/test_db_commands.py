@@ -306,7 +306,9 @@ async def test_db_copy_moves_sqlite_into_postgresql_and_resumes_after_an_interru
         ]
         assert page.total == expected.total
         assert (await moved.archive.stats()).active == 3
-        assert await moved.subscribers.subscribe(104, "private")  # ids continue after the copied ones
+        assert await moved.subscribers.subscribe(
+            104, "private"
+        )  # ids continue after the copied ones
         async with moved.db.engine.connect() as connection:
             cluster = await connection.scalar(sa.text("SELECT cluster_id FROM posts WHERE id = 1"))
         assert cluster == posts  # the forward reference was filled in after its row arrived
