@@ -25,7 +25,6 @@ __all__ = [
     "known_among",
     "load_posts",
     "newest_by_trend",
-    "newest_published",
     "posts_in_window",
     "trend_counts",
     "weekly_trend_counts",
@@ -301,10 +300,6 @@ async def count_posts(session: AsyncSession, since: datetime | None = None) -> i
     if since is not None:
         query = query.where(PostRow.published_at >= since)
     return int(await session.scalar(query) or 0)
-
-
-async def newest_published(session: AsyncSession) -> datetime | None:
-    return await session.scalar(select(func.max(PostRow.published_at)))
 
 
 async def load_posts(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
