@@ -1,6 +1,6 @@
 """`python -m bot`: the Procfile's worker, the same as `trendbot run`."""
 
-from bot.cli import app, main
+from cli.main import app, main
 
 if __name__ == "__main__":
     import sys

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "trends", "jobs", "bot")
+PACKAGES = ("config", "trends", "jobs", "bot", "cli")
 # What builds a query; exceptions and session types may be used anywhere a transaction is held.
 QUERY_BUILDERS = {"select", "insert", "update", "delete", "text", "and_", "or_", "func"}
 
@@ -104,3 +104,14 @@ def test_modules_stay_small_enough_to_read() -> None:
         and (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert long == {}
+
+
+def test_the_command_line_is_a_caller_nothing_depends_on() -> None:
+    """cli/ calls the services and the bot; only `python -m bot` (the Procfile) enters it."""
+    wrong = [
+        (name, dep)
+        for name, (_, deps, _) in MODULES.items()
+        for dep in deps
+        if dep.split(".")[0] == "cli" and name.split(".")[0] != "cli" and name != "bot.__main__"
+    ]
+    assert wrong == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from cli.main import app
 from tests.conftest import SHARED_DIR
 
 DEV = SHARED_DIR / "eval" / "dev.jsonl"
@@ -32,7 +32,7 @@ def trendbot(
     environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -136,7 +136,7 @@ def test_analyze_gives_one_valid_line_per_input_line_whatever_the_line(bad: str)
 def test_analyze_answers_a_line_that_is_not_utf8_and_the_next_one() -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TRENDBOT_")}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "analyze"],
+        [sys.executable, "-m", "cli.main", "analyze"],
         input=b'{"id": "x", "title": "caf\xe9"}\n' + GOOD_LINE.encode() + b"\n",
         capture_output=True,
         env=environment,

@@ -53,7 +53,7 @@ async def trendbot_async(*args: str, env: dict[str, str], cwd: Path) -> tuple[in
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "cli.main",
         *args,
         env=environment(env),
         cwd=cwd,

@@ -35,7 +35,7 @@ def trendbot(*args: str, database_url: str, feeds: Path) -> subprocess.Completed
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRENDBOT_", "DATABASE_"))}
     env |= {"DATABASE_URL": database_url, "TRENDBOT_FEEDS": str(feeds)}
     return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
+        [sys.executable, "-c", "from cli.main import main; main()", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from cli.main import app
 from tests.fakes.feed_server import FeedServer
 from tests.support.feeds import feeds_file, rss
 from trends.opml import read_opml

@@ -119,7 +119,7 @@ async def test_the_bot_answers_and_stops_on_sigterm_while_a_flood_is_ingested(
         "TRENDBOT_ALLOW_PRIVATE_FEEDS": "1",
     }
     bot = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+        sys.executable, "-m", "cli.main", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

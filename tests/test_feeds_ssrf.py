@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.cli import app
+from cli.main import app
 from tests.fakes.feed_server import FeedServer
 from tests.support.feeds import NOW, feeds_file, rss
 from trends.errors import FetchError, UnsafeFeedURL

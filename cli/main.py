@@ -19,10 +19,10 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from bot.cli_db import db_app
-from bot.cli_errors import EXIT_CODE, check_bot, explain
-from bot.cli_feeds import feeds_app, poll_table, poll_with_progress
 from bot.render import render_digest, render_trend_page, to_terminal
+from cli.db import db_app
+from cli.errors import EXIT_CODE, check_bot, explain
+from cli.feeds import feeds_app, poll_table, poll_with_progress
 from config.settings import Settings, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines, output_line
@@ -93,7 +93,7 @@ async def _preflight(settings: Settings) -> None:
     """Ask Telegram who the bot is and open the database, before the bot starts.
 
     A rejected token, an unreachable Bot API or a database that can't be opened then ends
-    `run` in one line (bot/cli_errors.py); inside PTB's start-up the same failure is
+    `run` in one line (cli/errors.py); inside PTB's start-up the same failure is
     logged with a traceback, and PTB's message for a rejected token quotes the token.
     """
     from bot.app import build_application
@@ -304,6 +304,6 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
         await service.close()
 
 
-# Last, so that every function above is defined when `python -m bot.cli` runs a command.
+# Last, so that every function above is defined when `python -m cli.main` runs a command.
 if __name__ == "__main__":
     main()
