@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.delivery.periods import WEEK
-from trends.models import Post, StoredPost, TrendTag
+from trends.models import Post, StoredPost, StoryMember, TrendTag
 from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "newest_by_trend",
     "newest_published",
     "posts_in_window",
+    "stories_of_copies",
+    "story_of",
     "trend_counts",
     "weekly_trend_counts",
 ]
@@ -38,26 +40,24 @@ _POSTS, _TRENDS, _BANDS = (
 
 
 async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]) -> set[int]:
-    """Indices of `posts` already stored: the same guid (in this feed), canonical link or
-    content; one query per 300 posts."""
+    """Indices of `posts` this feed has stored already: the same guid, canonical link or
+    content; one query per 300 posts. Another feed's copy is coverage (`stories_of_copies`)."""
     found: set[int] = set()
     for start in range(0, len(posts), 300):  # stays under every driver's parameter limit
         chunk = posts[start : start + 300]
         rows = await session.execute(
-            select(
-                PostRow.feed_id, PostRow.guid, PostRow.canonical_link, PostRow.content_hash
-            ).where(
+            select(PostRow.guid, PostRow.canonical_link, PostRow.content_hash).where(
+                PostRow.feed_id == feed_id,
                 or_(
-                    and_(PostRow.feed_id == feed_id, PostRow.guid.in_({p.guid for p in chunk})),
+                    PostRow.guid.in_({p.guid for p in chunk}),
                     PostRow.canonical_link.in_({p.canonical_link for p in chunk}),
                     PostRow.content_hash.in_({p.content_hash for p in chunk}),
-                )
+                ),
             )
         )
         guids, links, hashes = set(), set(), set()
-        for row_feed, guid, link, content in rows.all():
-            if row_feed == feed_id:
-                guids.add(guid)
+        for guid, link, content in rows.all():
+            guids.add(guid)
             links.add(link)
             hashes.add(content)
         found.update(
@@ -65,6 +65,38 @@ async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]
             for i, p in enumerate(chunk)
             if p.guid in guids or p.canonical_link in links or p.content_hash in hashes
         )
+    return found
+
+
+async def stories_of_copies(
+    session: AsyncSession, feed_id: int, posts: Sequence[Post]
+) -> dict[int, int]:
+    """For each of `posts` that other feeds stored already (the same canonical link or
+    content), its index and the story it joins as coverage: the earliest such post's."""
+    found: dict[int, int] = {}
+    for start in range(0, len(posts), 300):
+        chunk = posts[start : start + 300]
+        rows = await session.execute(
+            select(PostRow.id, PostRow.cluster_id, PostRow.canonical_link, PostRow.content_hash)
+            .where(
+                PostRow.feed_id != feed_id,
+                or_(
+                    PostRow.canonical_link.in_({p.canonical_link for p in chunk}),
+                    PostRow.content_hash.in_({p.content_hash for p in chunk}),
+                ),
+            )
+            .order_by(PostRow.id.desc())  # the earliest stored is written last: it wins
+        )
+        story_of: dict[str, int] = {}
+        for post_id, cluster_id, link, content in rows.all():
+            story = cluster_id if cluster_id is not None else post_id
+            story_of[f"l:{link}"] = story_of[f"h:{content}"] = story
+        for i, post in enumerate(chunk):
+            story = story_of.get(f"l:{post.canonical_link}") or story_of.get(
+                f"h:{post.content_hash}"
+            )
+            if story is not None:
+                found[start + i] = story
     return found
 
 
@@ -150,14 +182,15 @@ async def insert_posts(
             "cluster_id": row.cluster_id,
             "minhash": row.minhash,
             "in_digests": row.in_digests,
+            "text_chars": len(row.post.text),
         }
         for row in rows
     ]
     # Core inserts on the tables: the ORM's bulk path costs more per row than the database.
     # RETURNING in parameter order made SQLAlchemy send SQLite one INSERT per post; the
-    # canonical link is unique, so unordered rows of one batched INSERT map back by it.
-    # ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid in this feed, link
-    # or content: the unique keys) and returns no row for it; no savepoint, no retry.
+    # canonical link is unique within a feed, so unordered rows of one batched INSERT map
+    # back by it. ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid, link or
+    # content in this feed: the unique keys) and returns no row for it; no savepoint.
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     inserted = await session.execute(
         dialect.insert(_POSTS)
@@ -308,45 +341,68 @@ async def newest_published(session: AsyncSession) -> datetime | None:
 
 
 async def load_posts(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
-    """Posts by id, in the order given, with tags and other outlets: three queries in all."""
+    """Stories by id, in the order given, each led by its primary member, with the tags of
+    its first report and every member: two queries in all.
+
+    An id is a story's (its first stored report's); any other post's id reads as a story
+    of that post alone.
+    """
     if not ids:
         return []
-    rows = {
-        row.id: (row, name)
-        for row, name in (
-            await session.execute(
-                select(PostRow, FeedRow.name)
-                .join(FeedRow, FeedRow.id == PostRow.feed_id)
-                .where(PostRow.id.in_(ids))
+    wanted = set(ids)
+    members: dict[int, list[StoryMember]] = defaultdict(list)
+    rows = await session.execute(
+        select(
+            PostRow.id,
+            PostRow.cluster_id,
+            FeedRow.name,
+            PostRow.link,
+            PostRow.language,
+            PostRow.published_at,
+            PostRow.title,
+            PostRow.summary,
+            FeedRow.preferred,
+            PostRow.text_chars,
+        )
+        .join(FeedRow, FeedRow.id == PostRow.feed_id)
+        .where(or_(PostRow.id.in_(ids), PostRow.cluster_id.in_(ids)))
+    )
+    for post_id, cluster_id, name, link, language, published, title, summary, *rest in rows:
+        story = post_id if post_id in wanted or cluster_id is None else cluster_id
+        preferred, text_chars = rest
+        members[story].append(
+            StoryMember(
+                post_id=post_id,
+                outlet=name,
+                link=link,
+                language=language,
+                published=published,
+                title=title,
+                summary=summary,
+                preferred=preferred,
+                text_chars=text_chars,
             )
-        ).all()
-    }
+        )
     tags: dict[int, list[TrendTag]] = defaultdict(list)
     for tag_row in await session.scalars(select(PostTrendRow).where(PostTrendRow.post_id.in_(ids))):
         tags[tag_row.post_id].append(
             TrendTag(tag_row.trend, tag_row.score, tuple(tag_row.matched or ()))
         )
-    others: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    copies = await session.execute(
-        select(PostRow.cluster_id, FeedRow.name, PostRow.link)
-        .join(FeedRow, FeedRow.id == PostRow.feed_id)
-        .where(PostRow.cluster_id.in_(ids))
-        .order_by(PostRow.published_at, PostRow.id)
-    )
-    for cluster_id, name, link in copies.all():
-        if cluster_id is not None:  # the IN clause already excludes NULL; this tells the checker
-            others[cluster_id].append((name, link))
     return [
-        StoredPost(
-            id=pid,
-            title=rows[pid][0].title,
-            link=rows[pid][0].link,
-            summary=rows[pid][0].summary,
-            source=rows[pid][1],
-            published=rows[pid][0].published_at,
-            trends=tuple(sorted(tags[pid], key=lambda tag: -tag.score)),
-            also_covered_by=tuple(others[pid]),
+        StoredPost.of_story(
+            story_id, members[story_id], tuple(sorted(tags[story_id], key=lambda t: -t.score))
         )
-        for pid in ids
-        if pid in rows
+        for story_id in ids
+        if members.get(story_id)
     ]
+
+
+async def story_of(session: AsyncSession, post_id: int) -> StoredPost | None:
+    """The story a post belongs to, with every member: `/story N` takes any member's id."""
+    root = (
+        await session.execute(
+            select(func.coalesce(PostRow.cluster_id, PostRow.id)).where(PostRow.id == post_id)
+        )
+    ).scalar_one_or_none()
+    found = await load_posts(session, [root]) if root is not None else []
+    return found[0] if found else None
