@@ -137,6 +137,11 @@ class ArchiveService:
             found = await posts.load_posts(session, [post_id])
         return found[0] if found else None
 
+    async def story(self, post_id: int) -> StoredPost | None:
+        """The story `post_id` leads or belongs to, with every member; None if unknown."""
+        async with self.db.new_session() as session:
+            return await posts.story_of(session, post_id)
+
     async def record_feedback(
         self, post_id: int, trend: int, *, chat_id: int, user_id: int | None
     ) -> FeedbackOutcome:
