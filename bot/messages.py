@@ -85,7 +85,7 @@ _EN = {
     "story_usage": "Send <code>/story N</code> with the number shown next to a story in digests and /trend, e.g. <code>/story 12</code>.",
     "story_unknown": "There is no story {story} in the archive.",
     "story_header": "<b>Story {story}</b>: {count} reports",
-    "story_member": "{number}. <b>{outlet}</b> · {language} · {time}\n{title}",
+    "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
     "why_tagged": "<i>Why this trend: {terms} (score {score})</i>",
     # Archive queries, /search, /digest, charts and "wrong trend?" feedback
     "period_days": " (last {days} days)",
@@ -339,7 +339,7 @@ _ZH = {
     "story_usage": "发送 <code>/story N</code>，N 是简报和 /trend 中每条报道旁的编号，例如 <code>/story 12</code>。",
     "story_unknown": "存档中没有第 {story} 号报道。",
     "story_header": "<b>报道 {story}</b>：共 {count} 篇",
-    "story_member": "{number}. <b>{outlet}</b> · {language} · {time}\n{title}",
+    "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
     "why_tagged": "<i>归入此趋势的依据：{terms}（得分 {score}）</i>",
     # 存档查询、/search、/digest、图表与“分类不对？”反馈
     "period_days": "（近 {days} 天）",

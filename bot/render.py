@@ -119,7 +119,7 @@ def render_story(story: StoredPost, language: str) -> list[str]:
                 "story_member",
                 number=number,
                 outlet=escape(member.outlet),
-                language=text(language, f"language_name_{member.language}")
+                tongue=text(language, f"language_name_{member.language}")
                 if member.language in ("en", "zh")
                 else escape(member.language),
                 time=member.published.strftime("%Y-%m-%d %H:%M UTC"),
