@@ -25,7 +25,9 @@ CHAT = 6262
 LAB_LINK = "https://northstar.example.com/blog/orbis-5"
 WIRE_LINK = "https://wire.example.org/2026/orbis-5-inside"
 CHINESE_LINK = "https://xinghe.example.cn/news/orbis-5"
-LAB_TITLE = "Orbis-5: a 70B reasoning model trained with reinforcement learning from verifiable rewards"
+LAB_TITLE = (
+    "Orbis-5: a 70B reasoning model trained with reinforcement learning from verifiable rewards"
+)
 WIRE_TITLE = "Inside Orbis-5, the 70B reasoning model Northstar trained on verifiable rewards"
 CHINESE_TITLE = "Northstar 发布 70B 推理模型 Orbis-5：用 RLVR 与 GRPO 做后训练"
 GPU_TITLE = "Port Aster opens a gigawatt data centre for GPU clusters"
@@ -181,9 +183,9 @@ async def service(
         await service.close()
 
 
-async def digest_text(bot_api: FakeBotAPI, **options: object) -> str:
+async def digest_text(bot_api: FakeBotAPI, language_code: str = "en") -> str:
     before = len(bot_api.messages(CHAT))
-    bot_api.push_text(CHAT, "/digest", **options)
+    bot_api.push_text(CHAT, "/digest", language_code=language_code)
     await bot_api.wait_until(
         lambda: any("/settings" in str(m.get("text")) for m in bot_api.messages(CHAT)[before:])
     )

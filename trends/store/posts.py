@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select
+from sqlalchemy import Table, case, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,11 +92,11 @@ async def stories_of_copies(
             story = cluster_id if cluster_id is not None else post_id
             story_of[f"l:{link}"] = story_of[f"h:{content}"] = story
         for i, post in enumerate(chunk):
-            story = story_of.get(f"l:{post.canonical_link}") or story_of.get(
+            joined = story_of.get(f"l:{post.canonical_link}") or story_of.get(
                 f"h:{post.content_hash}"
             )
-            if story is not None:
-                found[start + i] = story
+            if joined is not None:
+                found[start + i] = joined
     return found
 
 
