@@ -4,6 +4,7 @@ against the fake Bot API, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from tests.chat_helpers import say
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.harness import running_bot
+from trends.analyze import analyze_lines
 from trends.models import Trend
 from trends.service import TrendService
 
@@ -327,3 +329,31 @@ def _trend(service: TrendService, number: int) -> Trend:
     found = service.themes.get(number)
     assert found is not None
     return found
+
+
+async def test_analyze_tells_the_same_stories_as_ingest(service: TrendService) -> None:
+    now = datetime.now(UTC)
+    items = [item for outlet in OUTLETS for item in outlet.items]  # in the order polled
+    lines = [
+        json.dumps(
+            {
+                "id": item.link,
+                "title": item.title,
+                "summary": item.body,
+                "link": item.link,
+                "published": (now - timedelta(hours=item.hours_old)).isoformat(),
+            }
+        )
+        for item in items
+    ]
+    answers = analyze_lines(lines, service.themes)
+    analyzed = {answer["id"]: answer["duplicate_of"] for answer in answers}
+    assert analyzed == {
+        LAB_LINK: None,
+        WIRE_LINK: LAB_LINK,
+        "https://wire.example.org/2026/port-aster-gigawatt": None,
+        CHINESE_LINK: LAB_LINK,
+        items[-1].link: LAB_LINK,  # the roundup's copy of the lab's page
+    }
+    (story,) = (await service.archive.trend_page(_trend(service, 1))).posts
+    assert len(story.members) == 1 + sum(1 for first in analyzed.values() if first == LAB_LINK)
