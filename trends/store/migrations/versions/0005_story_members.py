@@ -11,7 +11,8 @@ breaks a tie between members published at the same moment; `posts.text_chars` (t
 cleaned body's length) breaks the next one.
 
 On SQLite the posts table is recreated (batch mode), which drops the full-text triggers of
-0003: they are created again here.
+0003: they are created again here. `Database.migrate` turns SQLite's foreign keys off while
+it runs, so dropping the old table cascades to none of the rows that refer to it.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ _TRIGGERS = (
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    with op.batch_alter_table("feeds") as batch_op:
-        batch_op.add_column(
-            sa.Column("preferred", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ADD COLUMN: SQLite need not rebuild the feeds table for it.
+    op.add_column(
+        "feeds", sa.Column("preferred", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     with op.batch_alter_table("posts", naming_convention=_SQLITE_NAMES) as batch_op:
         batch_op.add_column(
             sa.Column("text_chars", sa.Integer(), nullable=False, server_default="0")
@@ -76,7 +77,7 @@ def downgrade() -> None:
         batch_op.create_unique_constraint(_OLD_UNIQUE["sqlite"][0], ["canonical_link"])
         batch_op.create_unique_constraint(_OLD_UNIQUE["sqlite"][1], ["content_hash"])
         batch_op.drop_column("text_chars")
-    with op.batch_alter_table("feeds") as batch_op:
+    with op.batch_alter_table("feeds") as batch_op:  # SQLite rebuilds it to drop a column
         batch_op.drop_column("preferred")
     if dialect == "sqlite":
         _recreate_search_triggers()
