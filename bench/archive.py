@@ -34,7 +34,7 @@ from machine import cpu_name  # bench/machine.py: scripts run from bench/
 from bot.chart import trends_chart
 from trends.service import TrendService
 from trends.services.archive import HISTORY_WEEKS
-from trends.store import posts, search
+from trends.store import archive, search
 from trends.store.schema import FeedRow, PostRow, PostTrendRow
 
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "su", "da", "go", "hi", "jo"]
@@ -124,13 +124,13 @@ async def main(count: int, runs: int) -> None:
 
             async def grouped() -> object:
                 async with service.db.new_session() as session:
-                    return await posts.weekly_trend_counts(session, now, HISTORY_WEEKS)
+                    return await archive.weekly_trend_counts(session, now, HISTORY_WEEKS)
 
             async def one_by_one() -> object:
                 week = timedelta(days=7)
                 async with service.db.new_session() as session:
                     return [
-                        await posts.trend_counts(session, now - (i + 1) * week, now - i * week)
+                        await archive.trend_counts(session, now - (i + 1) * week, now - i * week)
                         for i in range(HISTORY_WEEKS)
                     ]
 

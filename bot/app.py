@@ -98,6 +98,8 @@ def build_application(
     application.add_handler(CommandHandler("trend", archive.trend))
     application.add_handler(CommandHandler("trends", archive.trends_overview))
     application.add_handler(CommandHandler("search", archive.search))
+    application.add_handler(CommandHandler("story", archive.story))
+    application.add_handler(MessageHandler(filters.Regex(archive.STORY_LINK), archive.story_link))
     application.add_handler(CommandHandler("digest", archive.digest_now))
     application.add_handler(CallbackQueryHandler(archive.page_button, pattern=r"^[tq]1:"))
     application.add_handler(CallbackQueryHandler(feedback.wrong_button, pattern=r"^w1:"))

@@ -1,4 +1,5 @@
-"""Archive handlers: /trend with its page buttons, /trends with its chart, /search, /digest.
+"""Archive handlers: /trend with its page buttons, /trends with its chart, /search, /digest,
+/story N (every outlet's report of one story).
 
 Each parses, calls the service, renders and replies; a page button edits its own message
 in place, and every button press is answered so the client stops its spinner.
@@ -33,6 +34,7 @@ from bot.render import (
     MAX_CAPTION_CHARS,
     render_digest,
     render_search_page,
+    render_story,
     render_trend_choices,
     render_trend_page,
     render_trends_overview,
@@ -43,13 +45,17 @@ from trends.service import TrendService
 from trends.services.archive import is_searchable
 
 __all__ = [
+    "STORY_LINK",
     "digest_now",
     "page_button",
     "search",
+    "story",
+    "story_link",
     "trend",
     "trends_overview",
 ]
 
+STORY_LINK = r"^/story_(\d{1,12})(@\w+)?$"  # as printed next to each story
 _PERIOD = re.compile(r"(\d+)d")
 _PERIOD_LIKE = re.compile(r"\d+[a-z]+")  # 1y, 2w: a period, not a trend's name
 
@@ -98,6 +104,32 @@ async def search(update: Update, context: TrendContext) -> None:
     page = await service.archive.search(query, limit=PAGE_SIZE)
     keyboard = search_keyboard(query, offset=0, total=page.total)
     await reply(update, render_search_page(page, language), keyboard)
+
+
+async def story(update: Update, context: TrendContext) -> None:
+    """/story N: every member of story N (any member's post id finds it too)."""
+    args = context.args or []
+    if len(args) != 1 or not args[0].isdecimal() or len(args[0]) > 12:
+        await reply(update, text(await language_for(update, context), "story_usage"))
+        return
+    await _story_reply(update, context, int(args[0]))
+
+
+async def story_link(update: Update, context: TrendContext) -> None:
+    """/story_N, the tappable form digests and /trend print next to each story."""
+    match = context.matches[0] if context.matches else None
+    if match is not None:
+        await _story_reply(update, context, int(match.group(1)))
+
+
+async def _story_reply(update: Update, context: TrendContext, story_id: int) -> None:
+    language = await language_for(update, context)
+    found = await context.service.archive.story(story_id)
+    if found is None:
+        await reply(update, text(language, "story_unknown", story=story_id))
+        return
+    for part in render_story(found, language):
+        await reply(update, part)
 
 
 async def digest_now(update: Update, context: TrendContext) -> None:

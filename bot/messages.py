@@ -28,6 +28,7 @@ _EN = {
         "/trend N [7d|30d|90d]: newest posts on trend N (1–10, or a name: /trend pricing)\n"
         "/trends: the ten trends, this week against last, with a chart\n"
         "/search words: search the archive's titles and summaries\n"
+        "/story N: every outlet's report of story N (digests and /trend show the number)\n"
         "/digest: your digest now\n"
         "/settings: trends, schedule, time zone, language, instant alerts\n"
         "/timezone Area/City: set your time zone\n"
@@ -79,7 +80,12 @@ _EN = {
     "digest_daily_section": "<b>{number}. {name}</b>: {count} today, {previous} the day before{change}",
     "digest_more": "… and {more} more: /trend {number}",
     "digest_footer": "/settings: your trends and schedule · /unsubscribe: stop the digest · /trend N: more",
-    "also_covered": "+{count} sources: {sources}",
+    "also_covered": "Also covered by {sources}",
+    "story_link": "/story_{story}",
+    "story_usage": "Send <code>/story N</code> with the number shown next to a story in digests and /trend, e.g. <code>/story 12</code>.",
+    "story_unknown": "There is no story {story} in the archive.",
+    "story_header": "<b>Story {story}</b>: {count} reports",
+    "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
     "why_tagged": "<i>Why this trend: {terms} (score {score})</i>",
     # Archive queries, /search, /digest, charts and "wrong trend?" feedback
     "period_days": " (last {days} days)",
@@ -287,6 +293,7 @@ _ZH = {
         "/trend N [7d|30d|90d]：趋势 N 的最新文章（1–10，或名称：/trend 成果）\n"
         "/trends：十大趋势本周与上周对比，附图表\n"
         "/search 关键词：搜索存档的标题和摘要\n"
+        "/story N：第 N 号报道的全部来源（简报和 /trend 中附有编号）\n"
         "/digest：立即查看你的简报\n"
         "/settings：趋势、发送时间、时区、语言、即时提醒\n"
         "/timezone 地区/城市：设置时区\n"
@@ -335,7 +342,12 @@ _ZH = {
     "digest_daily_section": "<b>{number}. {name}</b>：今日 {count} 条，前一日 {previous} 条{change}",
     "digest_more": "……另有 {more} 条：/trend {number}",
     "digest_footer": "/settings 设置关注的趋势和时间 · /unsubscribe 退订 · /trend N 查看更多",
-    "also_covered": "另有 {count} 家来源：{sources}",
+    "also_covered": "其他报道：{sources}",
+    "story_link": "/story_{story}",
+    "story_usage": "发送 <code>/story N</code>，N 是简报和 /trend 中每条报道旁的编号，例如 <code>/story 12</code>。",
+    "story_unknown": "存档中没有第 {story} 号报道。",
+    "story_header": "<b>报道 {story}</b>：共 {count} 篇",
+    "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
     "why_tagged": "<i>归入此趋势的依据：{terms}（得分 {score}）</i>",
     # 存档查询、/search、/digest、图表与“分类不对？”反馈
     "period_days": "（近 {days} 天）",

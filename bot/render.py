@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape, unescape
 
 from bot.messages import text
-from trends.models import Digest, DigestStory, FeedbackEntry, Trend, TrendTag
+from trends.models import Digest, DigestStory, FeedbackEntry, StoredPost, Trend, TrendTag
 from trends.services.archive import SearchPage, TrendPage
 from trends.strings import clip
 
@@ -24,6 +24,7 @@ __all__ = [
     "render_digest",
     "render_feedback",
     "render_search_page",
+    "render_story",
     "render_trend_choices",
     "render_trend_page",
     "render_trends_overview",
@@ -103,6 +104,29 @@ def render_search_page(page: SearchPage, language: str) -> str:
         for index, post in enumerate(page.posts, start=page.offset + 1)
     ]
     return split_blocks([header, *stories])[0]
+
+
+def render_story(story: StoredPost, language: str) -> list[str]:
+    """/story N: every member of a story, its primary first: outlet, language, time, link."""
+    blocks = [text(language, "story_header", story=story.id, count=len(story.members))]
+    for number, member in enumerate(story.members, start=1):
+        title = escape(clip(member.title, 200))
+        if member.link:
+            title = f'<a href="{escape(member.link, quote=True)}">{title}</a>'
+        blocks.append(
+            text(
+                language,
+                "story_member",
+                number=number,
+                outlet=escape(member.outlet),
+                tongue=text(language, f"language_name_{member.language}")
+                if member.language in ("en", "zh")
+                else escape(member.language),
+                time=member.published.strftime("%Y-%m-%d %H:%M UTC"),
+                title=title,
+            )
+        )
+    return split_blocks(blocks)
 
 
 def render_feedback(entries: Sequence[FeedbackEntry], language: str) -> list[str]:
@@ -257,6 +281,7 @@ def _story_block(
     wrong_trend: int | None = None,
     why: TrendTag | None = None,
 ) -> str:
+    story = story.for_reader(language)
     title = escape(story.title)
     link = escape(story.link, quote=True)
     headline = f'<a href="{link}"><b>{title}</b></a>' if link else f"<b>{title}</b>"
@@ -264,12 +289,15 @@ def _story_block(
     meta = escape(story.source)
     if story.published:
         meta += f", {_date(story.published)}"
-    lines = [headline, f"<i>{meta}</i>"]
+    meta = f"<i>{meta}</i>"
+    if story.post_id is not None:  # every outlet's report, one tap away
+        meta += " · " + text(language, "story_link", story=story.post_id)
+    lines = [headline, meta]
     summary = story.summary.strip()
     if summary and summary != story.title:
         lines.append(escape(clip(summary, _SUMMARY_CHARS)))
     if story.also_covered_by:
-        lines.append(_also_covered(story.also_covered_by, language))
+        lines.append(_also_covered(story.also_covered_by, language, shown=story.link))
     if why is not None and why.matched:
         # Readers see why a post sits under a trend: the words that made the tag.
         terms = ", ".join(escape(term) for term in why.matched[:_MAX_WHY_TERMS])
@@ -282,12 +310,16 @@ def _story_block(
 _MAX_WHY_TERMS = 4
 
 
-def _also_covered(others: Sequence[tuple[str, str]], language: str) -> str:
-    shown = [
-        f'<a href="{escape(link, quote=True)}">{escape(name)}</a>' if link else escape(name)
+def _also_covered(others: Sequence[tuple[str, str]], language: str, *, shown: str) -> str:
+    """The other outlets, each linked to its own report; one that carried the headline's
+    own page (the same URL through another feed) is named without a second copy of it."""
+    names = [
+        f'<a href="{escape(link, quote=True)}">{escape(name)}</a>'
+        if link and link != shown
+        else escape(name)
         for name, link in others[:_MAX_ALSO_LISTED]
     ]
-    sources = ", ".join(shown)
+    sources = ", ".join(names)
     if len(others) > _MAX_ALSO_LISTED:
         sources += ", …"
     return text(language, "also_covered", count=len(others), sources=sources)

@@ -50,7 +50,7 @@ def test_demo_prints_a_trend_grouped_digest_and_the_trend_6_reply(tmp_path: Path
     assert "weekly digest" in digest
     assert "6. Outcome-based pricing" in digest and "1. Post-training" in digest
     assert "per resolved ticket" in trend_reply
-    assert "https://example." in trend_reply  # links are shown
+    assert "https://lumen.example.com/" in trend_reply  # links are shown
     assert "<b>" not in out and "&amp;" not in out  # read as a user reads it, not as HTML
     assert not list(tmp_path.iterdir()), "the demo leaves no database behind"
 
@@ -213,7 +213,7 @@ def test_demo_reads_the_same_on_any_date(
     later = _demo_as_of(monkeypatch, today + timedelta(days=30 * months_later + 1))
     assert later == first
     digest, _, trend_reply = first.partition("Reply to /trend 6")
-    assert "· 32 stories" in digest  # every sample story, not the few still "this week"
+    assert "· 30 stories" in digest  # every sample story, not the few still "this week"
     for number in range(1, 11):
         assert re.search(rf"^{number}\. .*: \d+ this week", digest, re.MULTILINE), number
     assert "per resolved ticket" in trend_reply and "newest 1–5 of 6" in trend_reply
@@ -232,6 +232,32 @@ def test_each_demo_section_lists_its_count_or_says_how_to_see_the_rest(
         assert listed + (int(more.group(1)) if more else 0) == int(count), section
     assert "6. Outcome-based pricing: 6 this week" in digest
     assert "… and 3 more: /trend 6" in digest
+
+
+def test_demo_shows_each_duplicated_sample_story_once_with_its_other_outlets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _demo_as_of(monkeypatch, datetime.now(UTC))
+    digest = out.partition("Reply to /trend 6")[0]
+    blocks = digest.split("\n\n")
+
+    def block_of(title: str) -> str:
+        (block,) = [block for block in blocks if block.startswith(f"• {title}")]
+        return block
+
+    # Reworded by a second outlet; told in Chinese and English; the same page in two feeds,
+    # once with utm_ parameters, once with a trailing slash.
+    lumen = block_of("Lumen-R2: a reasoning model")
+    assert "Also covered by The Frontier Brief (https://frontier-brief.example.net/" in lumen
+    assert "Inside Lumen-R2" not in digest
+    qingyun = block_of("Qingyun AI opens Qingyun-72B")
+    assert "Also covered by 青云智能 (https://qingyun.example.org/news/qingyun-72b-open)" in qingyun
+    assert "青云智能开源 Qingyun-72B" not in digest
+    assert "Also covered by AI Weekly" in block_of("Lumen Resolve: our support agent")
+    assert "Also covered by AI Weekly" in block_of("Northwind Robotics unveils")
+    assert "utm_" not in out
+    # A post about the same model that is another story stays apart.
+    assert "Also covered" not in block_of("Red-teaming Lumen-R2")
 
 
 def test_digest_preview_refuses_a_language_it_does_not_speak(tmp_path: Path) -> None:

@@ -96,8 +96,12 @@ def _read_item(line: bytes | str) -> dict[str, Any]:
         return {"error": f"not JSON: {exc}"}
     if not isinstance(item, dict):
         return {"error": "not a JSON object"}
+    # `published` too: without it every pair looks a day apart to the story rule, and
+    # analyze would part reports that ingest (which has the feeds' dates) merges.
     post: dict[str, Any] = {
-        key: _safe(item.get(key)) for key in ("id", "title", "summary", "link") if key in item
+        key: _safe(item.get(key))
+        for key in ("id", "title", "summary", "link", "published")
+        if key in item
     }
     if not isinstance(post.get("id"), str | int | float | bool | None):
         post["id"] = None  # an id must come back as given; a list or object can't be echoed

@@ -3,7 +3,9 @@
 Format: a top-level `feeds:` list; each item has `url` and `name`, and optionally
 `language` (en or zh), `poll_minutes` (default 60), `enabled` (default true) and
 `ai_source` (default false: true for a feed whose every post is about AI, like a lab's
-blog, so posts pass the tagger's AI gate without saying "AI").
+blog, so posts pass the tagger's AI gate without saying "AI") and `preferred` (default
+false: true for a feed whose post should lead a story that several feeds tell, when they
+published it at the same moment, e.g. the lab's own blog over a newsletter's copy).
 A relative `url` or a `path:` entry names a local file (the bundled samples use this).
 """
 
@@ -65,6 +67,7 @@ def _spec(item: dict[str, object], base: Path) -> FeedSpec:
         poll_minutes=minutes,
         enabled=_flag(item, "enabled", default=True),
         ai_source=_flag(item, "ai_source", default=False),
+        preferred=_flag(item, "preferred", default=False),
     )
 
 

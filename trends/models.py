@@ -6,6 +6,8 @@ The flow is feed → fetch (`FetchResult`) → parse (`ParsedFeed` of `RawEntry`
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,8 +23,10 @@ __all__ = [
     "RawEntry",
     "Stats",
     "StoredPost",
+    "StoryMember",
     "Trend",
     "TrendTag",
+    "lead_first",
 ]
 
 
@@ -59,6 +63,7 @@ class FeedSpec:
     poll_minutes: int = 60
     enabled: bool = True
     ai_source: bool = False  # every post is about AI (a lab's blog), so the AI gate is open
+    preferred: bool = False  # leads a story several feeds tell when they tie on time
 
 
 @dataclass(slots=True)
@@ -99,8 +104,39 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One outlet's report of a story: what `/story N` lists and "also covered by" links."""
+
+    post_id: int
+    outlet: str  # the feed's name
+    link: str  # without tracking parameters
+    language: str
+    published: datetime
+    title: str = ""
+    summary: str = ""
+    preferred: bool = False  # the feed is marked preferred in the feeds file
+    text_chars: int = 0
+
+    def precedence(self) -> tuple[datetime, bool, int, str, str]:
+        """Sorts the story's primary first: first published, then a preferred feed, then
+        the longest text; outlet and link make the order total, so it never depends on
+        which feed was polled first."""
+        return (self.published, not self.preferred, -self.text_chars, self.outlet, self.link)
+
+
+def lead_first(members: Iterable[StoryMember]) -> tuple[StoryMember, ...]:
+    """A story's members, its primary first (see `StoryMember.precedence`)."""
+    return tuple(sorted(members, key=StoryMember.precedence))
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPost:
-    """A post as read back from the store, with its tags and the other outlets covering it."""
+    """A story as read back from the store: its primary's title, link and summary, the
+    tags of its first stored report, and every member (primary first).
+
+    `id` is the story's id, the first stored report's post id: `/story N` and the
+    "wrong trend?" answers name it.
+    """
 
     id: int
     title: str
@@ -109,10 +145,30 @@ class StoredPost:
     source: str
     published: datetime
     trends: tuple[TrendTag, ...] = ()
-    also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
+    also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link), primary excluded
+    members: tuple[StoryMember, ...] = ()  # primary first; empty when read without them
 
     def tag(self, trend: int) -> TrendTag | None:
         return next((tag for tag in self.trends if tag.trend == trend), None)
+
+    @classmethod
+    def of_story(
+        cls, story_id: int, members: Sequence[StoryMember], trends: tuple[TrendTag, ...]
+    ) -> StoredPost:
+        """The story led by its primary member, the others as its coverage."""
+        ordered = lead_first(members)
+        lead = ordered[0]
+        return cls(
+            id=story_id,
+            title=lead.title,
+            link=lead.link,
+            summary=lead.summary,
+            source=lead.outlet,
+            published=lead.published,
+            trends=trends,
+            also_covered_by=tuple((m.outlet, m.link) for m in ordered[1:]),
+            members=ordered,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +179,8 @@ class DigestStory:
     summary: str
     published: datetime | None
     also_covered_by: tuple[tuple[str, str], ...] = ()  # (source name, link)
-    post_id: int | None = None  # the stored post, for "wrong trend?" answers
+    post_id: int | None = None  # the story's id, for /story N and "wrong trend?" answers
+    members: tuple[StoryMember, ...] = ()  # primary first
 
     @classmethod
     def of(cls, post: StoredPost) -> DigestStory:
@@ -135,6 +192,24 @@ class DigestStory:
             published=post.published,
             also_covered_by=post.also_covered_by,
             post_id=post.id,
+            members=post.members,
+        )
+
+    def for_reader(self, language: str) -> DigestStory:
+        """The story as a reader of `language` sees it: led by the first member in that
+        language where one exists (a Chinese reader gets the Chinese report's headline and
+        link), every other member as "also covered by"."""
+        lead = next((m for m in self.members if m.language == language), None)
+        if lead is None or lead is self.members[0]:
+            return self
+        return dataclasses.replace(
+            self,
+            title=lead.title,
+            link=lead.link,
+            source=lead.outlet,
+            summary=lead.summary,
+            published=lead.published,
+            also_covered_by=tuple((m.outlet, m.link) for m in self.members if m is not lead),
         )
 
 

@@ -24,6 +24,7 @@ def _feeds(tmp_path: Path, extra: str) -> Path:
         ("    poll_minutes: -5\n", "poll_minutes"),
         ("    poll_minutes: 0\n", "poll_minutes"),
         ('    enabled: "no"\n', "enabled"),
+        ("    preferred: yes please\n", "preferred"),
         ("    language: [en, zh]\n", "language"),
         ('  - url: "http://[::1"\n    name: B\n', "url"),
         ("  - url: http://example.com:99999/\n    name: C\n", "url"),
@@ -44,11 +45,20 @@ def test_a_feeds_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) ->
 
 
 def test_good_values_are_read_as_written(tmp_path: Path) -> None:
-    extra = "    language: zh\n    poll_minutes: 30\n    enabled: false\n    ai_source: true\n"
+    extra = (
+        "    language: zh\n    poll_minutes: 30\n    enabled: false\n    ai_source: true\n"
+        "    preferred: true\n"
+    )
     [spec] = load_feed_specs(_feeds(tmp_path, extra))
-    assert (spec.language, spec.poll_minutes, spec.enabled, spec.ai_source) == (
+    assert (spec.language, spec.poll_minutes, spec.enabled, spec.ai_source, spec.preferred) == (
         "zh",
         30,
         False,
         True,
+        True,
     )
+
+
+def test_a_feed_is_not_preferred_unless_the_file_says_so(tmp_path: Path) -> None:
+    [spec] = load_feed_specs(_feeds(tmp_path, ""))
+    assert spec.preferred is False

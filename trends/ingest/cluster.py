@@ -7,6 +7,7 @@ the same index `trendbot analyze` fills with its input, so both decide alike.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -37,8 +38,13 @@ def clusters(
     lookups: list[list[int]],
     candidates: list[Candidate],
     by_key: dict[int, list[int]],
+    copies: Mapping[int, int] | None = None,
 ) -> list[int | None]:
-    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None."""
+    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
+
+    `copies` maps a post of the batch that another feed stored already (same link or
+    content) to that post's story: it joins it as coverage, whatever the matcher says.
+    """
     keys_of: dict[int, list[int]] = {}
     for key, ids in by_key.items():
         for post_id in ids:
@@ -57,7 +63,7 @@ def clusters(
         index.add(earlier, keys_of.get(candidate.post_id, ()))
     found: list[int | None] = []
     for position, (report, lookup) in enumerate(zip(reports, lookups, strict=True)):
-        cluster = index.join(report, lookup)
+        cluster = (copies or {}).get(position) or index.join(report, lookup)
         found.append(cluster)
         itself = -(position + 1)
         story = itself if cluster is None else cluster

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlparse
 
-from trends.ingest.dedup import canonical_url, content_hash
+from trends.ingest.dedup import canonical_url, content_hash, without_tracking
 from trends.ingest.text import html_to_text, safe_text
 from trends.models import Post, RawEntry
 from trends.strings import clip
@@ -74,7 +74,7 @@ def _normalise_entry(
     guid = safe_text((entry.guid or "").strip()) or canonical or digest
     return Post(
         guid=guid[:2048],
-        link=link or "",
+        link=without_tracking(link) if link else "",  # what readers are shown
         canonical_link=canonical[:MAX_LINK_CHARS] or f"urn:sha1:{digest}",
         title=title[:500],
         text=text,

@@ -211,7 +211,8 @@ async def _store(
     first_fetch: bool,
 ) -> tuple[int, int]:
     """Store posts not seen before, in the caller's transaction; a near-duplicate joins the
-    cluster of its first report.
+    cluster of its first report, and a page another feed stored already joins that page's
+    story as coverage.
 
     A feed's new posts go in with a few batched statements: first reports, then the copies
     that point at a first report of the same batch (an aggregator links the FT and Reuters
@@ -226,7 +227,8 @@ async def _store(
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
     )
-    clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, *stored)
+    copies = await post_store.stories_of_copies(session, feed_id, [post for post, _ in fresh])
+    clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, *stored, copies)
     rows = [
         post_store.NewPost(
             post=post,
@@ -272,7 +274,7 @@ async def _insert_in_order(
     A copy whose first report was stored meanwhile by another poll (and so skipped here)
     is stored on its own.
     """
-    ids: dict[int, int] = {}  # batch index -> stored id
+    ids: dict[int, int] = {}  # batch index -> the story its stored post leads or joins
     stored: list[post_store.NewPost] = []
     firsts = [i for i, cluster in enumerate(clusters) if cluster is None or cluster > 0]
     copies = [i for i, cluster in enumerate(clusters) if cluster is not None and cluster < 0]
@@ -289,7 +291,7 @@ async def _insert_in_order(
         )
         for position, new_id in new_ids.items():
             index, row = batch[position]
-            ids[index] = new_id
+            ids[index] = row.cluster_id if row.cluster_id is not None else new_id
             stored.append(row)
     return stored
 

@@ -13,7 +13,7 @@ from typing import Literal
 from trends import clock
 from trends.delivery.periods import WEEK
 from trends.models import BroadcastSummary, FeedbackEntry, Stats, StoredPost, Trend
-from trends.store import broadcasts, feedback, feeds, posts, search, subscribers
+from trends.store import archive, broadcasts, feedback, feeds, search, subscribers
 from trends.store.db import Database
 from trends.store.schema import PostRow
 
@@ -85,7 +85,7 @@ class ArchiveService:
         """A page of the trend's newest posts, over the last `days` or all time."""
         since = clock.utcnow() - timedelta(days=days) if days else None
         async with self.db.new_session() as session:
-            found, total = await posts.newest_by_trend(
+            found, total = await archive.newest_by_trend(
                 session, trend.number, limit=limit, offset=offset, since=since
             )
         return TrendPage(trend=trend, posts=found, total=total, offset=offset)
@@ -95,7 +95,7 @@ class ArchiveService:
         now = now or clock.utcnow()
         async with self.db.new_session() as session:
             active, inactive = await subscribers.count_subscribers(session)
-            recent = await posts.count_posts(session, since=now - WEEK)
+            recent = await archive.count_posts(session, since=now - WEEK)
             enabled = [feed for feed in await feeds.all_feeds(session) if feed.enabled]
             last = await broadcasts.latest(session)
         failing = sum(1 for feed in enabled if feed.consecutive_failures > 0)
@@ -124,7 +124,7 @@ class ArchiveService:
     ) -> WeeklyHistory:
         until = now or clock.utcnow()
         async with self.db.new_session() as session:
-            counts = await posts.weekly_trend_counts(session, until, weeks)
+            counts = await archive.weekly_trend_counts(session, until, weeks)
         return WeeklyHistory(until=until, counts=counts, weeks=weeks)
 
     async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> SearchPage:
@@ -134,8 +134,13 @@ class ArchiveService:
 
     async def post(self, post_id: int) -> StoredPost | None:
         async with self.db.new_session() as session:
-            found = await posts.load_posts(session, [post_id])
+            found = await archive.load_posts(session, [post_id])
         return found[0] if found else None
+
+    async def story(self, post_id: int) -> StoredPost | None:
+        """The story `post_id` leads or belongs to, with every member; None if unknown."""
+        async with self.db.new_session() as session:
+            return await archive.story_of(session, post_id)
 
     async def record_feedback(
         self, post_id: int, trend: int, *, chat_id: int, user_id: int | None

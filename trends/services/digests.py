@@ -10,7 +10,7 @@ from trends.delivery import periods
 from trends.delivery.digest import build_digest
 from trends.models import Digest
 from trends.services.archive import HISTORY_WEEKS
-from trends.store import deliveries, posts, subscribers
+from trends.store import archive, deliveries, subscribers
 from trends.store.db import Database
 from trends.themes import Themes
 
@@ -54,15 +54,17 @@ class DigestsService:
         since = until - window
         followed = [t for t in self.themes.trends if trends is None or t.number in trends]
         async with self.db.new_session() as session:
-            found = await posts.posts_in_window(session, since, until, [t.number for t in followed])
+            found = await archive.posts_in_window(
+                session, since, until, [t.number for t in followed]
+            )
             # This week, last week and the chart's weeks before them, in one grouped query.
-            weekly = await posts.weekly_trend_counts(session, until, HISTORY_WEEKS)
+            weekly = await archive.weekly_trend_counts(session, until, HISTORY_WEEKS)
             if window == periods.WEEK:
                 counts = {trend: weeks[-1] for trend, weeks in weekly.items()}
                 previous = {trend: weeks[-2] for trend, weeks in weekly.items()}
             else:
-                counts = await posts.trend_counts(session, since, until)
-                previous = await posts.trend_counts(session, since - window, since)
+                counts = await archive.trend_counts(session, since, until)
+                previous = await archive.trend_counts(session, since - window, since)
         return build_digest(
             key=key,
             since=since,

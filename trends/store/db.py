@@ -43,19 +43,26 @@ class Database:
         """Bring the schema to the newest alembic revision, one process at a time: two
         processes starting on a fresh database must not both create the tables."""
         async with self.startup_lock(), self.engine.connect() as connection:
-            sqlite = self.dialect == "sqlite"
-            if sqlite:
-                # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, that
-                # DROP cascades: rebuilding `feeds` in 0002 deleted every post. The pragma
-                # only takes effect outside a transaction, hence before alembic's begins.
-                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            try:
+            if self.dialect != "sqlite":
                 await connection.run_sync(_upgrade)
                 await connection.commit()
+                return
+            # A migration that rebuilds a table (alembic's batch mode on SQLite) drops the old
+            # one, and with foreign keys on that DROP deletes, and so cascades to, every row
+            # that refers to it. SQLite's recipe: keys off outside any transaction, checked
+            # before the commit.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+            try:
+                await connection.run_sync(_upgrade)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left rows without their parents: {broken[:5]}")
+                await connection.commit()
             finally:
-                if sqlite:
-                    await connection.rollback()
-                    await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.rollback()  # nothing, after a commit; the half-done upgrade else
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
     @asynccontextmanager
     async def startup_lock(self) -> AsyncIterator[None]:

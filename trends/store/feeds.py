@@ -31,10 +31,16 @@ __all__ = [
 
 
 async def sync_feeds(session: AsyncSession, specs: list[FeedSpec], now: datetime) -> int:
-    """Insert configured feeds that are new; returns how many were added."""
-    known = set((await session.scalars(select(FeedRow.url))).all())
+    """Insert configured feeds that are new; returns how many were added.
+
+    A listed feed's `preferred` follows the file: it only orders a story's members.
+    """
+    rows = {row.url: row for row in await session.scalars(select(FeedRow))}
+    known = set(rows)
     added = 0
     for spec in specs:
+        if (row := rows.get(spec.url)) is not None and row.preferred != spec.preferred:
+            row.preferred = spec.preferred
         if spec.url not in known:
             session.add(_row_from_spec(spec, now))
             known.add(spec.url)
@@ -131,6 +137,7 @@ def _row_from_spec(spec: FeedSpec, now: datetime) -> FeedRow:
         poll_minutes=spec.poll_minutes,
         enabled=spec.enabled,
         ai_source=spec.ai_source,
+        preferred=spec.preferred,
         consecutive_failures=0,
         created_at=now,
     )

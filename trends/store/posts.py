@@ -1,4 +1,5 @@
-"""Posts, their trend tags and lookup keys (MinHash bands, story names by day); the archive queries behind /trend and digests."""
+"""Storing posts: their trend tags and lookup keys (MinHash bands, story names by day), and
+the stored posts a new one may join. The reads behind /trend and digests: `store.archive`."""
 
 from __future__ import annotations
 
@@ -8,26 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends.delivery.periods import WEEK
-from trends.models import Post, StoredPost, TrendTag
-from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
+from trends.models import Post
+from trends.store.schema import PostBandRow, PostRow, PostTrendRow
 
 __all__ = [
     "Candidate",
     "NewPost",
     "candidates_by_band",
-    "count_posts",
     "insert_posts",
     "known_among",
-    "load_posts",
-    "newest_by_trend",
-    "posts_in_window",
-    "trend_counts",
-    "weekly_trend_counts",
+    "stories_of_copies",
 ]
 
 _CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
@@ -37,26 +32,24 @@ _POSTS, _TRENDS, _BANDS = (
 
 
 async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]) -> set[int]:
-    """Indices of `posts` already stored: the same guid (in this feed), canonical link or
-    content; one query per 300 posts."""
+    """Indices of `posts` this feed has stored already: the same guid, canonical link or
+    content; one query per 300 posts. Another feed's copy is coverage (`stories_of_copies`)."""
     found: set[int] = set()
     for start in range(0, len(posts), 300):  # stays under every driver's parameter limit
         chunk = posts[start : start + 300]
         rows = await session.execute(
-            select(
-                PostRow.feed_id, PostRow.guid, PostRow.canonical_link, PostRow.content_hash
-            ).where(
+            select(PostRow.guid, PostRow.canonical_link, PostRow.content_hash).where(
+                PostRow.feed_id == feed_id,
                 or_(
-                    and_(PostRow.feed_id == feed_id, PostRow.guid.in_({p.guid for p in chunk})),
+                    PostRow.guid.in_({p.guid for p in chunk}),
                     PostRow.canonical_link.in_({p.canonical_link for p in chunk}),
                     PostRow.content_hash.in_({p.content_hash for p in chunk}),
-                )
+                ),
             )
         )
         guids, links, hashes = set(), set(), set()
-        for row_feed, guid, link, content in rows.all():
-            if row_feed == feed_id:
-                guids.add(guid)
+        for guid, link, content in rows.all():
+            guids.add(guid)
             links.add(link)
             hashes.add(content)
         found.update(
@@ -64,6 +57,38 @@ async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]
             for i, p in enumerate(chunk)
             if p.guid in guids or p.canonical_link in links or p.content_hash in hashes
         )
+    return found
+
+
+async def stories_of_copies(
+    session: AsyncSession, feed_id: int, posts: Sequence[Post]
+) -> dict[int, int]:
+    """For each of `posts` that other feeds stored already (the same canonical link or
+    content), its index and the story it joins as coverage: the earliest such post's."""
+    found: dict[int, int] = {}
+    for start in range(0, len(posts), 300):
+        chunk = posts[start : start + 300]
+        rows = await session.execute(
+            select(PostRow.id, PostRow.cluster_id, PostRow.canonical_link, PostRow.content_hash)
+            .where(
+                PostRow.feed_id != feed_id,
+                or_(
+                    PostRow.canonical_link.in_({p.canonical_link for p in chunk}),
+                    PostRow.content_hash.in_({p.content_hash for p in chunk}),
+                ),
+            )
+            .order_by(PostRow.id.desc())  # the earliest stored is written last: it wins
+        )
+        story_of: dict[str, int] = {}
+        for post_id, cluster_id, link, content in rows.all():
+            story = cluster_id if cluster_id is not None else post_id
+            story_of[f"l:{link}"] = story_of[f"h:{content}"] = story
+        for i, post in enumerate(chunk):
+            joined = story_of.get(f"l:{post.canonical_link}") or story_of.get(
+                f"h:{post.content_hash}"
+            )
+            if joined is not None:
+                found[start + i] = joined
     return found
 
 
@@ -149,14 +174,15 @@ async def insert_posts(
             "cluster_id": row.cluster_id,
             "minhash": row.minhash,
             "in_digests": row.in_digests,
+            "text_chars": len(row.post.text),
         }
         for row in rows
     ]
     # Core inserts on the tables: the ORM's bulk path costs more per row than the database.
     # RETURNING in parameter order made SQLAlchemy send SQLite one INSERT per post; the
-    # canonical link is unique, so unordered rows of one batched INSERT map back by it.
-    # ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid in this feed, link
-    # or content: the unique keys) and returns no row for it; no savepoint, no retry.
+    # canonical link is unique within a feed, so unordered rows of one batched INSERT map
+    # back by it. ON CONFLICT DO NOTHING skips a post stored meanwhile (same guid, link or
+    # content in this feed: the unique keys) and returns no row for it; no savepoint.
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     inserted = await session.execute(
         dialect.insert(_POSTS)
@@ -192,156 +218,3 @@ async def insert_posts(
     if bands:
         await session.execute(insert(_BANDS), bands)
     return ids
-
-
-async def newest_by_trend(
-    session: AsyncSession,
-    trend: int,
-    *,
-    limit: int,
-    offset: int = 0,
-    since: datetime | None = None,
-) -> tuple[list[StoredPost], int]:
-    """The newest first reports of a trend's stories, and how many there are in all."""
-    conditions = [PostTrendRow.trend == trend, PostRow.cluster_id.is_(None)]
-    if since is not None:
-        conditions.append(PostTrendRow.published_at >= since)
-    base = select(PostRow.id).join(PostTrendRow, PostTrendRow.post_id == PostRow.id)
-    total = await session.scalar(
-        select(func.count()).select_from(base.where(*conditions).subquery())
-    )
-    ids = (
-        await session.scalars(
-            base.where(*conditions)
-            .order_by(PostTrendRow.published_at.desc(), PostRow.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    return await load_posts(session, list(ids)), int(total or 0)
-
-
-async def posts_in_window(
-    session: AsyncSession, since: datetime, until: datetime, trends: Iterable[int]
-) -> list[StoredPost]:
-    """First reports tagged with any of `trends`, published in [since, until), for digests."""
-    ids = (
-        await session.scalars(
-            select(PostRow.id)
-            .join(PostTrendRow, PostTrendRow.post_id == PostRow.id)
-            .where(
-                PostTrendRow.trend.in_(list(trends)),
-                PostTrendRow.published_at >= since,
-                PostTrendRow.published_at < until,
-                PostRow.cluster_id.is_(None),
-                PostRow.in_digests,
-            )
-            .distinct()
-        )
-    ).all()
-    return await load_posts(session, list(ids))
-
-
-async def trend_counts(session: AsyncSession, since: datetime, until: datetime) -> dict[int, int]:
-    """Stories (clusters, not copies) per trend published in [since, until)."""
-    query = (
-        select(PostTrendRow.trend, func.count())
-        .join(PostRow, PostRow.id == PostTrendRow.post_id)
-        .where(
-            PostTrendRow.published_at >= since,
-            PostTrendRow.published_at < until,
-            PostRow.cluster_id.is_(None),
-        )
-        .group_by(PostTrendRow.trend)
-    )
-    return {trend: count for trend, count in (await session.execute(query)).all()}
-
-
-async def weekly_trend_counts(
-    session: AsyncSession, until: datetime, weeks: int
-) -> dict[int, list[int]]:
-    """Stories per trend in each of the `weeks` weeks before `until`, oldest week first.
-
-    One grouped query: a CASE expression puts each tag in its week, so the database counts
-    every trend and week in a single pass over the (trend, published_at) index.
-    """
-    week = WEEK
-    since = until - weeks * week
-    bucket = case(
-        *(
-            (PostTrendRow.published_at >= until - (index + 1) * week, weeks - 1 - index)
-            for index in range(weeks)
-        ),
-        else_=0,
-    ).label("week")
-    # Grouped over a subquery: PostgreSQL can't match a CASE with bound parameters in
-    # GROUP BY to the same CASE in SELECT, as each copy gets its own placeholders.
-    tagged = (
-        select(PostTrendRow.trend, bucket)
-        .join(PostRow, PostRow.id == PostTrendRow.post_id)
-        .where(
-            PostTrendRow.published_at >= since,
-            PostTrendRow.published_at < until,
-            PostRow.cluster_id.is_(None),
-        )
-        .subquery()
-    )
-    query = select(tagged.c.trend, tagged.c.week, func.count()).group_by(
-        tagged.c.trend, tagged.c.week
-    )
-    counts: dict[int, list[int]] = {}
-    for trend, index, count in (await session.execute(query)).all():
-        counts.setdefault(trend, [0] * weeks)[index] = count
-    return counts
-
-
-async def count_posts(session: AsyncSession, since: datetime | None = None) -> int:
-    query = select(func.count()).select_from(PostRow)
-    if since is not None:
-        query = query.where(PostRow.published_at >= since)
-    return int(await session.scalar(query) or 0)
-
-
-async def load_posts(session: AsyncSession, ids: list[int]) -> list[StoredPost]:
-    """Posts by id, in the order given, with tags and other outlets: three queries in all."""
-    if not ids:
-        return []
-    rows = {
-        row.id: (row, name)
-        for row, name in (
-            await session.execute(
-                select(PostRow, FeedRow.name)
-                .join(FeedRow, FeedRow.id == PostRow.feed_id)
-                .where(PostRow.id.in_(ids))
-            )
-        ).all()
-    }
-    tags: dict[int, list[TrendTag]] = defaultdict(list)
-    for tag_row in await session.scalars(select(PostTrendRow).where(PostTrendRow.post_id.in_(ids))):
-        tags[tag_row.post_id].append(
-            TrendTag(tag_row.trend, tag_row.score, tuple(tag_row.matched or ()))
-        )
-    others: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    copies = await session.execute(
-        select(PostRow.cluster_id, FeedRow.name, PostRow.link)
-        .join(FeedRow, FeedRow.id == PostRow.feed_id)
-        .where(PostRow.cluster_id.in_(ids))
-        .order_by(PostRow.published_at, PostRow.id)
-    )
-    for cluster_id, name, link in copies.all():
-        if cluster_id is not None:  # the IN clause already excludes NULL; this tells the checker
-            others[cluster_id].append((name, link))
-    return [
-        StoredPost(
-            id=pid,
-            title=rows[pid][0].title,
-            link=rows[pid][0].link,
-            summary=rows[pid][0].summary,
-            source=rows[pid][1],
-            published=rows[pid][0].published_at,
-            trends=tuple(sorted(tags[pid], key=lambda tag: -tag.score)),
-            also_covered_by=tuple(others[pid]),
-        )
-        for pid in ids
-        if pid in rows
-    ]

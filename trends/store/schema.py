@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -92,23 +93,31 @@ class FeedRow(Base):
     # Set when the admins were told this feed is failing; cleared (and told) on recovery.
     failure_alerted_at: Mapped[datetime | None] = mapped_column()
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # The feeds file's `preferred`: its post leads a story when members tie on time.
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PostRow(Base):
     __tablename__ = "posts"
     __table_args__ = (
         UniqueConstraint("feed_id", "guid", name="uq_posts_feed_guid"),
+        # One feed stores a page once; the same page through another feed is a member of
+        # its story (see trends/ingest/pipeline.py), so these are unique per feed only.
+        UniqueConstraint("feed_id", "canonical_link", name="uq_posts_feed_canonical_link"),
+        UniqueConstraint("feed_id", "content_hash", name="uq_posts_feed_content_hash"),
         Index("ix_posts_published", "published_at"),
+        Index("ix_posts_canonical_link", "canonical_link"),
+        Index("ix_posts_content_hash", "content_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     guid: Mapped[str] = mapped_column(String(2048))
     link: Mapped[str] = mapped_column(String(2048))
-    canonical_link: Mapped[str] = mapped_column(String(2048), unique=True)
+    canonical_link: Mapped[str] = mapped_column(String(2048))
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
     published_at: Mapped[datetime] = mapped_column()
     fetched_at: Mapped[datetime] = mapped_column()
@@ -117,6 +126,8 @@ class PostRow(Base):
         ForeignKey("posts.id", ondelete="SET NULL"), index=True
     )
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The cleaned body's length: the longest text leads a story when time and preference tie.
+    text_chars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Posts from a feed's first fetch that predate the digest window stay out of digests.
     in_digests: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import StoredPost
-from trends.store.posts import load_posts
+from trends.store.archive import load_posts
 from trends.store.schema import PostRow
 
 __all__ = ["MIN_TERM_CHARS", "search_posts", "search_terms"]
