@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from telegram import Bot, LinkPreviewOptions
@@ -91,7 +92,7 @@ class DigestSender:
             for index in range(done, len(steps)):
                 step = steps[index]
                 if step is None:
-                    await self._send_chart(chat_id, parts, due.thread_id)  # type: ignore[arg-type]
+                    chat_id = await self._send_chart(chat_id, parts, due)  # type: ignore[arg-type]
                 else:
                     chat_id = await self._send_part(chat_id, step, previews, due)
                 if index + 1 < len(steps):
@@ -117,24 +118,35 @@ class DigestSender:
         self, chat_id: int, part: str, previews: LinkPreviewOptions, due: DueDigest
     ) -> int:
         """Send one part, retrying what can be retried; returns the chat id it went to."""
+
+        async def send(chat: int) -> None:
+            try:
+                await self._post(chat, part, ParseMode.HTML, previews, due.thread_id)
+            except BadRequest as exc:
+                if not _is_markup_problem(exc):
+                    raise
+                log.warning("chat %s: %s; sending plain text instead", chat, exc)
+                for plain in _plain_parts(part):
+                    await self._post(chat, plain, None, previews, due.thread_id)
+
+        return await self._retrying(chat_id, due, send)
+
+    async def _retrying(
+        self, chat_id: int, due: DueDigest, send: Callable[[int], Awaitable[object]]
+    ) -> int:
+        """`send(chat_id)` until it goes through: after a 5xx or a timeout (a few times, with
+        backoff), and to the new chat after a group's migration. Returns the chat it went to."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._post(chat_id, part, ParseMode.HTML, previews, due.thread_id)
+                await send(chat_id)
                 return chat_id
             except ChatMigrated as exc:
                 await self.ledger.move(due.subscriber_id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
-            except BadRequest as exc:
-                if not _is_markup_problem(exc):
-                    raise
-                log.warning("chat %s: %s; sending plain text instead", chat_id, exc)
-                for plain in _plain_parts(part):
-                    await self._post(chat_id, plain, None, previews, due.thread_id)
-                return chat_id
-            except RetryAfter:
-                raise  # the pacer has waited and retried already; leave it to the next run
+            except (BadRequest, RetryAfter):
+                raise  # the pacer has waited out a 429 already; a 400 is not retried
             except NetworkError:  # 5xx, timeouts, connection errors
                 if attempt >= MAX_ATTEMPTS:
                     raise
@@ -142,25 +154,34 @@ class DigestSender:
 
     # -- The chart on top (bot/chart.py): a photo before the first part. ---------------
 
-    async def _send_chart(self, chat_id: int, parts: DigestParts, thread_id: int | None) -> None:
-        """Best effort: a chart that fails to draw or send never holds the digest back.
-
-        A blocked chat (Forbidden) still ends the delivery, as the text would fail too; a
-        migrated group or a 429 leaves the chart out and lets the text handle it.
-        """
+    async def _send_chart(self, chat_id: int, parts: DigestParts, due: DueDigest) -> int:
+        """The chart is a part like the others: retried, moved with the chat, and recorded
+        only once sent. A chart that cannot be drawn, or that Telegram refuses as a photo,
+        is left out rather than holding the text back."""
         try:
             png = await asyncio.to_thread(digest_chart, parts.digest)  # cached per digest
+        except Exception:
+            log.exception("digest chart could not be drawn; sending the text without it")
+            return chat_id
+
+        async def send(chat: int) -> None:
             await self.bot.send_photo(
-                chat_id,
+                chat,
                 png,
                 caption=parts.caption,
                 parse_mode=ParseMode.HTML,
-                message_thread_id=thread_id,
+                message_thread_id=due.thread_id,
                 allow_paid_broadcast=self.paid_broadcast or None,
                 rate_limit_args={"bulk": True},  # type: ignore[call-arg]
             )
-        except (BadRequest, NetworkError, ChatMigrated, RetryAfter) as exc:
+
+        try:
+            return await self._retrying(chat_id, due, send)
+        except BadRequest as exc:
+            if _chat_is_gone(exc):
+                raise
             log.warning("chat %s: digest chart left out: %s", chat_id, exc)
+            return chat_id
 
     async def _post(
         self,

@@ -12,7 +12,7 @@ from bot.render import MAX_MESSAGE_CHARS, render_digest
 from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
 from tests.support.archives import PRICING, pricing_archive
-from tests.support.bot import running_bot, send_digests_now
+from tests.support.bot import next_weekly_slot, running_bot, send_digests_now
 from tests.support.chat import CHAT, buttons, latest, png_size, press, say
 from tests.support.delivery import subscribe
 from trends.models import Digest, DigestSection, DigestStory
@@ -85,6 +85,32 @@ async def test_scheduled_digest_sends_the_chart_first_and_only_once(
     chart, *parts = bot_api.messages(CHAT)
     assert png_size(chart["photo"])[0] > 300 and "weekly digest" in chart["caption"]
     assert parts and all("text" in part for part in parts)
+
+
+async def test_a_chart_that_meets_a_5xx_is_retried_and_sent_once(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    await service.subscribers.subscribe(CHAT, "private")
+    bot_api.fail_next("sendPhoto", 502, "Bad Gateway")
+    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {"sent": 1}
+    chart, *parts = bot_api.messages(CHAT)
+    assert "photo" in chart and "weekly digest" in chart["caption"]
+    assert parts and all("text" in part for part in parts)  # one chart, then the text
+
+
+async def test_a_migrated_group_gets_its_chart_and_its_text_in_the_new_chat(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    group, supergroup = -4001, -1004001
+    await service.subscribers.subscribe(group, "group")
+    bot_api.migrate_chat(group, supergroup)
+    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {"sent": 1}
+    chart, *parts = bot_api.messages(supergroup)
+    assert "photo" in chart and parts and all("text" in part for part in parts)
+    assert bot_api.messages(group) == []
+    # The next tick finds the digest recorded as sent, chart included: nothing twice.
+    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {}
+    assert len(bot_api.messages(supergroup)) == 1 + len(parts)
 
 
 async def test_wrong_trend_buttons_store_feedback_and_admins_list_it(
