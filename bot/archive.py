@@ -42,7 +42,7 @@ from bot.render import (
 from bot.replies import NO_PREVIEWS, reply
 from trends.models import Trend
 from trends.service import TrendService
-from trends.services.archive import is_searchable
+from trends.services.archive import is_searchable, searched_words
 
 __all__ = [
     "STORY_LINK",
@@ -100,10 +100,15 @@ async def search(update: Update, context: TrendContext) -> None:
     if not is_searchable(query):
         await reply(update, text(language, "search_too_short"))
         return
-    query = fit_query(query)  # the page buttons carry it
+    asked = {word.lower() for word in query.split()}
+    query = " ".join(searched_words(fit_query(query)))  # the page buttons carry it
     page = await service.archive.search(query, limit=PAGE_SIZE)
     keyboard = search_keyboard(query, offset=0, total=page.total)
-    await reply(update, render_search_page(page, language), keyboard)
+    found = render_search_page(page, language)
+    if len(searched_words(query)) < len(asked):  # too many words, or too long for a button
+        cut = text(language, "search_cut", count=len(searched_words(query)), query=escape(query))
+        found = f"{cut}\n{found}"
+    await reply(update, found, keyboard)
 
 
 async def story(update: Update, context: TrendContext) -> None:

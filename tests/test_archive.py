@@ -227,6 +227,18 @@ async def test_one_and_two_character_searches_find_whole_words(
     assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone
 
 
+async def test_a_search_that_is_cut_says_what_it_searched_for(
+    bot_api: FakeBotAPI, service: TrendService
+) -> None:
+    words = "AI agent per resolution ticket pricing outcome seat vendor billing"
+    async with running_bot(bot_api, service):
+        cut = await say(bot_api, CHAT, f"/search {words}")
+        whole = await say(bot_api, CHAT, "/search AI agent")
+    searched = " ".join(words.split()[:8])
+    assert cut["text"].startswith(f"<i>Searched for the first 8 words only: “{searched}”.</i>")
+    assert "Searched for the first" not in whole["text"]
+
+
 @pytest.mark.parametrize(
     ("language_code", "unknown"), [("en", "There is no period “1y”"), ("zh-hans", "没有“1y”")]
 )

@@ -25,6 +25,7 @@ __all__ = [
     "TrendPage",
     "WeeklyHistory",
     "is_searchable",
+    "searched_words",
 ]
 
 HISTORY_WEEKS = 12
@@ -73,6 +74,11 @@ class SearchPage:
 def is_searchable(query: str) -> bool:
     """True when `query` has a word: "AI" and 模型 are searches too (see trends.store.search)."""
     return bool(search.search_terms(query))
+
+
+def searched_words(query: str) -> list[str]:
+    """The words a search for `query` really looks for: repeats dropped, at most eight."""
+    return search.search_terms(query)
 
 
 class ArchiveService:
