@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
+from sqlalchemy import text as sql_text
 
 from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
@@ -225,6 +226,27 @@ async def test_one_and_two_character_searches_find_whole_words(
     assert "智能体平台" in chinese["text"] and "of 1" in chinese["text"]
     assert "智能体平台" in one["text"]
     assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone
+
+
+async def test_postgresql_searches_through_trigram_indexes(
+    database_url: str, service: TrendService
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite searches its FTS5 table (migration 0003)")
+    async with service.db.new_session() as session:
+        await session.execute(sql_text("SET enable_seqscan = off"))  # tiny tables: force it
+        plan = await session.scalars(
+            sql_text(
+                "EXPLAIN SELECT id FROM posts "
+                "WHERE title ILIKE '%resolution%' OR summary ILIKE '%resolution%'"
+            )
+        )
+        steps = "\n".join(plan)
+    assert "ix_posts_title_trgm" in steps and "ix_posts_summary_trgm" in steps
+    page = await service.archive.search("resolution")
+    assert page.total >= 2 and all(
+        "resolution" in (p.title + p.summary).lower() for p in page.posts
+    )
 
 
 async def test_a_search_that_is_cut_says_what_it_searched_for(
