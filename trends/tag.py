@@ -1,6 +1,9 @@
 """Tag a post with the trends it is substantially about (multi-label, explainable).
 
-Scoring, per trend: every lexicon term found adds its weight. A title match counts
+`tag` asks the learned model (`trends.tagger`). The lexicon below is one of its inputs
+and, as `lexicon_tag`, the hand-tuned tagger it replaced (the baseline of `trendbot train`).
+
+Lexicon scoring, per trend: every lexicon term found adds its weight. A title match counts
 `_TITLE_WEIGHT` times; body matches saturate (a term repeated ten times is not ten times the
 evidence), and matches after the lead count a quarter each, so a long article is judged
 mostly on what it opens with; past `_SCAN_CHARS` the body is not read. Negative terms
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from trends.models import TrendTag
 from trends.themes import Term, Themes, fold_zh
 
-__all__ = ["about_ai", "tag"]
+__all__ = ["about_ai", "lexicon_scores", "lexicon_tag", "tag"]
 
 _TITLE_WEIGHT = 2.0
 _LEAD_CHARS = 1000  # body text after this counts as "the rest"
@@ -49,18 +52,54 @@ class _Segment:
 
 
 def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> list[TrendTag]:
-    """The trends a post is about, best first; empty when it is not about AI or too weak.
+    """The trends a post is about, best first, by the learned model (`trends.tagger`).
+
+    Scores are calibrated probabilities; `matched` names words of the post that weighed
+    most for the trend. `ai_source` is accepted for the callers' sake: the model learnt
+    from labelled posts when an AI post is about none of the ten, so it needs no gate.
+    """
+    from trends.tagger import default_model  # late: the model imports this module
+
+    return default_model().tag(title, text, themes)
+
+
+def lexicon_tag(
+    title: str, text: str, themes: Themes, *, ai_source: bool = False
+) -> list[TrendTag]:
+    """The hand-tuned lexicon tagger: kept as a baseline for `trendbot train`'s figures.
 
     `ai_source` says the post comes from a feed that is about AI as a whole (a lab's blog):
     its posts pass the AI gate even when they never say "AI" ("Introducing Operator").
     """
+    scores, evidence, gate = lexicon_scores(title, text, themes)
+    if not (ai_source or gate) or not scores:
+        return []  # the AI gate: nothing here says the post is about AI
+    top = max(scores.values())
+    floor = max(_MIN_SCORE, min(_RELATIVE * top, _SURE_SCORE))
+    tags = [
+        TrendTag(
+            trend=number,
+            score=round(score, 3),
+            matched=tuple(
+                text for _, text in sorted(evidence[number], key=lambda e: (-e[0], e[1]))
+            ),
+        )
+        for number, score in scores.items()
+        if score >= floor
+    ]
+    return sorted(tags, key=lambda t: (-t.score, t.trend))
+
+
+def lexicon_scores(
+    title: str, text: str, themes: Themes
+) -> tuple[dict[int, float], dict[int, list[tuple[float, str]]], bool]:
+    """Per-trend lexicon scores (positive ones), their evidence, and whether AI is named."""
     body = (text or "")[:_SCAN_CHARS]
     cut = _lead_end(body)
     title_counts = _count(_segment(title or ""), themes)
     lead_counts = _count(_segment(body[:cut]), themes)
     rest_counts = _count(_segment(body[cut:]), themes) if cut < len(body) else {}
-    if not ai_source and not _names_ai((title_counts, lead_counts, rest_counts), themes):
-        return []  # the AI gate: nothing here says the post is about AI
+    gate = _names_ai((title_counts, lead_counts, rest_counts), themes)
     title_eff = _effective(title_counts, themes)
     lead_eff = _effective(lead_counts, themes)
     rest_eff = _effective(rest_counts, themes)
@@ -78,23 +117,7 @@ def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> li
         scores[term.trend] = scores.get(term.trend, 0.0) + contribution
         if contribution > 0:
             evidence.setdefault(term.trend, []).append((contribution, term.text))
-
-    if not scores:
-        return []
-    top = max(scores.values())
-    floor = max(_MIN_SCORE, min(_RELATIVE * top, _SURE_SCORE))
-    tags = [
-        TrendTag(
-            trend=number,
-            score=round(score, 3),
-            matched=tuple(
-                text for _, text in sorted(evidence[number], key=lambda e: (-e[0], e[1]))
-            ),
-        )
-        for number, score in scores.items()
-        if score >= floor
-    ]
-    return sorted(tags, key=lambda t: (-t.score, t.trend))
+    return {n: v for n, v in scores.items() if v > 0}, evidence, gate
 
 
 def about_ai(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> bool:

@@ -1,4 +1,8 @@
-"""The trend tagger and the themes file, as a user of `/trend N` would notice them."""
+"""The lexicon tagger and the themes file, as a user of `/trend N` would notice them.
+
+The lexicon's per-trend scores are features of the learned tagger (tests/trends/test_tagger.py)
+and `lexicon_tag` is the baseline `trendbot train` compares it with, so its matching is pinned here.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import yaml
 import trends.tag
 import trends.themes
 from trends.models import TrendTag
-from trends.tag import about_ai, tag
+from trends.tag import about_ai
+from trends.tag import lexicon_tag as tag
 from trends.themes import Themes, load_themes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -353,7 +358,7 @@ def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
 
 
 def test_public_names() -> None:
-    assert trends.tag.__all__ == ["about_ai", "tag"]
+    assert trends.tag.__all__ == ["about_ai", "lexicon_scores", "lexicon_tag", "tag"]
     assert sorted(trends.themes.__all__) == ["Term", "Themes", "fold_zh", "load_themes"]
 
 

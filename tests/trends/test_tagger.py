@@ -1,0 +1,146 @@
+"""The learned tagger as shipped, and `trendbot train` rebuilding it from labelled posts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trends.tag import tag
+from trends.tagger import load_model
+from trends.themes import Themes, load_themes
+
+REPO = Path(__file__).resolve().parents[2]
+DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def themes() -> Themes:
+    return load_themes()
+
+
+def _squash(text: str) -> str:
+    # Lexicon terms match across spaces and hyphens ("3D 世界", "outcome based").
+    return re.sub(r"[\s\-\u2010-\u2013_]+", "", text.lower())
+
+
+def _occurs(word: str, title: str, text: str) -> bool:
+    return _squash(word) in _squash(title + " " + text)
+
+
+# Our own writing, not the corpus's.
+ENGLISH = (
+    "Support agent billed per resolved ticket",
+    "The vendor's AI agent is paid only when it resolves a customer's ticket: outcome-based "
+    "pricing instead of seats. Customers pay per resolution.",
+)
+CHINESE = (
+    "开源大模型发布：权重全部公开",
+    "这家实验室发布了开源权重的大模型，开发者可以下载权重并在本地部署，与闭源模型竞争。",
+)
+
+
+def test_the_shipped_model_tags_an_english_outcome_pricing_post(themes: Themes) -> None:
+    tags = tag(*ENGLISH, themes)
+    assert 6 in [t.trend for t in tags]
+    for t in tags:
+        assert 0.0 <= t.score <= 1.0
+        assert t.matched, "every tag says why"
+        assert all(_occurs(word, *ENGLISH) for word in t.matched), t.matched
+
+
+def test_the_shipped_model_tags_a_chinese_open_weights_post(themes: Themes) -> None:
+    tags = tag(*CHINESE, themes)
+    assert 3 in [t.trend for t in tags]
+    assert all(_occurs(word, *CHINESE) for t in tags for word in t.matched)
+
+
+def test_a_post_about_none_of_the_trends_gets_none(themes: Themes) -> None:
+    assert tag("Our bakery opens on Sunday", "Fresh bread and cakes from 8 am.", themes) == []
+    assert tag("", "", themes) == []
+
+
+def test_scores_are_probabilities_and_reasons_are_words_of_the_post(themes: Themes) -> None:
+    items = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
+    tagged = 0
+    for item in items[:60]:
+        title, text = item["title"], item["summary"] or ""
+        for t in tag(title, text, themes):
+            tagged += 1
+            assert 0.0 <= t.score <= 1.0
+            assert t.matched and all(_occurs(w, title, text) for w in t.matched), t.matched
+    assert tagged > 20
+
+
+def _rss(items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description></item>"
+        for link, t, d in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+
+
+def test_train_writes_weights_and_prints_held_out_figures(tmp_path: Path) -> None:
+    # Two small feeds of our own writing, labelled: trend 7 (AI coding) or none.
+    coding = (
+        "The AI coding assistant writes code, fixes bugs and opens pull requests for developers."
+    )
+    other = "Weather, sport and recipes for the weekend: nothing about artificial intelligence."
+    labels = []
+    for feed in ("a", "b", "c"):
+        items = []
+        for i in range(8):
+            link = f"https://{feed}.example/{i}"
+            is_coding = i % 2 == 0
+            items.append((link, f"Post {i} of {feed}", coding if is_coding else other))
+            labels.append(
+                {
+                    "link": link,
+                    "guid": link,
+                    "feed_file": f"{feed}.xml",
+                    "themes": [7] if is_coding else [],
+                }
+            )
+        (tmp_path / f"{feed}.xml").write_text(_rss(items), encoding="utf-8")
+    (tmp_path / "labels.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in labels), encoding="utf-8"
+    )
+    weights = tmp_path / "weights.npz"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "train",
+            "--labels",
+            str(tmp_path / "labels.jsonl"),
+            "--feeds-dir",
+            str(tmp_path),
+            "--dev",
+            str(tmp_path / "none.jsonl"),
+            "--own",
+            str(tmp_path / "none.jsonl"),
+            "--output",
+            str(weights),
+            "--folds",
+            "3",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "24 posts" in result.stdout
+    assert re.search(r"learned tagger.*\n(.*\n)*.*macro-F1 \d\.\d{3}", result.stdout)
+    assert "lexicon tagger" in result.stdout
+    model = load_model(weights)
+    themes = load_themes()
+    assert [t.trend for t in model.tag("Post 9", coding, themes)] == [7]
+    assert model.tag("Post 9", other, themes) == []
+    assert np.all((model.threshold > 0) & (model.threshold < 1))
