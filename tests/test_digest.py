@@ -113,7 +113,7 @@ async def test_wrong_trend_buttons_store_feedback_and_admins_list_it(
     line = next(line for line in listing["text"].splitlines() if "2× · trend 6" in line)
     assert PRICING[0][0] in line  # newest first: ✗ 1 is the first pricing story
     matched = listing["text"].split(line, 1)[1].splitlines()[1]
-    assert matched.startswith("matched: ") and "per resolution" in matched
+    assert matched.startswith("matched: ") and "per resol" in matched
 
 
 @pytest.mark.parametrize(
