@@ -79,9 +79,13 @@ async def feedback_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if user is None or user.id not in settings.admins:
         await send_html(update, text(language, "feedback_admins_only"))
         return
-    entries = await service_of(context).archive.feedback_report()
+    archive = service_of(context).archive
+    entries = await archive.feedback_report()
     for part in render_feedback(entries, language):
         await send_html(update, part)
+    flags = await archive.flags_to_learn()
+    if flags:
+        await send_html(update, text(language, "feedback_to_learn", count=flags))
 
 
 async def _answer(
