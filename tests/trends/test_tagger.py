@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -85,19 +86,15 @@ def _rss(items: list[tuple[str, str, str]]) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
 
 
-def test_train_writes_weights_and_prints_held_out_figures(tmp_path: Path) -> None:
-    # Two small feeds of our own writing, labelled: trend 7 (AI coding) or none.
-    coding = (
-        "The AI coding assistant writes code, fixes bugs and opens pull requests for developers."
-    )
-    other = "Weather, sport and recipes for the weekend: nothing about artificial intelligence."
+def _small_labelled_set(tmp_path: Path) -> str:
+    """Three small feeds of our own writing, labelled trend 7 (AI coding) or none."""
     labels = []
     for feed in ("a", "b", "c"):
         items = []
         for i in range(8):
             link = f"https://{feed}.example/{i}"
             is_coding = i % 2 == 0
-            items.append((link, f"Post {i} of {feed}", coding if is_coding else other))
+            items.append((link, f"Post {i} of {feed}", CODING if is_coding else OTHER))
             labels.append(
                 {
                     "link": link,
@@ -110,37 +107,42 @@ def test_train_writes_weights_and_prints_held_out_figures(tmp_path: Path) -> Non
     (tmp_path / "labels.jsonl").write_text(
         "".join(json.dumps(row) + "\n" for row in labels), encoding="utf-8"
     )
-    weights = tmp_path / "weights.npz"
-    result = subprocess.run(
+    return str(tmp_path / "labels.jsonl")
+
+
+CODING = "The AI coding assistant writes code, fixes bugs and opens pull requests for developers."
+OTHER = "Weather, sport and recipes for the weekend: nothing about artificial intelligence."
+
+
+def _train(tmp_path: Path, *extra: str, env: dict[str, str] | None = None):
+    none = str(tmp_path / "none.jsonl")
+    return subprocess.run(
         [
-            sys.executable,
-            "-c",
-            "from bot.cli import main; main()",
-            "train",
-            "--labels",
-            str(tmp_path / "labels.jsonl"),
-            "--feeds-dir",
-            str(tmp_path),
-            "--dev",
-            str(tmp_path / "none.jsonl"),
-            "--own",
-            str(tmp_path / "none.jsonl"),
-            "--output",
-            str(weights),
-            "--folds",
-            "3",
+            sys.executable, "-c", "from bot.cli import main; main()", "train",
+            "--labels", _small_labelled_set(tmp_path), "--feeds-dir", str(tmp_path),
+            "--dev", none, "--own", none, "--output", str(tmp_path / "weights.npz"),
+            "--folds", "3", *extra,
         ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+
+
+def test_train_writes_weights_and_prints_held_out_figures(tmp_path: Path) -> None:
+    result = _train(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "24 posts" in result.stdout
     assert re.search(r"learned tagger.*\n(.*\n)*.*macro-F1 \d\.\d{3}", result.stdout)
     assert "lexicon tagger" in result.stdout
-    model = load_model(weights)
+    model = load_model(tmp_path / "weights.npz")
     themes = load_themes()
-    assert [t.trend for t in model.tag("Post 9", coding, themes)] == [7]
-    assert model.tag("Post 9", other, themes) == []
+    assert [t.trend for t in model.tag("Post 9", CODING, themes)] == [7]
+    assert model.tag("Post 9", OTHER, themes) == []
     assert np.all((model.threshold > 0) & (model.threshold < 1))
+
+
+def test_train_with_feedback_reads_the_database(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    result = _train(tmp_path, "--with-feedback", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "24 posts (0 our own, 0 flagged by readers)" in result.stdout
+    assert (tmp_path / "weights.npz").exists()
