@@ -55,12 +55,12 @@ def tag(title: str, text: str, themes: Themes, *, ai_source: bool = False) -> li
     """The trends a post is about, best first, by the learned model (`trends.tagger`).
 
     Scores are calibrated probabilities; `matched` names words of the post that weighed
-    most for the trend. `ai_source` is accepted for the callers' sake: the model learnt
-    from labelled posts when an AI post is about none of the ten, so it needs no gate.
+    most for the trend. `ai_source` says the post comes from a feed that is about AI as a
+    whole (a lab's blog): its posts pass the AI gate even when they never say "AI".
     """
     from trends.tagger import default_model  # late: the model imports this module
 
-    return default_model().tag(title, text, themes)
+    return default_model().tag(title, text, themes, ai_source=ai_source)
 
 
 def lexicon_tag(

@@ -2,14 +2,17 @@
 
 Features of a post (`featurise`): English word unigrams and bigrams, Chinese character
 bigrams, each hashed into `DIM` buckets (so the shipped weights are numbers, never words).
-The title counts `TITLE_WEIGHT` times, the lead once and the rest of a long article
-`REST_WEIGHT`; counts are damped (log) and the text vector has unit length, so a long
-article that mentions a term in passing is not judged on it. Beside the text, the
-lexicon's per-trend scores (`trends.tag.lexicon_scores`) are features of their own.
+The title, the lead and the rest of a long article are three zones, each damped (log
+counts) and scaled to unit length before its weight (`TITLE_WEIGHT` > `LEAD_WEIGHT` >
+`REST_WEIGHT`): a long body's terms count by density, not by number, so an article that
+mentions a term in passing is not judged on it. Beside the text, the lexicon's per-trend
+scores (`trends.tag.lexicon_scores`) are features of their own.
 
 A trend's probability is a logistic of its linear score, recalibrated on out-of-fold
 predictions (Platt scaling, `trends.train`); a trend is kept when the probability reaches
-its own threshold, chosen on the same out-of-fold predictions.
+its own threshold, chosen on the same out-of-fold predictions. Like the lexicon tagger, the
+model tags nothing that fails the lexicon's AI gate unless the feed is about AI as a whole:
+learnt from a few AI feeds, it cannot know what a plant-biology feed looks like.
 """
 
 from __future__ import annotations
@@ -34,10 +37,13 @@ __all__ = ["DIM", "TRENDS", "Features", "Model", "default_model", "featurise", "
 TRENDS = tuple(range(1, 11))
 DIM = 1 << 18  # hash buckets for text features
 N_LEX = len(TRENDS) + 1  # one lexicon score per trend, and "names AI"
-TITLE_WEIGHT = 3.0
+# Weights of the three zones of a post, each a unit vector: the title and lead say what a
+# post is about; the rest of a long article mostly mentions things in passing.
+TITLE_WEIGHT = 1.0
+LEAD_WEIGHT = 0.8
+REST_WEIGHT = 0.4
 LEAD_CHARS = 1200
 REST_CHARS = 8000  # past the lead, this much more is read; the rest says little
-REST_WEIGHT = 0.3
 LEX_SCALE = 0.5  # lexicon features on a scale comparable to the unit-length text vector
 MAX_MATCHED = 5
 WEIGHTS_FILE = "tagger_weights.npz"
@@ -129,6 +135,7 @@ class Features:
     words: dict[int, str]  # bucket -> a word or phrase of the post that fell in it
     lex: np.ndarray  # float32 [N_LEX]
     lex_terms: dict[int, list[str]]  # trend -> lexicon terms found, strongest first
+    names_ai: bool  # the lexicon's AI gate: some term says the post is about AI
 
 
 @lru_cache(maxsize=1 << 18)  # bounded: a long-running bot sees endless new words
@@ -155,17 +162,23 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     words: dict[int, str] = {}
     for part, weight in (
         (title or "", TITLE_WEIGHT),
-        (body[:cut], 1.0),
+        (body[:cut], LEAD_WEIGHT),
         (body[cut : cut + REST_CHARS], REST_WEIGHT),
     ):
+        zone: dict[int, int] = {}
         for gram in _grams(part):
             b = _bucket(gram)
-            counts[b] = counts.get(b, 0.0) + weight
+            zone[b] = zone.get(b, 0) + 1
             if " " not in gram:  # a bigram's words may be apart in the post ("open-weight")
                 words.setdefault(b, gram)
+        # Each zone has unit length before its weight: the body's terms count by their
+        # density, so a long article does not outweigh its own title by sheer length.
+        norm = math.sqrt(sum(math.log1p(n) ** 2 for n in zone.values())) or 1.0
+        for b, n in zone.items():
+            counts[b] = counts.get(b, 0.0) + weight * math.log1p(n) / norm
     if counts:
         index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        value = np.log1p(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+        value = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         value /= float(np.sqrt(np.dot(value, value)))
     else:
         index = np.zeros(0, dtype=np.int64)
@@ -179,7 +192,7 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     lex_terms = {
         n: [t for _, t in sorted(ev, key=lambda e: (-e[0], e[1]))] for n, ev in evidence.items()
     }
-    return Features(index, value.astype(np.float32), words, lex, lex_terms)
+    return Features(index, value.astype(np.float32), words, lex, lex_terms, gate)
 
 
 @dataclass(slots=True)
@@ -202,11 +215,18 @@ class Model:
         z = self.platt_a * self.margins(f) + self.platt_b
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
-    def tag(self, title: str, text: str, themes: Themes) -> list[TrendTag]:
-        """The trends whose probability reaches their threshold, most probable first."""
+    def tag(
+        self, title: str, text: str, themes: Themes, *, ai_source: bool = False
+    ) -> list[TrendTag]:
+        """The trends whose probability reaches their threshold, most probable first.
+
+        `ai_source` opens the AI gate for a feed that is about AI as a whole (a lab's blog).
+        """
         if not (title or text):
             return []
         f = featurise(title, text, themes)
+        if not (ai_source or f.names_ai):
+            return []
         prob = self.probabilities(f)
         tags = []
         for k in np.flatnonzero(prob >= self.threshold):
