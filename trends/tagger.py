@@ -257,8 +257,11 @@ def _why(model: Model, f: Features, k: int) -> tuple[str, ...]:
     if model.lex_w[k, k] > 0 and f.lex[k] > 0:
         out.extend(f.lex_terms.get(TRENDS[k], [])[:3])
     contrib = f.value * model.text_w[f.index, k]
+    # Only words that weighed at least a quarter of the strongest one: a long tail of
+    # slightly positive words ("per", "never") explains nothing to a reader.
+    floor = max(float(contrib.max(initial=0.0)) * 0.25, 1e-9)
     for j in np.argsort(-contrib):
-        if contrib[j] <= 0 or len(out) >= MAX_MATCHED:
+        if contrib[j] < floor or len(out) >= MAX_MATCHED:
             break
         word = f.words.get(int(f.index[j]))
         if word and word not in out:

@@ -36,7 +36,7 @@ __all__ = [
     "train_model",
 ]
 
-L2 = 1e-4
+L2 = 3e-5
 STEPS = 150
 LEARNING_RATE = 0.1
 MIN_DF = 2  # a bucket seen in a single post is noise that costs weight-file bytes
@@ -47,7 +47,7 @@ MIN_THRESHOLD = 0.1  # a trend is never kept on less than this probability
 CLASS_WEIGHT_POWER = 0.25
 # A threshold is chosen to maximise F1 less this times the share of posts about none of
 # the ten that it tags: tagging a post about nothing is what subscribers notice most.
-FALSE_ALARM_PENALTY = 3.0
+FALSE_ALARM_PENALTY = 2.0
 
 
 @dataclass(slots=True)

@@ -66,6 +66,32 @@ def test_a_post_about_none_of_the_trends_gets_none(themes: Themes) -> None:
     assert tag("", "", themes) == []
 
 
+def test_the_ai_gate_holds_unless_the_feed_is_about_ai(themes: Themes) -> None:
+    # No AI word: from a general feed this is not tagged, from a lab's blog it is.
+    title = "Support desk billed per resolved ticket"
+    text = (
+        "The vendor's agent is paid only when it resolves a customer's ticket: "
+        "outcome-based pricing instead of seats. Customers pay per resolution."
+    )
+    assert tag(title, text, themes) == []
+    assert 6 in [t.trend for t in tag(title, text, themes, ai_source=True)]
+
+
+def test_a_long_article_is_tagged_by_its_title_and_lead_not_its_passing_mentions(
+    themes: Themes,
+) -> None:
+    title = "Our humanoid robot learns to fold laundry"
+    lead = (
+        "The robot foundation model lets the humanoid fold towels and load a dishwasher "
+        "in homes it has never seen. "
+    )
+    rest = "We thank our team and partners for their work over many months. " * 40
+    tail = "Safety, trust, evaluation, alignment, regulation and hallucination came up too."
+    tags = tag(title, lead + rest + tail, themes)
+    assert [t.trend for t in tags] == [5]
+    assert {"humanoid", "robot"} <= set(tags[0].matched)
+
+
 def test_scores_are_probabilities_and_reasons_are_words_of_the_post(themes: Themes) -> None:
     items = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
     tagged = 0
