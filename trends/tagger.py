@@ -46,6 +46,10 @@ LEAD_CHARS = 1200
 REST_CHARS = 8000  # past the lead, this much more is read; the rest says little
 LEX_SCALE = 0.5  # lexicon features on a scale comparable to the unit-length text vector
 MAX_MATCHED = 5
+# Trends kept only when the lexicon finds at least one of their terms in the post (the
+# model then weighs how much the post is about it). Outcome-based pricing is learnt from a
+# dozen posts, nearly all about agents: alone, the model tags every agent-payments post 6.
+NEED_LEXICON = frozenset({6})
 WEIGHTS_FILE = "tagger_weights.npz"
 
 _EN_WORD = re.compile(r"[a-z0-9][a-z0-9'+#.]*[a-z0-9+#]|[a-z0-9]")
@@ -225,15 +229,22 @@ class Model:
         if not (title or text):
             return []
         f = featurise(title, text, themes)
-        if not (ai_source or f.names_ai):
-            return []
         prob = self.probabilities(f)
         tags = []
-        for k in np.flatnonzero(prob >= self.threshold):
+        for k in self.kept(f, prob, ai_source=ai_source):
             tags.append(
                 TrendTag(trend=TRENDS[k], score=round(float(prob[k]), 3), matched=_why(self, f, k))
             )
         return sorted(tags, key=lambda t: (-t.score, t.trend))
+
+    def kept(self, f: Features, prob: np.ndarray, *, ai_source: bool = False) -> np.ndarray:
+        """Indices of the trends kept: past the AI gate, named by the lexicon, over threshold."""
+        if not (ai_source or f.names_ai):
+            return np.zeros(0, dtype=np.int64)
+        keep = prob >= self.threshold
+        for n in NEED_LEXICON:
+            keep[n - 1] &= f.lex[n - 1] > 0
+        return np.flatnonzero(keep)
 
     def save(self, path: Path) -> None:
         """Write the weights; text weights as float16 for the buckets that have any."""

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from trends import tagger
 from trends.normalise import normalise
 from trends.parse import parse
 from trends.tag import lexicon_tag
@@ -283,6 +284,8 @@ def _calibrate(m: _Matrix, y: np.ndarray, mask: np.ndarray, groups: Sequence[str
         a[j], b[j] = _platt(oof[known, j], y[known, j])
         prob = 1.0 / (1.0 + np.exp(-np.clip(a[j] * oof[:, j] + b[j], -30, 30)))
         prob[~m.gate] = 0.0
+        if TRENDS[j] in tagger.NEED_LEXICON:
+            prob[m.lex[:, j] <= 0] = 0.0  # nor one the lexicon must name and does not
         ok = mask[:, j] > 0
         t[j] = _best_threshold(prob[ok], y[ok, j], none[ok])
     return a, b, t
@@ -386,11 +389,7 @@ def cross_validate(
         model = _train(m.take(train), [examples[i] for i in train], inner_folds)
         for i in test:
             prob = model.probabilities(feats[i])
-            predicted[int(i)] = (
-                {TRENDS[k] for k in np.flatnonzero(prob >= model.threshold)}
-                if feats[i].names_ai
-                else set()
-            )
+            predicted[int(i)] = {TRENDS[k] for k in model.kept(feats[i], prob)}
     order = sorted(predicted)
     learned = figures("learned tagger", ((predicted[i], examples[i].themes) for i in order))
     lexicon = figures(
