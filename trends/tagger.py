@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -162,27 +163,31 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     """The features the model reads from a post's title and plain text."""
     body = text or ""
     cut = len(body) if len(body) <= LEAD_CHARS else max(body.rfind(" ", 0, LEAD_CHARS), 1)
-    counts: dict[int, float] = {}
+    parts_index: list[np.ndarray] = []
+    parts_value: list[np.ndarray] = []
     words: dict[int, str] = {}
     for part, weight in (
         (title or "", TITLE_WEIGHT),
         (body[:cut], LEAD_WEIGHT),
         (body[cut : cut + REST_CHARS], REST_WEIGHT),
     ):
+        grams = Counter(_grams(part))  # each distinct gram hashed once: most of the cost
+        if not grams:
+            continue
         zone: dict[int, int] = {}
-        for gram in _grams(part):
+        for gram, n in grams.items():
             b = _bucket(gram)
-            zone[b] = zone.get(b, 0) + 1
+            zone[b] = zone.get(b, 0) + n
             if " " not in gram:  # a bigram's words may be apart in the post ("open-weight")
                 words.setdefault(b, gram)
         # Each zone has unit length before its weight: the body's terms count by their
         # density, so a long article does not outweigh its own title by sheer length.
-        norm = math.sqrt(sum(math.log1p(n) ** 2 for n in zone.values())) or 1.0
-        for b, n in zone.items():
-            counts[b] = counts.get(b, 0.0) + weight * math.log1p(n) / norm
-    if counts:
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        value = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        logs = np.log1p(np.fromiter(zone.values(), dtype=np.float64, count=len(zone)))
+        parts_index.append(np.fromiter(zone.keys(), dtype=np.int64, count=len(zone)))
+        parts_value.append(weight * logs / (float(np.sqrt(np.dot(logs, logs))) or 1.0))
+    if parts_index:
+        index, where = np.unique(np.concatenate(parts_index), return_inverse=True)
+        value = np.bincount(where, np.concatenate(parts_value)).astype(np.float32)
         value /= float(np.sqrt(np.dot(value, value)))
     else:
         index = np.zeros(0, dtype=np.int64)
