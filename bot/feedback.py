@@ -76,9 +76,13 @@ async def feedback_command(update: Update, context: TrendContext) -> None:
     if not is_admin(update, context.settings):
         await reply(update, text(language, "feedback_admins_only"))
         return
-    entries = await context.service.archive.feedback_report()
+    archive = context.service.archive
+    entries = await archive.feedback_report()
     for part in render_feedback(entries, language):
         await reply(update, part)
+    flags = await archive.flags_to_learn()
+    if flags:
+        await reply(update, text(language, "feedback_to_learn", count=flags))
 
 
 async def _answer(update: Update, context: TrendContext, post_id: int, trend: int) -> None:

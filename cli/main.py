@@ -265,6 +265,88 @@ def analyze(
         sys.stdout.write(output_line(result) + "\n")
 
 
+_EVAL_DIR = Path("..") / "shared" / "eval"
+
+
+@app.command()
+def train(
+    labels: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled posts {link, guid, feed_file, themes} (repeatable)"),
+    ] = None,
+    feeds_dir: Annotated[
+        Path, typer.Option(help="Folder of the feed files that `labels` name")
+    ] = Path("..") / "shared" / "corpus" / "feeds",
+    dev: Annotated[
+        Path | None, typer.Option(help="Items {id, title, summary, link, feed_file}")
+    ] = None,
+    dev_labels: Annotated[Path | None, typer.Option(help="Labels {id, themes} of --dev")] = None,
+    own: Annotated[
+        Path | None, typer.Option(help="Our own examples {title, text, themes}; not scored")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the weights (default: the shipped file)")
+    ] = None,
+    with_feedback: Annotated[
+        bool, typer.Option("--with-feedback", help="Learn readers' 'wrong trend' flags too")
+    ] = False,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds, grouped by feed")] = 5,
+) -> None:
+    """Retrain the tagger from labelled posts; print held-out figures; write the weights."""
+    from trends.ingest import labelled_posts
+    from trends.ingest import train as training  # imported late: only this command trains
+    from trends.ingest.tagger import WEIGHTS_FILE
+
+    labels = labels if labels is not None else [_EVAL_DIR / "train-labels.jsonl"]
+    dev = dev if dev is not None else _EVAL_DIR / "dev.jsonl"
+    dev_labels = dev_labels if dev_labels is not None else dev.with_name("dev-labels.jsonl")
+    own = (
+        own
+        if own is not None
+        else Path(str(files("trends.ingest") / "data" / "own_examples.jsonl"))
+    )
+    examples: list[labelled_posts.Example] = []
+    for path in labels:
+        if path.exists():
+            examples += labelled_posts.load_labelled(path, feeds_dir)
+    if dev.exists() and dev_labels.exists():
+        examples += labelled_posts.load_dev(dev, dev_labels)
+    if not examples:
+        typer.echo("trendbot: no labelled posts found (see --labels and --dev)", err=True)
+        raise typer.Exit(2)
+    examples += labelled_posts.load_own(own)
+    if with_feedback:
+        examples += _run(_feedback_examples)
+    themes = load_themes()
+    typer.echo(
+        f"{len(examples)} posts ({sum(e.own for e in examples)} our own, "
+        f"{sum(bool(e.negatives) for e in examples)} flagged by readers)"
+    )
+    learned, lexicon = training.cross_validate(examples, themes, folds=folds)
+    for figures in (learned, lexicon):
+        typer.echo("\n".join(figures.lines()))
+    model = training.train_model(examples, themes)
+    target = output or Path(str(files("trends.ingest") / WEIGHTS_FILE))
+    model.save(target)
+    typer.echo(f"weights written to {target}")
+
+
+async def _feedback_examples() -> list:
+    from trends.ingest import labelled_posts
+    from trends.store.feedback import flagged_posts
+
+    service = await open_service(_settings())
+    try:
+        async with service.db.new_session() as session:
+            flagged = await flagged_posts(session)
+    finally:
+        await service.close()
+    return [
+        labelled_posts.Example(title, summary, frozenset(), "feedback", own=False, negatives=trends)
+        for title, summary, trends in flagged
+    ]
+
+
 def _poll_summary(report: PollReport) -> str:
     lines = [
         f"Feeds fetched: {report.count('fetched')}, not modified: {report.count('not_modified')}, "

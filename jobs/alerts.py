@@ -18,9 +18,9 @@ __all__ = ["ALERTS_PER_HOUR", "ALERT_MIN_SCORE", "POLICY", "SendAlert", "send_du
 
 log = logging.getLogger(__name__)
 
-# About the top quarter of tag scores on ../shared/eval/dev.jsonl (median 8.75): several
-# strong terms, or one in the title, not a passing mention.
-ALERT_MIN_SCORE = 12.0
+# Tag scores are the tagger's calibrated probabilities: an alert needs the tagger to be
+# nine-in-ten sure, not a passing mention.
+ALERT_MIN_SCORE = 0.9
 ALERTS_PER_HOUR = 3
 POLICY = AlertPolicy(
     min_score=ALERT_MIN_SCORE,

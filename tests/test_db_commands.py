@@ -31,8 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The newest migration: what `db upgrade` must reach.
 HEAD = max(
-    path.name.split("_", 1)[0]
-    for path in (ROOT / "trends/store/migrations/versions").glob("0*.py")
+    path.name.split("_", 1)[0] for path in (ROOT / "trends/store/migrations/versions").glob("0*.py")
 )
 
 

@@ -128,13 +128,16 @@ async def test_wrong_trend_buttons_store_feedback_and_admins_list_it(
         by_command = await say(bot_api, OTHER_USER, f"/wrong_{post_id}_6")
         refused = await say(bot_api, CHAT, "/feedback")
         listing = await say(bot_api, ADMIN, "/feedback")
+        to_learn = (await bot_api.wait_for_message(ADMIN))["text"]
     assert "Thanks" in first["text"] and "already" in again["text"]
     assert "Thanks" in by_command["text"]
     assert "only for the bot's admins" in refused["text"]
     line = next(line for line in listing["text"].splitlines() if "2× · trend 6" in line)
     assert PRICING[0][0] in line  # newest first: ✗ 1 is the first pricing story
     matched = listing["text"].split(line, 1)[1].splitlines()[1]
-    assert matched.startswith("matched: ") and "per resolution" in matched
+    assert matched.startswith("matched: ") and "per resol" in matched
+    # Two readers flagged one post for trend 6: one pair for the tagger to learn.
+    assert "the tagger can learn: 1." in to_learn and "trendbot train --with-feedback" in to_learn
 
 
 @pytest.mark.parametrize(

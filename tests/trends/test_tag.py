@@ -1,4 +1,8 @@
-"""The trend tagger and the themes file, as a user of `/trend N` would notice them."""
+"""The lexicon tagger and the themes file, as a user of `/trend N` would notice them.
+
+The lexicon's per-trend scores are features of the learned tagger (tests/trends/test_tagger.py)
+and `lexicon_tag` is the baseline `trendbot train` compares it with, so its matching is pinned here.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+import trends.ingest.lexicon
 import trends.ingest.tag
 import trends.themes
-from trends.ingest.tag import about_ai, tag
+from trends.ingest.lexicon import about_ai
+from trends.ingest.lexicon import lexicon_tag as tag
 from trends.models import TrendTag
 from trends.themes import Themes, load_themes
 
@@ -353,7 +359,8 @@ def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
 
 
 def test_public_names() -> None:
-    assert trends.ingest.tag.__all__ == ["about_ai", "tag"]
+    assert trends.ingest.tag.__all__ == ["tag"]
+    assert sorted(trends.ingest.lexicon.__all__) == ["about_ai", "lexicon_scores", "lexicon_tag"]
     assert sorted(trends.themes.__all__) == ["Term", "Themes", "load_themes"]
 
 

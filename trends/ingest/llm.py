@@ -30,7 +30,7 @@ from datetime import datetime
 
 import httpx
 
-from trends.ingest.tag import about_ai
+from trends.ingest.lexicon import about_ai
 from trends.models import Post, TrendTag
 from trends.store import llm_answers
 from trends.store.db import Database

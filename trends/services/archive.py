@@ -168,3 +168,8 @@ class ArchiveService:
     async def feedback_report(self, limit: int = 20) -> list[FeedbackEntry]:
         async with self.db.new_session() as session:
             return await feedback.feedback_report(session, limit=limit)
+
+    async def flags_to_learn(self) -> int:
+        """Flagged (post, trend) pairs that `trendbot train --with-feedback` would learn."""
+        async with self.db.new_session() as session:
+            return sum(len(trends) for _, _, trends in await feedback.flagged_posts(session))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trends.models import FeedbackEntry
 from trends.store.schema import FeedbackRow, PostRow, PostTrendRow
 
-__all__ = ["feedback_report", "record_feedback"]
+__all__ = ["feedback_report", "flagged_posts", "record_feedback"]
 
 
 async def record_feedback(
@@ -88,3 +88,20 @@ async def feedback_report(session: AsyncSession, *, limit: int = 20) -> list[Fee
         )
         for post_id, trend, count, title, link, matched in (await session.execute(query)).all()
     ]
+
+
+async def flagged_posts(session: AsyncSession) -> list[tuple[str, str, frozenset[int]]]:
+    """Every post readers flagged "wrong", as (title, summary, the trends flagged wrong).
+
+    `trendbot train --with-feedback` learns each flag as a negative for that trend.
+    """
+    rows = await session.execute(
+        select(PostRow.id, PostRow.title, PostRow.summary, FeedbackRow.trend)
+        .join(PostRow, PostRow.id == FeedbackRow.post_id)
+        .where(FeedbackRow.verdict == "wrong")
+        .order_by(PostRow.id)
+    )
+    posts: dict[int, tuple[str, str, set[int]]] = {}
+    for post_id, title, summary, trend in rows:
+        posts.setdefault(post_id, (title, summary, set()))[2].add(trend)
+    return [(title, summary, frozenset(trends)) for title, summary, trends in posts.values()]

@@ -1,0 +1,174 @@
+"""The learned tagger as shipped, and `trendbot train` rebuilding it from labelled posts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trends.ingest.tag import tag
+from trends.ingest.tagger import load_model
+from trends.themes import Themes, load_themes
+
+REPO = Path(__file__).resolve().parents[2]
+DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def themes() -> Themes:
+    return load_themes()
+
+
+def _squash(text: str) -> str:
+    # Lexicon terms match across spaces and hyphens ("3D 世界", "outcome based").
+    return re.sub(r"[\s\-\u2010-\u2013_]+", "", text.lower())
+
+
+def _occurs(word: str, title: str, text: str) -> bool:
+    return _squash(word) in _squash(title + " " + text)
+
+
+# Our own writing, not the corpus's.
+ENGLISH = (
+    "Support agent billed per resolved ticket",
+    "The vendor's AI agent is paid only when it resolves a customer's ticket: outcome-based "
+    "pricing instead of seats. Customers pay per resolution.",
+)
+CHINESE = (
+    "开源大模型发布：权重全部公开",
+    "这家实验室发布了开源权重的大模型，开发者可以下载权重并在本地部署，与闭源模型竞争。",
+)
+
+
+def test_the_shipped_model_tags_an_english_outcome_pricing_post(themes: Themes) -> None:
+    tags = tag(*ENGLISH, themes)
+    assert 6 in [t.trend for t in tags]
+    for t in tags:
+        assert 0.0 <= t.score <= 1.0
+        assert t.matched, "every tag says why"
+        assert all(_occurs(word, *ENGLISH) for word in t.matched), t.matched
+
+
+def test_the_shipped_model_tags_a_chinese_open_weights_post(themes: Themes) -> None:
+    tags = tag(*CHINESE, themes)
+    assert 3 in [t.trend for t in tags]
+    assert all(_occurs(word, *CHINESE) for t in tags for word in t.matched)
+
+
+def test_a_post_about_none_of_the_trends_gets_none(themes: Themes) -> None:
+    assert tag("Our bakery opens on Sunday", "Fresh bread and cakes from 8 am.", themes) == []
+    assert tag("", "", themes) == []
+
+
+def test_the_ai_gate_holds_unless_the_feed_is_about_ai(themes: Themes) -> None:
+    # No AI word: from a general feed this is not tagged, from a lab's blog it is.
+    title = "Support desk billed per resolved ticket"
+    text = (
+        "The vendor's agent is paid only when it resolves a customer's ticket: "
+        "outcome-based pricing instead of seats. Customers pay per resolution."
+    )
+    assert tag(title, text, themes) == []
+    assert 6 in [t.trend for t in tag(title, text, themes, ai_source=True)]
+
+
+def test_a_long_article_is_tagged_by_its_title_and_lead_not_its_passing_mentions(
+    themes: Themes,
+) -> None:
+    title = "Our humanoid robot learns to fold laundry"
+    lead = (
+        "The robot foundation model lets the humanoid fold towels and load a dishwasher "
+        "in homes it has never seen. "
+    )
+    rest = "We thank our team and partners for their work over many months. " * 40
+    tail = "Safety, trust, evaluation, alignment, regulation and hallucination came up too."
+    tags = tag(title, lead + rest + tail, themes)
+    assert [t.trend for t in tags] == [5]
+    assert {"humanoid", "robot"} <= set(tags[0].matched)
+
+
+def test_scores_are_probabilities_and_reasons_are_words_of_the_post(themes: Themes) -> None:
+    items = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
+    tagged = 0
+    for item in items[:60]:
+        title, text = item["title"], item["summary"] or ""
+        for t in tag(title, text, themes):
+            tagged += 1
+            assert 0.0 <= t.score <= 1.0
+            assert t.matched and all(_occurs(w, title, text) for w in t.matched), t.matched
+    assert tagged > 20
+
+
+def _rss(items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description></item>"
+        for link, t, d in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+
+
+def _small_labelled_set(tmp_path: Path) -> str:
+    """Three small feeds of our own writing, labelled trend 7 (AI coding) or none."""
+    labels = []
+    for feed in ("a", "b", "c"):
+        items = []
+        for i in range(8):
+            link = f"https://{feed}.example/{i}"
+            is_coding = i % 2 == 0
+            items.append((link, f"Post {i} of {feed}", CODING if is_coding else OTHER))
+            labels.append(
+                {
+                    "link": link,
+                    "guid": link,
+                    "feed_file": f"{feed}.xml",
+                    "themes": [7] if is_coding else [],
+                }
+            )
+        (tmp_path / f"{feed}.xml").write_text(_rss(items), encoding="utf-8")
+    (tmp_path / "labels.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in labels), encoding="utf-8"
+    )
+    return str(tmp_path / "labels.jsonl")
+
+
+CODING = "The AI coding assistant writes code, fixes bugs and opens pull requests for developers."
+OTHER = "Weather, sport and recipes for the weekend: nothing about artificial intelligence."
+
+
+def _train(tmp_path: Path, *extra: str, env: dict[str, str] | None = None):
+    none = str(tmp_path / "none.jsonl")
+    return subprocess.run(
+        [
+            sys.executable, "-c", "from cli.main import main; main()", "train",
+            "--labels", _small_labelled_set(tmp_path), "--feeds-dir", str(tmp_path),
+            "--dev", none, "--own", none, "--output", str(tmp_path / "weights.npz"),
+            "--folds", "3", *extra,
+        ],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+
+
+def test_train_writes_weights_and_prints_held_out_figures(tmp_path: Path) -> None:
+    result = _train(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "24 posts" in result.stdout
+    assert re.search(r"learned tagger.*\n(.*\n)*.*macro-F1 \d\.\d{3}", result.stdout)
+    assert "lexicon tagger" in result.stdout
+    model = load_model(tmp_path / "weights.npz")
+    themes = load_themes()
+    assert [t.trend for t in model.tag("Post 9", CODING, themes)] == [7]
+    assert model.tag("Post 9", OTHER, themes) == []
+    assert np.all((model.threshold > 0) & (model.threshold < 1))
+
+
+def test_train_with_feedback_reads_the_database(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    result = _train(tmp_path, "--with-feedback", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "24 posts (0 our own, 0 flagged by readers)" in result.stdout
+    assert (tmp_path / "weights.npz").exists()

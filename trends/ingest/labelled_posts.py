@@ -1,0 +1,93 @@
+"""Labelled posts to learn from: the shapes `trendbot train` reads.
+
+`train-labels.jsonl` ({link, guid, feed_file, themes}, the post read from its feed file),
+the dev set (items {id, title, summary, link, feed_file} plus labels {id, themes}), and our
+own short examples ({title, text, themes}: trained on, never scored).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from trends.ingest.normalise import normalise
+from trends.ingest.parse import parse
+from trends.ingest.text import html_to_text
+from trends.models import Post
+
+__all__ = ["Example", "load_dev", "load_labelled", "load_own"]
+
+
+@dataclass(slots=True)
+class Example:
+    """One labelled post: its text, trends, feed (the CV group), and whether it is ours."""
+
+    title: str
+    text: str
+    themes: frozenset[int]
+    group: str
+    own: bool = False  # our own writing: trains the model, never counted in the figures
+    negatives: frozenset[int] = field(default_factory=frozenset)  # readers' "wrong trend"
+
+
+def load_labelled(labels: Path, feeds_dir: Path) -> list[Example]:
+    """Posts of the train-labels shape: {link, guid, feed_file, themes}, text from the feed."""
+    rows = [json.loads(line) for line in labels.open(encoding="utf-8") if line.strip()]
+    by_feed: dict[str, list[dict]] = {}
+    for row in rows:
+        by_feed.setdefault(row["feed_file"], []).append(row)
+    out = []
+    now = datetime.now(UTC)
+    for feed_file, feed_rows in by_feed.items():
+        parsed = parse((feeds_dir / feed_file).read_bytes(), url="https://example.invalid/")
+        posts = normalise(parsed.entries, source=feed_file, language="", fetched_at=now)
+        found: dict[str, Post] = {}
+        for post in posts:
+            found.setdefault(post.link, post)
+            found.setdefault(post.guid, post)
+        for row in feed_rows:
+            match = found.get(row.get("link") or "") or found.get(row.get("guid") or "")
+            if match is not None:
+                out.append(Example(match.title, match.text, frozenset(row["themes"]), feed_file))
+    return out
+
+
+def load_dev(items: Path, labels: Path) -> list[Example]:
+    """Posts of the dev shape: items {id, title, summary, link, feed_file} + labels {id, themes}."""
+    gold = {}
+    for line in labels.open(encoding="utf-8"):
+        if line.strip():
+            row = json.loads(line)
+            gold[row["id"]] = frozenset(row["themes"])
+    out = []
+    for line in items.open(encoding="utf-8"):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if item["id"] not in gold:
+            continue
+        # Items of no corpus feed are grouped by their site: one outlet, one group.
+        group = item.get("feed_file") or "host:" + urlparse(item.get("link") or "").netloc
+        text = html_to_text(item.get("summary") or "")
+        out.append(Example(item.get("title") or "", text, gold[item["id"]], group))
+    return out
+
+
+def load_own(path: Path) -> list[Example]:
+    """Our own short examples ({title, text, themes}) for thin trends."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.open(encoding="utf-8"):
+        if line.strip():
+            row = json.loads(line)
+            out.append(
+                Example(row["title"], row.get("text", ""), frozenset(row["themes"]), "own", True)
+            )
+    return out
+
+
+# -- the matrix ---------------------------------------------------------------------------
