@@ -25,7 +25,7 @@ __all__ = [
     "parse_timezone",
 ]
 
-ALL_TRENDS = tuple(range(1, 11))
+ALL_TRENDS = tuple(range(1, 11))  # the ten trends' numbers: an interface (/trend 6)
 CADENCES = ("weekly", "daily", "off")
 LANGUAGES = ("en", "zh")
 # Offered as buttons; any other IANA zone is one `/timezone Area/City` away.

@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trends.preferences import ALL_TRENDS
 from trends.store.schema import PreferencesRow, SubscriberRow
 
 __all__ = [
@@ -24,8 +25,6 @@ __all__ = [
     "subscriber_by_chat",
     "unsubscribe",
 ]
-
-ALL_TRENDS = list(range(1, 11))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,7 @@ async def subscribe(session: AsyncSession, chat: NewChat) -> tuple[SubscriberRow
     session.add(
         PreferencesRow(
             subscriber_id=row.id,
-            trends=ALL_TRENDS,
+            trends=list(ALL_TRENDS),
             cadence="weekly",
             digest_day=chat.digest_day,
             digest_hour=chat.digest_hour,
