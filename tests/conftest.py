@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -139,25 +138,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/trendbot.db"
         return
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
     # Looked up lazily so SQLite-only runs never start PostgreSQL.
-    server = make_url(request.getfixturevalue("postgres_url"))
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = {"host": server.host, "port": server.port, "user": server.username}
-    connection = await asyncpg.connect(database="postgres", **admin)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    yield server.set(database=name).render_as_string(hide_password=False)
-    connection = await asyncpg.connect(database="postgres", **admin)
-    try:
-        # FORCE ends sessions a test forgot to close (an engine never disposed).
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    async with pg.fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 # -- services over served feeds ------------------------------------------------------

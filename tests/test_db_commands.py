@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,6 +18,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.fakes import postgres as pg
 from tests.fakes.feed_server import FeedServer
 from tests.support.archives import pricing_desk_feed
 from tests.support.feeds import feeds_file
@@ -180,20 +180,8 @@ async def test_db_upgrade_takes_a_first_release_database_to_the_last_revision_wi
 @pytest.fixture
 async def postgres_target(postgres_url: str) -> AsyncIterator[str]:
     """An empty database on the session's PostgreSQL server (skipped when there is none)."""
-    server = make_url(postgres_url)
-    name = f"copy_{uuid.uuid4().hex[:12]}"
-    admin = {"host": server.host, "port": server.port, "user": server.username}
-    connection = await asyncpg.connect(database="postgres", **admin)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    yield server.set(database=name).render_as_string(hide_password=False)
-    connection = await asyncpg.connect(database="postgres", **admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    async with pg.fresh_database(postgres_url, "copy") as url:
+        yield url
 
 
 PRICING = """<?xml version="1.0"?>

@@ -20,7 +20,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 FALLBACK_USER = "trendbot-test"
@@ -163,3 +164,28 @@ def postgres_url() -> Iterator[str]:
 if __name__ == "__main__":  # manual check: python -m tests.fakes.postgres
     with postgres_url() as url:
         print(url)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(server_url: str, prefix: str = "test") -> AsyncIterator[str]:
+    """A new, empty database on the server at `server_url`; its URL, dropped afterwards."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = {"host": server.host, "port": server.port, "user": server.username}
+    connection = await asyncpg.connect(database="postgres", **admin)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        connection = await asyncpg.connect(database="postgres", **admin)
+        try:
+            # FORCE ends sessions a test forgot to close (an engine never disposed).
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
