@@ -86,7 +86,7 @@ _EN = {
     "story_unknown": "There is no story {story} in the archive.",
     "story_header": "<b>Story {story}</b>: {count} reports",
     "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
-    "why_tagged": "<i>Why this trend: {terms} (score {score})</i>",
+    "why_tagged": "<i>Why this trend: {terms} ({score} likely)</i>",
     # Archive queries, /search, /digest, charts and "wrong trend?" feedback
     "period_days": " (last {days} days)",
     "trend_feedback_hint": "<i>Wrong trend? Tap ✗ and the post's number.</i>",
@@ -350,7 +350,7 @@ _ZH = {
     "story_unknown": "存档中没有第 {story} 号报道。",
     "story_header": "<b>报道 {story}</b>：共 {count} 篇",
     "story_member": "{number}. <b>{outlet}</b> · {tongue} · {time}\n{title}",
-    "why_tagged": "<i>归入此趋势的依据：{terms}（得分 {score}）</i>",
+    "why_tagged": "<i>归入此趋势的依据：{terms}（可能性 {score}）</i>",
     # 存档查询、/search、/digest、图表与“分类不对？”反馈
     "period_days": "（近 {days} 天）",
     "trend_feedback_hint": "<i>分类不对？点 ✗ 加文章编号。</i>",

@@ -301,7 +301,9 @@ def _story_block(
     if why is not None and why.matched:
         # Readers see why a post sits under a trend: the words that made the tag.
         terms = ", ".join(escape(term) for term in why.matched[:_MAX_WHY_TERMS])
-        lines.append(text(language, "why_tagged", terms=terms, score=f"{why.score:g}"))
+        # Scores are the tagger's calibrated probabilities (0 to 1).
+        likely = f"{min(max(why.score, 0.0), 1.0):.0%}"
+        lines.append(text(language, "why_tagged", terms=terms, score=likely))
     if wrong_trend is not None:
         lines.append(text(language, "wrong_hint", post=story.post_id, trend=wrong_trend))
     return "\n".join(lines)
