@@ -42,7 +42,7 @@ from bot.render import (
 from bot.replies import NO_PREVIEWS, reply
 from trends.models import Trend
 from trends.service import TrendService
-from trends.services.archive import is_searchable, searched_words
+from trends.services.archive import searched_words
 
 __all__ = [
     "STORY_LINK",
@@ -97,16 +97,17 @@ async def search(update: Update, context: TrendContext) -> None:
     if not query:
         await reply(update, text(language, "search_usage"))
         return
-    if not is_searchable(query):
+    if not searched_words(query):
         await reply(update, text(language, "search_too_short"))
         return
     asked = {word.lower() for word in query.split()}
-    query = " ".join(searched_words(fit_query(query)))  # the page buttons carry it
+    words = searched_words(fit_query(query))  # the page buttons carry the query
+    query = " ".join(words)
     page = await service.archive.search(query, limit=PAGE_SIZE)
     keyboard = search_keyboard(query, offset=0, total=page.total)
     found = render_search_page(page, language)
-    if len(searched_words(query)) < len(asked):  # too many words, or too long for a button
-        cut = text(language, "search_cut", count=len(searched_words(query)), query=escape(query))
+    if len(words) < len(asked):  # too many words, or too long for a page button
+        cut = text(language, "search_cut", count=len(words), query=escape(query))
         found = f"{cut}\n{found}"
     await reply(update, found, keyboard)
 
@@ -170,7 +171,7 @@ async def page_button(update: Update, context: TrendContext) -> None:
     if isinstance(button, TrendButton) and (found := service.themes.get(button.trend)):
         days = button.days if button.days in PERIODS else 0
         html, keyboard = await _trend_reply(service, found, days, button.offset, language)
-    elif isinstance(button, SearchButton) and is_searchable(button.query):
+    elif isinstance(button, SearchButton) and searched_words(button.query):
         page = await service.archive.search(button.query, limit=PAGE_SIZE, offset=button.offset)
         keyboard = search_keyboard(button.query, offset=button.offset, total=page.total)
         html = render_search_page(page, language)

@@ -24,7 +24,6 @@ __all__ = [
     "SearchPage",
     "TrendPage",
     "WeeklyHistory",
-    "is_searchable",
     "searched_words",
 ]
 
@@ -71,13 +70,11 @@ class SearchPage:
     offset: int
 
 
-def is_searchable(query: str) -> bool:
-    """True when `query` has a word: "AI" and 模型 are searches too (see trends.store.search)."""
-    return bool(search.search_terms(query))
-
-
 def searched_words(query: str) -> list[str]:
-    """The words a search for `query` really looks for: repeats dropped, at most eight."""
+    """The words a search for `query` really looks for: repeats dropped, at most eight.
+
+    Empty for a query with no word; "AI" and 模型 are searches too (see trends.store.search).
+    """
     return search.search_terms(query)
 
 

@@ -9,7 +9,7 @@ from trends import clock
 from trends.delivery import periods
 from trends.delivery.digest import build_digest
 from trends.models import Digest
-from trends.services.archive import HISTORY_WEEKS
+from trends.services.archive import HISTORY_WEEKS, WeeklyHistory
 from trends.store import archive, deliveries, subscribers
 from trends.store.db import Database
 from trends.themes import Themes
@@ -60,8 +60,8 @@ class DigestsService:
             # This week, last week and the chart's weeks before them, in one grouped query.
             weekly = await archive.weekly_trend_counts(session, until, HISTORY_WEEKS)
             if window == periods.WEEK:
-                counts = {trend: weeks[-1] for trend, weeks in weekly.items()}
-                previous = {trend: weeks[-2] for trend, weeks in weekly.items()}
+                history = WeeklyHistory(until=until, counts=weekly)
+                counts, previous = history.this_week(), history.last_week()
             else:
                 counts = await archive.trend_counts(session, since, until)
                 previous = await archive.trend_counts(session, since - window, since)
