@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from PIL import Image
 from sqlalchemy import event
-from sqlalchemy import text as sql_text
 
 from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
@@ -230,32 +229,12 @@ async def test_one_and_two_character_searches_find_whole_words(
     assert "Nothing found" in inside_words["text"]  # a short Latin word stands alone
 
 
-async def test_postgresql_searches_through_trigram_indexes(
-    database_url: str, service: TrendService
-) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite searches its FTS5 table (migration 0003)")
-    async with service.db.new_session() as session:
-        await session.execute(sql_text("SET enable_seqscan = off"))  # tiny tables: force it
-        plan = await session.scalars(
-            sql_text(
-                "EXPLAIN SELECT id FROM posts "
-                "WHERE title ILIKE '%resolution%' OR summary ILIKE '%resolution%'"
-            )
-        )
-        steps = "\n".join(plan)
-    assert "ix_posts_title_trgm" in steps and "ix_posts_summary_trgm" in steps
-    page = await service.archive.search("resolution")
-    assert page.total >= 2 and all(
-        "resolution" in (p.title + p.summary).lower() for p in page.posts
-    )
-
-
-@pytest.mark.parametrize("query", ["AI", "智能"])
-async def test_one_and_two_character_searches_use_an_index(
+@pytest.mark.parametrize("query", ["AI", "智能", "resolution", "智能体平台", "AI agent"])
+async def test_searches_use_the_token_index(
     database_url: str, service: TrendService, query: str
 ) -> None:
-    """What /search runs for a short word, explained: an index, not a scan of every post."""
+    """What /search runs, explained: an index, not a scan of every post, for short and long
+    words in English and Chinese."""
     statements: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
@@ -276,10 +255,10 @@ async def test_one_and_two_character_searches_use_an_index(
         plan = (await connection.exec_driver_sql(f"{explain} {count}", parameters)).all()
     steps = "\n".join(" ".join(str(value) for value in row) for row in plan)
     if database_url.startswith("postgresql"):
-        assert "ix_posts_short_terms" in steps, steps
+        assert "ix_posts_search_tokens" in steps, steps
     else:
-        assert "posts_short VIRTUAL TABLE INDEX" in steps, steps
-        assert "SCAN posts" not in steps.replace("SCAN posts_short", ""), steps
+        assert "posts_tokens VIRTUAL TABLE INDEX" in steps, steps
+        assert "SCAN posts" not in steps.replace("SCAN posts_tokens", ""), steps
 
 
 async def test_why_this_trend_gives_the_tagger_s_probability(

@@ -1,5 +1,6 @@
-"""Migration 0005 on a database that has posts: nothing is lost (SQLite rebuilds the posts
-table, and its foreign keys must not cascade), and search still finds the old posts."""
+"""Migrations from 0005 on a database that has posts: nothing is lost (SQLite rebuilds the
+posts table, and its foreign keys must not cascade), search still finds the old posts, and
+/trend counts their story once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from trends.store.db import alembic_config, open_database
+from trends.store.archive import newest_by_trend
 from trends.store.search import search_posts
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC).replace(tzinfo=None)
@@ -75,6 +77,8 @@ async def test_upgrading_a_filled_database_keeps_every_post_tag_and_band(
             ]
             member = await session.scalar(text("SELECT cluster_id FROM posts WHERE id = 2"))
             found, total = await search_posts(session, "Orbis", limit=5)
+            # /trend 1 counts the story once (migration 0008 marks the member's tag).
+            trend_page, trend_total = await newest_by_trend(session, 1, limit=5)
             # The same page through a second feed is now allowed: the story's coverage.
             await session.execute(
                 text(
@@ -91,3 +95,4 @@ async def test_upgrading_a_filled_database_keeps_every_post_tag_and_band(
     assert counts == [2, 2, 2, 2]
     assert member == 1
     assert total == 1 and found[0].id == 1 and len(found[0].members) == 2
+    assert trend_total == 1 and [post.id for post in trend_page] == [1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk", "short_terms"]
+__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk", "search_tokens"]
 
 ELLIPSIS = "…"
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han ideographs, for regex classes
@@ -59,21 +59,19 @@ def fold_zh(text: str) -> str:
     return _TRAD.sub(lambda m: _TRAD_TO_SIMP[m.group()], folded)
 
 
-def short_terms(*texts: str) -> str:
-    """The words too short for a trigram index, space-separated: every Latin word of one
-    or two letters or digits ("ai", "eu", "5g") and every pair of adjacent Chinese
-    characters ("模型"), each once.
+def search_tokens(*texts: str) -> str:
+    """The words /search looks a post up by, space-separated, each once: every Latin word
+    in lower case ("ai", "agents", "5g") and every pair of adjacent Chinese characters
+    ("模型"), which stand in for words in a language written without spaces.
 
-    Stored beside a post, they let a one- or two-character search use an index on every
-    database: a two-character Chinese term is in a text exactly when it is one of its
-    pairs, and a short Latin word exactly when it stands alone, as `/search` means it.
+    A Latin search word is found as a word or a word's beginning ("agent" finds "agents");
+    a Chinese term of two characters is in a text exactly when it is one of its pairs, and
+    a longer one only if all its pairs are (then checked as a substring).
     """
     found: dict[str, None] = {}
     for text in texts:
-        lower = text.lower()
-        for word in _LATIN_WORD.findall(lower):
-            if len(word) <= 2:
-                found[word] = None
+        for word in _LATIN_WORD.findall(text.lower()):
+            found[word] = None
         if not text.isascii():
             for run in _CJK_RUN.findall(text):
                 for start in range(len(run) - 1):

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 _PLAIN = "text caption parse_mode callback_query_id file_id data inline_message_id language_code"
 STRING_PARAMS = frozenset((_PLAIN + " url action business_connection_id").split())
 MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
+# How long a test waits for the bot to answer: generous, as a loaded machine can take
+# seconds to draw a first chart; a passing test never waits this long.
+WAIT_SECONDS = 15.0
 
 
 @dataclass
@@ -158,7 +161,7 @@ class FakeBotAPI(UpdatesMixin):
             if c.method in methods and (chat_id is None or same_chat(c.params["chat_id"], chat_id))
         ]
 
-    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
         """Wait until ``predicate()`` is truthy (re-checked after every call); return it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -175,7 +178,7 @@ class FakeBotAPI(UpdatesMixin):
     async def wait_for_message(
         self,
         chat_id: Any = None,
-        timeout: float = 5.0,
+        timeout: float = WAIT_SECONDS,
         predicate: Callable[[dict[str, Any]], bool] | None = None,
     ) -> dict:
         """Return the first not-yet-awaited message matching ``chat_id`` and ``predicate``.

@@ -36,18 +36,19 @@ async def newest_by_trend(
     offset: int = 0,
     since: datetime | None = None,
 ) -> tuple[list[StoredPost], int]:
-    """The newest first reports of a trend's stories, and how many there are in all."""
-    conditions = [PostTrendRow.trend == trend, PostRow.cluster_id.is_(None)]
+    """The newest first reports of a trend's stories, and how many there are in all.
+
+    Both come from the index of story leads alone: no post is read until the page's.
+    """
+    conditions = [PostTrendRow.trend == trend, PostTrendRow.story_lead]
     if since is not None:
         conditions.append(PostTrendRow.published_at >= since)
-    base = select(PostRow.id).join(PostTrendRow, PostTrendRow.post_id == PostRow.id)
-    total = await session.scalar(
-        select(func.count()).select_from(base.where(*conditions).subquery())
-    )
+    total = await session.scalar(select(func.count()).select_from(PostTrendRow).where(*conditions))
     ids = (
         await session.scalars(
-            base.where(*conditions)
-            .order_by(PostTrendRow.published_at.desc(), PostRow.id.desc())
+            select(PostTrendRow.post_id)
+            .where(*conditions)
+            .order_by(PostTrendRow.published_at.desc(), PostTrendRow.post_id.desc())
             .limit(limit)
             .offset(offset)
         )

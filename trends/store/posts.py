@@ -204,6 +204,7 @@ async def insert_posts(
             "score": tag.score,
             "matched": list(tag.matched),
             "published_at": value["published_at"],
+            "story_lead": row.cluster_id is None,
         }
         for post_id, row, value in kept
         for tag in row.post.trends

@@ -23,13 +23,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from trends.strings import short_terms
+from trends.strings import search_tokens
 
 __all__ = [
     "AlertRow",
@@ -70,9 +72,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-def _short_terms_of_row(context: DefaultExecutionContext) -> str:
+def _search_tokens_of_row(context: DefaultExecutionContext) -> str:
     row = context.get_current_parameters()
-    return short_terms(row.get("title") or "", row.get("summary") or "")
+    return search_tokens(row.get("title") or "", row.get("summary") or "")
 
 
 class Base(DeclarativeBase):
@@ -138,16 +140,24 @@ class PostRow(Base):
     text_chars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Posts from a feed's first fetch that predate the digest window stay out of digests.
     in_digests: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Words too short for the trigram indexes (trends.strings.short_terms), for /search;
+    # Words too short for the trigram indexes (trends.strings.search_tokens), for /search;
     # worked out from title and summary by every insert that does not give it.
-    short_terms: Mapped[str | None] = mapped_column(Text, default=_short_terms_of_row)
+    search_tokens: Mapped[str | None] = mapped_column(Text, default=_search_tokens_of_row)
 
 
 class PostTrendRow(Base):
     __tablename__ = "post_trends"
     __table_args__ = (
-        # "Newest posts of trend N" reads this index alone, then joins posts by key.
         Index("ix_post_trends_trend_published", "trend", "published_at"),
+        # /trend N counts and pages a trend's stories from this index alone.
+        Index(
+            "ix_post_trends_story_leads",
+            "trend",
+            "published_at",
+            "post_id",
+            sqlite_where=text("story_lead = 1"),  # the term the queries have
+            postgresql_where=text("story_lead"),
+        ),
     )
 
     post_id: Mapped[int] = mapped_column(
@@ -157,6 +167,8 @@ class PostTrendRow(Base):
     score: Mapped[float] = mapped_column(Float)
     matched: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column()
+    # The post is its story's first report (posts.cluster_id is NULL, fixed when stored).
+    story_lead: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PostBandRow(Base):

@@ -1,12 +1,13 @@
 """Full-text search over post titles and summaries, one function for every database.
 
-A term of three characters or more is a substring of title or summary: SQLite finds it
-in the FTS5 table of migration 0003 (trigram tokenizer, so Chinese works without a word
-segmenter), PostgreSQL by ILIKE on pg_trgm's indexes (migration 0006). Trigrams cannot
-serve shorter terms, so a post also stores its short words (migration 0007): a Latin word
-of one or two characters ("AI", only as a whole word) or two Chinese characters (模型) is
-looked up there, indexed on both databases. What is left (one Chinese character, mixed
-scripts) is matched by a LIKE scan.
+A post stores its search tokens (trends.strings.search_tokens, migration 0007): its Latin
+words and its pairs of adjacent Chinese characters, which stand in for words in a language
+written without spaces. Both databases index them as whole tokens: an FTS5 table with the
+unicode61 tokenizer on SQLite, a GIN index over them as a tsvector on PostgreSQL; neither
+depends on the database's locale. A Latin search word is found as a word or the start of
+one ("agent" finds "agents"; "AI" and other words of one or two characters only whole); a
+Chinese term through its pairs, then as a substring. A term with no token to look up (one
+Chinese character, punctuation) is matched by a LIKE scan.
 
 Results are stories, not copies: a match on a later report of a story returns the story's
 first report, once. They come newest first, so pages stay stable while posts arrive.
@@ -15,34 +16,24 @@ first report, once. They come newest first, so pages stay stable while posts arr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Text,
-    and_,
-    cast,
-    func,
-    literal_column,
-    or_,
-    select,
-    text,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, Select, and_, cast, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import StoredPost
 from trends.store.archive import load_posts
 from trends.store.schema import PostRow
-from trends.strings import CJK
+from trends.strings import CJK, search_tokens
 
-__all__ = ["MIN_TERM_CHARS", "search_posts", "search_terms"]
+__all__ = ["search_posts", "search_terms"]
 
-MIN_TERM_CHARS = 3  # the trigram tokenizer's shortest searchable substring
 _MAX_TERMS = 8
-_SHORT_WORD = re.compile(r"[A-Za-z0-9]+")
-_CHINESE_PAIR = re.compile(f"[{CJK}]{{2}}")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
+_CHINESE = re.compile(f"[{CJK}]+")
+_WHOLE_WORD_CHARS = 2  # "AI", "EU": as prefixes they would find "aim" and "Europe"
 
 
 def search_terms(query: str) -> list[str]:
@@ -57,14 +48,13 @@ def search_terms(query: str) -> list[str]:
 async def search_posts(
     session: AsyncSession, query: str, *, limit: int, offset: int = 0
 ) -> tuple[list[StoredPost], int]:
-    """Stories whose title or summary contains every word of `query`, and how many in all."""
+    """Stories whose title or summary has every word of `query`, and how many in all."""
     terms = search_terms(query)
     if not terms:
         return [], 0
-    if session.get_bind().dialect.name == "sqlite":
-        condition = _fts_condition(terms)
-    else:
-        condition = _postgres_condition(terms)
+    lookup = _Lookup.of(terms)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    condition = lookup.condition(postgres=postgres)
     story = func.coalesce(PostRow.cluster_id, PostRow.id)
     stories = (
         select(story.label("story_id"), func.max(PostRow.published_at).label("newest"))
@@ -72,64 +62,68 @@ async def search_posts(
         .group_by(story)
         .subquery()
     )
-    total = await session.scalar(select(func.count()).select_from(stories))
-    ids = await session.scalars(
-        select(stories.c.story_id)
-        .order_by(stories.c.newest.desc(), stories.c.story_id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return await load_posts(session, list(ids)), int(total or 0)
+    # The page and the count in one pass over the matches: at a million posts a common
+    # word matches thousands, and reading them twice doubled the wait.
+    rows = (
+        await session.execute(
+            select(stories.c.story_id, func.count().over().label("total"))
+            .order_by(stories.c.newest.desc(), stories.c.story_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: the count alone
+        total = await session.scalar(select(func.count()).select_from(stories))
+    return await load_posts(session, [row.story_id for row in rows]), int(total or 0)
 
 
-def _fts_condition(terms: list[str]) -> ColumnElement[bool]:
-    """Posts matching every term: the trigram FTS5 table for terms of three characters or
-    more, the short-terms one for short words and Chinese pairs, LIKE for the rest."""
-    long_terms = [term for term in terms if len(term) >= MIN_TERM_CHARS]
-    indexed = [term.lower() for term in terms if _is_short_term(term)]
-    conditions: list[ColumnElement[bool]] = []
-    for table, found in (("posts_fts", long_terms), ("posts_short", indexed)):
-        if found:
-            match: Select[Any] = (
-                select(literal_column("rowid"))
-                .select_from(text(table))
-                .where(text(f"{table} MATCH :{table}"))  # one parameter name a table
+@dataclass(slots=True)
+class _Lookup:
+    """What a query looks up: tokens (each whole, or as a prefix) in the token index, and
+    terms that must also be checked as substrings of title or summary."""
+
+    tokens: dict[str, bool] = field(default_factory=dict)  # token -> match as a prefix
+    substrings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, terms: list[str]) -> _Lookup:
+        lookup = cls()
+        for term in terms:
+            found = search_tokens(term).split()
+            if _LATIN_WORD.fullmatch(term):
+                lookup.tokens[term.lower()] = len(term) > _WHOLE_WORD_CHARS
+                continue
+            for token in found:  # Chinese pairs whole; Latin words of a mixed term begun
+                lookup.tokens[token] = lookup.tokens.get(token, False) or not _CHINESE.match(token)
+            if not (_CHINESE.fullmatch(term) and len(term) == 2):
+                lookup.substrings.append(term)
+        return lookup
+
+    def condition(self, *, postgres: bool) -> ColumnElement[bool]:
+        conditions = [_contains(term, ilike=postgres) for term in self.substrings]
+        if self.tokens and postgres:
+            # Migration 0007's index expression, literally, so the planner uses the index.
+            # Tokens are letters, digits and Chinese characters only: nothing to escape.
+            vector = func.array_to_tsvector(
+                func.string_to_array(PostRow.search_tokens, literal_column("' '"))
             )
-            conditions.append(PostRow.id.in_(match.params({table: _fts_query(found)})))
-    conditions += [
-        _contains(term) for term in terms if len(term) < MIN_TERM_CHARS and not _is_short_term(term)
-    ]
-    return and_(*conditions)
-
-
-def _postgres_condition(terms: list[str]) -> ColumnElement[bool]:
-    """Posts matching every term: ILIKE (pg_trgm's indexes) for terms of three characters
-    or more, the short-terms array index for short words and Chinese pairs."""
-    indexed = [term.lower() for term in terms if _is_short_term(term)]
-    conditions = [_contains(term, ilike=True) for term in terms if not _is_short_term(term)]
-    if indexed:
-        # The expression of migration 0007's index, literally, so the planner uses it.
-        words = func.string_to_array(PostRow.short_terms, literal_column("' '"))
-        wanted = cast(postgresql.array(indexed), postgresql.ARRAY(Text))
-        conditions.append(words.op("@>")(wanted))
-    return and_(*conditions)
-
-
-def _is_short_term(term: str) -> bool:
-    """Whether `term` is one of the words `short_terms` stores: a Latin word of one or two
-    letters or digits, or two Chinese characters."""
-    return bool(_SHORT_WORD.fullmatch(term) and len(term) <= 2) or bool(
-        _CHINESE_PAIR.fullmatch(term)
-    )
-
-
-def _fts_query(terms: list[str]) -> str:
-    """Each term as an FTS5 string ("a""b" for a"b), ANDed: user input is never syntax.
-
-    Quoting makes AND, OR, NOT, NEAR, parentheses, * and ^ plain text, so no query can fail
-    to parse or reach another column.
-    """
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+            wanted = " & ".join(
+                f"'{token}'" + (":*" if prefix else "") for token, prefix in self.tokens.items()
+            )
+            conditions.append(vector.op("@@")(cast(wanted, TSQUERY)))
+        elif self.tokens:
+            wanted = " ".join(
+                f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()
+            )
+            matches: Select[Any] = select(literal_column("rowid")).select_from(text("posts_tokens"))
+            conditions.append(
+                PostRow.id.in_(
+                    matches.where(text("posts_tokens MATCH :tokens")).params(tokens=wanted)
+                )
+            )
+        return and_(*conditions)
 
 
 def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:

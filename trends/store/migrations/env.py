@@ -12,9 +12,11 @@ if connection is None:  # pragma: no cover - migrations always run through Datab
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    # posts_fts and its shadow tables (0003) are raw SQLite DDL that the models don't
-    # describe; autogenerate must not propose dropping them.
-    return not (type_ == "table" and name is not None and name.startswith("posts_fts"))
+    # The FTS5 tables and their shadow tables (posts_fts of 0003, posts_tokens of 0007)
+    # are raw SQLite DDL that the models don't describe; autogenerate must not drop them.
+    return not (
+        type_ == "table" and name is not None and name.startswith(("posts_fts", "posts_tokens"))
+    )
 
 
 context.configure(
