@@ -74,8 +74,10 @@ async def search_posts(
     ).all()
     if rows:
         total = rows[0].total
-    else:  # past the last page: the count alone
+    elif offset:  # past the last page: the count alone
         total = await session.scalar(select(func.count()).select_from(stories))
+    else:
+        total = 0
     return await load_posts(session, [row.story_id for row in rows]), int(total or 0)
 
 
