@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import SettingsError, load_settings
+from jobs.alerts import ALERT_MIN_SCORE
 from jobs.runtime import open_service
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.llm_api import FakeLLMAPI, user_text
@@ -141,6 +142,8 @@ async def test_the_models_trends_and_summary_are_what_readers_see(
         tag3, tag6 = open_post.tag(3), open_post.tag(6)
         assert tag3 is not None and tag3.matched == local[3].matched
         assert tag6 is not None and tag6.matched == ("fine-tune it",)
+        # A trend only the model found never pushes an instant alert on its own.
+        assert 0 < tag6.score < ALERT_MIN_SCORE <= 1
 
         robots = await stored(service, ROBOTS[0])
         assert robots is not None and [t.trend for t in robots.trends] == [9]
