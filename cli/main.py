@@ -383,9 +383,13 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
         await check_bot(application.bot)  # a rejected token: one line, not a traceback
         async with application:
             due = await service.digests.current(include_settled=True)
-            return await broadcast(application.bot, service, settings, due)
+            return await broadcast(application.bot, service, settings, due, on_wait=_waiting)
     finally:
         await service.close()
+
+
+def _waiting(holder: str) -> None:
+    typer.echo(f"Another sender ({holder}) holds the sender lease: waiting for it", err=True)
 
 
 # Last, so that every function above is defined when `python -m cli.main` runs a command.
