@@ -19,15 +19,19 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from tests.conftest import REPO_ROOT
+from bot.app import build_application
+from config.settings import load_settings
+from tests.conftest import REPO_ROOT, OpenService
 from tests.fakes import postgres as pg
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
-from tests.support.feeds import Item, feeds_file, rss_feed
+from tests.support.bot import TOKEN
+from tests.support.feeds import Item, feeds_file, rss, rss_feed
 from trends import clock
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres  # the SQLite refusal test starts no server
 
 FEEDS = 18
 LEASE_SECONDS = 2.0
@@ -212,3 +216,26 @@ async def test_worker_refuses_sqlite_with_one_line(tmp_path: Path) -> None:
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "needs PostgreSQL" in lines[0] and "bot polls" in lines[0]
     assert not (tmp_path / "trendbot.db").exists()  # refused before touching the database
+
+
+async def test_the_bot_leaves_polling_to_the_workers_when_told_and_polls_by_default(
+    bot_api: FakeBotAPI, feed_server: FeedServer, service_for: OpenService
+) -> None:
+    url = feed_server.add_body("/lab.xml", rss("lab"))
+    service = await service_for([url])
+    base = bot_api.base_url.removesuffix("/bot")
+    for poll_in_bot, hits in (("false", 0), ("true", 1)):
+        settings = load_settings(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base, TRENDBOT_POLL_IN_BOT=poll_in_bot
+        )
+        application = build_application(settings, service, with_jobs=True)
+        async with application:
+            assert application.post_init is not None
+            await application.post_init(application)
+            await application.start()
+            try:
+                await asyncio.sleep(2.5)  # the poll tick's first run is due after 1 s
+            finally:
+                await application.stop()
+        assert feed_server.hits["/lab.xml"] == hits, poll_in_bot
+    assert (await service.feeds.health())[0].last_success_at is not None
