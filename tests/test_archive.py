@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import event
 from sqlalchemy import text as sql_text
 
 from tests.conftest import OpenArchive
@@ -247,6 +249,37 @@ async def test_postgresql_searches_through_trigram_indexes(
     assert page.total >= 2 and all(
         "resolution" in (p.title + p.summary).lower() for p in page.posts
     )
+
+
+@pytest.mark.parametrize("query", ["AI", "智能"])
+async def test_one_and_two_character_searches_use_an_index(
+    database_url: str, service: TrendService, query: str
+) -> None:
+    """What /search runs for a short word, explained: an index, not a scan of every post."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        statements.append((statement, parameters))
+
+    engine = service.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = await service.archive.search(query)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.total >= 1
+    count, parameters = next((s, p) for s, p in statements if "count(" in s)
+    async with service.db.engine.connect() as connection:
+        if database_url.startswith("postgresql"):
+            await connection.exec_driver_sql("SET enable_seqscan = off")  # tiny tables
+        explain = "EXPLAIN" if database_url.startswith("postgresql") else "EXPLAIN QUERY PLAN"
+        plan = (await connection.exec_driver_sql(f"{explain} {count}", parameters)).all()
+    steps = "\n".join(" ".join(str(value) for value in row) for row in plan)
+    if database_url.startswith("postgresql"):
+        assert "ix_posts_short_terms" in steps, steps
+    else:
+        assert "posts_short VIRTUAL TABLE INDEX" in steps, steps
+        assert "SCAN posts" not in steps.replace("SCAN posts_short", ""), steps
 
 
 async def test_why_this_trend_gives_the_tagger_s_probability(

@@ -112,8 +112,9 @@ async def fill_first_release(database_url: str, now: datetime) -> None:
                 _POSTS.insert(),
                 [dict(feed_id=1, guid="p1", link="https://lab.example/pricing",
                       canonical_link="https://lab.example/pricing",
-                      title="Pay per resolved ticket: outcome-based pricing arrives",
-                      summary="Vendors now charge per outcome.", content_hash="a" * 64,
+                      title="Pay per resolved ticket: AI outcome-based pricing arrives",
+                      summary="Vendors now charge per outcome. 按结果付费。",
+                      content_hash="a" * 64,
                       language="en", published_at=now - timedelta(days=1),
                       fetched_at=now - timedelta(hours=1), in_digests=True)],
             )  # fmt: skip
@@ -157,9 +158,13 @@ async def test_db_upgrade_takes_a_first_release_database_to_the_last_revision_wi
         assert trend is not None
         page = await service.archive.trend_page(trend)
         assert [post.title for post in page.posts] == [
-            "Pay per resolved ticket: outcome-based pricing arrives"
+            "Pay per resolved ticket: AI outcome-based pricing arrives"
         ]
         assert page.posts[0].published == now - timedelta(days=1)
+        # Posts stored before the short-terms index are found by one- and two-character
+        # words as well as by longer ones.
+        for query in ("AI", "付费", "resolved ticket", "按结果"):
+            assert (await service.archive.search(query)).total == 1, query
         chat = await service.subscribers.settings(777)
         assert chat is not None
         assert chat.trends == (6, 7) or list(chat.trends) == [6, 7]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk"]
+__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk", "short_terms"]
 
 ELLIPSIS = "…"
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han ideographs, for regex classes
 _CJK_RE = re.compile(f"[{CJK}]")
+_CJK_RUN = re.compile(f"[{CJK}]{{2,}}")
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
 # Traditional → simplified for the characters the lexicon uses: pairs of (traditional,
 # simplified); a small table rather than a dictionary download.
 _TRAD_SIMP_PAIRS = (
@@ -55,3 +57,25 @@ def fold_zh(text: str) -> str:
     if _TRAD.search(folded) is None:
         return folded
     return _TRAD.sub(lambda m: _TRAD_TO_SIMP[m.group()], folded)
+
+
+def short_terms(*texts: str) -> str:
+    """The words too short for a trigram index, space-separated: every Latin word of one
+    or two letters or digits ("ai", "eu", "5g") and every pair of adjacent Chinese
+    characters ("模型"), each once.
+
+    Stored beside a post, they let a one- or two-character search use an index on every
+    database: a two-character Chinese term is in a text exactly when it is one of its
+    pairs, and a short Latin word exactly when it stands alone, as `/search` means it.
+    """
+    found: dict[str, None] = {}
+    for text in texts:
+        lower = text.lower()
+        for word in _LATIN_WORD.findall(lower):
+            if len(word) <= 2:
+                found[word] = None
+        if not text.isascii():
+            for run in _CJK_RUN.findall(text):
+                for start in range(len(run) - 1):
+                    found[run[start : start + 2]] = None
+    return " ".join(found)

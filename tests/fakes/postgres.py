@@ -139,6 +139,19 @@ class _Cluster:
             "createdb", "-h", str(self.sockets), "-p", str(self.port), "-U", self.user, DATABASE
         )
 
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (bench/query.py's cold cache)."""
+        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def start_server(self) -> None:
+        """Start a stopped server again, on the same port and data."""
+        log = str(self.root / "server.log")
+        self.run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-t", "60", "start")
+
     def stop(self) -> None:
         # "immediate" skips the shutdown checkpoint: the data is deleted right after.
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
@@ -148,17 +161,24 @@ class _Cluster:
 
 
 @contextlib.contextmanager
-def postgres_url() -> Iterator[str]:
-    """Run a fresh PostgreSQL server; yield an async SQLAlchemy URL to its ``trendbot`` db."""
+def postgres_cluster() -> Iterator[_Cluster]:
+    """Run a fresh PostgreSQL server; yield it (`.url` is its ``trendbot`` database)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
     cluster = _Cluster(bin_dir, _server_user())
     try:
         cluster.start()
-        yield f"postgresql+asyncpg://{cluster.user}@127.0.0.1:{cluster.port}/{DATABASE}"
+        yield cluster
     finally:
         cluster.stop()
+
+
+@contextlib.contextmanager
+def postgres_url() -> Iterator[str]:
+    """Run a fresh PostgreSQL server; yield an async SQLAlchemy URL to its ``trendbot`` db."""
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 if __name__ == "__main__":  # manual check: python -m tests.fakes.postgres

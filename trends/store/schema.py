@@ -25,8 +25,11 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from trends.strings import short_terms
 
 __all__ = [
     "AlertRow",
@@ -66,6 +69,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def _short_terms_of_row(context: DefaultExecutionContext) -> str:
+    row = context.get_current_parameters()
+    return short_terms(row.get("title") or "", row.get("summary") or "")
 
 
 class Base(DeclarativeBase):
@@ -134,6 +142,9 @@ class PostRow(Base):
     text_chars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Posts from a feed's first fetch that predate the digest window stay out of digests.
     in_digests: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Words too short for the trigram indexes (trends.strings.short_terms), for /search;
+    # worked out from title and summary by every insert that does not give it.
+    short_terms: Mapped[str | None] = mapped_column(Text, default=_short_terms_of_row)
 
 
 class PostTrendRow(Base):

@@ -1,10 +1,12 @@
 """Full-text search over post titles and summaries, one function for every database.
 
-SQLite uses the FTS5 table of migration 0003 (trigram tokenizer: substrings of three or more
-characters, so Chinese works without a word segmenter). PostgreSQL falls back to ILIKE on
-title and summary, which needs no extension; it scans, which is fine at archive sizes.
-Terms shorter than three characters are matched by LIKE (模型, 芯片), and a short Latin
-word ("AI") only as a whole word.
+A term of three characters or more is a substring of title or summary: SQLite finds it
+in the FTS5 table of migration 0003 (trigram tokenizer, so Chinese works without a word
+segmenter), PostgreSQL by ILIKE on pg_trgm's indexes (migration 0006). Trigrams cannot
+serve shorter terms, so a post also stores its short words (migration 0007): a Latin word
+of one or two characters ("AI", only as a whole word) or two Chinese characters (模型) is
+looked up there, indexed on both databases. What is left (one Chinese character, mixed
+scripts) is matched by a LIKE scan.
 
 Results are stories, not copies: a match on a later report of a story returns the story's
 first report, once. They come newest first, so pages stay stable while posts arrive.
@@ -15,19 +17,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.models import StoredPost
 from trends.store.archive import load_posts
 from trends.store.schema import PostRow
+from trends.strings import CJK
 
 __all__ = ["MIN_TERM_CHARS", "search_posts", "search_terms"]
 
 MIN_TERM_CHARS = 3  # the trigram tokenizer's shortest searchable substring
 _MAX_TERMS = 8
 _SHORT_WORD = re.compile(r"[A-Za-z0-9]+")
-_EDGE = "[^a-z0-9]"  # GLOB class: any character that ends a Latin word
+_CHINESE_PAIR = re.compile(f"[{CJK}]{{2}}")
 
 
 def search_terms(query: str) -> list[str]:
@@ -49,7 +64,7 @@ async def search_posts(
     if session.get_bind().dialect.name == "sqlite":
         condition = _fts_condition(terms)
     else:
-        condition = and_(*(_contains(term, ilike=True) for term in terms))
+        condition = _postgres_condition(terms)
     story = func.coalesce(PostRow.cluster_id, PostRow.id)
     stories = (
         select(story.label("story_id"), func.max(PostRow.published_at).label("newest"))
@@ -68,18 +83,44 @@ async def search_posts(
 
 
 def _fts_condition(terms: list[str]) -> ColumnElement[bool]:
-    """Posts matching every term: FTS5 for terms it can index, LIKE for shorter ones."""
+    """Posts matching every term: the trigram FTS5 table for terms of three characters or
+    more, the short-terms one for short words and Chinese pairs, LIKE for the rest."""
     long_terms = [term for term in terms if len(term) >= MIN_TERM_CHARS]
+    indexed = [term.lower() for term in terms if _is_short_term(term)]
     conditions: list[ColumnElement[bool]] = []
-    if long_terms:
-        match: Select[Any] = (
-            select(literal_column("rowid"))
-            .select_from(text("posts_fts"))
-            .where(text("posts_fts MATCH :match"))
-        )
-        conditions.append(PostRow.id.in_(match.params(match=_fts_query(long_terms))))
-    conditions += [_contains(term) for term in terms if len(term) < MIN_TERM_CHARS]
+    for table, found in (("posts_fts", long_terms), ("posts_short", indexed)):
+        if found:
+            match: Select[Any] = (
+                select(literal_column("rowid"))
+                .select_from(text(table))
+                .where(text(f"{table} MATCH :{table}"))  # one parameter name a table
+            )
+            conditions.append(PostRow.id.in_(match.params({table: _fts_query(found)})))
+    conditions += [
+        _contains(term) for term in terms if len(term) < MIN_TERM_CHARS and not _is_short_term(term)
+    ]
     return and_(*conditions)
+
+
+def _postgres_condition(terms: list[str]) -> ColumnElement[bool]:
+    """Posts matching every term: ILIKE (pg_trgm's indexes) for terms of three characters
+    or more, the short-terms array index for short words and Chinese pairs."""
+    indexed = [term.lower() for term in terms if _is_short_term(term)]
+    conditions = [_contains(term, ilike=True) for term in terms if not _is_short_term(term)]
+    if indexed:
+        # The expression of migration 0007's index, literally, so the planner uses it.
+        words = func.string_to_array(PostRow.short_terms, literal_column("' '"))
+        wanted = cast(postgresql.array(indexed), postgresql.ARRAY(Text))
+        conditions.append(words.op("@>")(wanted))
+    return and_(*conditions)
+
+
+def _is_short_term(term: str) -> bool:
+    """Whether `term` is one of the words `short_terms` stores: a Latin word of one or two
+    letters or digits, or two Chinese characters."""
+    return bool(_SHORT_WORD.fullmatch(term) and len(term) <= 2) or bool(
+        _CHINESE_PAIR.fullmatch(term)
+    )
 
 
 def _fts_query(terms: list[str]) -> str:
@@ -94,11 +135,8 @@ def _fts_query(terms: list[str]) -> str:
 def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:
     """Title or summary contains `term` literally (% and _ are not wildcards here).
 
-    SQLite's LIKE already ignores ASCII case; PostgreSQL needs ILIKE for that. A short Latin
-    word ("AI", "EU") must stand alone: as a substring it would match "said" and "neural".
+    SQLite's LIKE already ignores ASCII case; PostgreSQL needs ILIKE for that.
     """
-    if len(term) < MIN_TERM_CHARS and _SHORT_WORD.fullmatch(term):
-        return _whole_word(term, postgres=ilike)
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if ilike:
         return or_(
@@ -106,23 +144,3 @@ def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:
             PostRow.summary.ilike(pattern, escape="\\"),
         )
     return or_(PostRow.title.like(pattern, escape="\\"), PostRow.summary.like(pattern, escape="\\"))
-
-
-def _whole_word(word: str, *, postgres: bool) -> ColumnElement[bool]:
-    """Title or summary has `word` (letters and digits only) as a whole word, any case."""
-    columns = (PostRow.title, PostRow.summary)
-    if postgres:
-        pattern = rf"\m{word}\M"
-        return or_(*(column.op("~*")(pattern) for column in columns))
-    lower = word.lower()
-    patterns = (f"{lower}{_EDGE}*", f"*{_EDGE}{lower}", f"*{_EDGE}{lower}{_EDGE}*")
-    return or_(
-        *(
-            condition
-            for column in columns
-            for condition in (
-                func.lower(column) == lower,
-                *(func.lower(column).op("GLOB")(pattern) for pattern in patterns),
-            )
-        )
-    )
