@@ -1,7 +1,7 @@
 """leases: feeds claimed by one poller at a time, and the one sender
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 17:20:00
 
 `feeds.lease_owner` and `feeds.lease_expires_at` mark a feed a poll has claimed (the bot's
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
