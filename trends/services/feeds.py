@@ -162,7 +162,9 @@ class FeedsService:
             async with self.db.new_session() as session, session.begin():
                 expires = clock.utcnow() + lease
                 await lease_store.renew_feeds(session, self.owner, ids, expires)
-            return True  # a feed whose lease was lost is still polled once, by its new owner
+            # A lease lost meanwhile (this process stalled past its expiry and another
+            # poller claimed the feed) can't be taken back: this poll still finishes.
+            return True
 
         try:
             async with (
