@@ -138,7 +138,8 @@ async def _post_init(application: TrendApplication) -> None:
     jobs = application.job_queue
     if jobs is not None and application.bot_data.with_jobs:
         options = {"misfire_grace_time": 30, "coalesce": True, "max_instances": 1}
-        jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
+        if application.bot_data.settings.poll_in_bot:  # else `trendbot worker`s poll
+            jobs.run_repeating(_poll_tick, TICK, first=1, name="poll", job_kwargs=options)
         jobs.run_repeating(_digest_tick, TICK, first=5, name="digests", job_kwargs=options)
         jobs.run_repeating(_alert_tick, TICK, first=10, name="alerts", job_kwargs=options)
 

@@ -9,7 +9,7 @@ due) → `broadcast` → `trends.delivery.broadcast` (render, fan out, record) �
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from telegram import Bot
@@ -44,8 +44,31 @@ async def broadcast(
     due: Sequence[DueDigest],
     *,
     backoff: float = BACKOFF_SECONDS,
+    wait: bool = True,
+    on_wait: Callable[[str], object] | None = None,
 ) -> BroadcastResult:
-    """Send `due` through the ledger and the pacer, record the run, tell the admins."""
+    """Send `due` through the ledger and the pacer, record the run, tell the admins.
+
+    Only the holder of the sender lease sends (`trends.services.leases.SenderLease`): with
+    `wait` this waits for another sender to finish, or for its lease to expire if it died,
+    and then resumes its pending deliveries where the ledger says they stopped; without,
+    it sends nothing while another process holds the lease. `on_wait(holder)` says so.
+    """
+    if not due:
+        return BroadcastResult("", {}, 0.0)
+    async with service.sender.hold(wait=wait, on_wait=on_wait) as held:
+        if not held:
+            return BroadcastResult("", {}, 0.0)
+        return await _broadcast(bot, service, settings, due, backoff)
+
+
+async def _broadcast(
+    bot: Bot,
+    service: TrendService,
+    settings: Settings,
+    due: Sequence[DueDigest],
+    backoff: float,
+) -> BroadcastResult:
     # Every scheduled or on-demand digest opens with its chart of weekly counts.
     sender = DigestSender(
         bot, service, paid_broadcast=settings.paid_broadcast, backoff=backoff, charts=True
@@ -72,7 +95,9 @@ async def digest_tick(
     """The scheduler's digest tick: broadcast whatever is due at `now`."""
 
     async def send(due: Sequence[DueDigest]) -> BroadcastResult:
-        return await broadcast(bot, service, settings, due)
+        # Another process sending: its lease is renewed, or it expires and a later tick
+        # resumes the pending deliveries. The tick never queues up behind it.
+        return await broadcast(bot, service, settings, due, wait=False)
 
     return await send_due_digests(service, send, now)
 

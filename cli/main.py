@@ -23,6 +23,7 @@ from bot.render import render_digest, render_trend_page, to_terminal
 from cli.db import db_app
 from cli.errors import EXIT_CODE, check_bot, explain
 from cli.feeds import feeds_app, poll_table, poll_with_progress
+from cli.worker import worker
 from config.settings import Settings, load_settings
 from jobs.runtime import open_service
 from trends.analyze import analyze_lines, output_line
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
+app.command()(worker)
 T = TypeVar("T")
 
 SAMPLE_FEEDS = Path(str(files("config") / "samples" / "feeds.yaml"))
@@ -381,9 +383,13 @@ async def _broadcast_current(settings: Settings) -> BroadcastResult:
         await check_bot(application.bot)  # a rejected token: one line, not a traceback
         async with application:
             due = await service.digests.current(include_settled=True)
-            return await broadcast(application.bot, service, settings, due)
+            return await broadcast(application.bot, service, settings, due, on_wait=_waiting)
     finally:
         await service.close()
+
+
+def _waiting(holder: str) -> None:
+    typer.echo(f"Another sender ({holder}) holds the sender lease: waiting for it", err=True)
 
 
 # Last, so that every function above is defined when `python -m cli.main` runs a command.

@@ -54,6 +54,8 @@ _EXPECTS = {
     "PORT": "a TCP port number from 1 to 65535",
     "TRENDBOT_HTTP_PORT": "a TCP port number from 1 to 65535",
     "TRENDBOT_HTTP_HOST": "an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
+    "TRENDBOT_POLL_IN_BOT": "true or false",
+    "TRENDBOT_LEASE_SECONDS": "seconds a lease lasts unrenewed, a number from 1 to 3600",
 }
 
 # Never echoed back in an error: the message ends up in logs.
@@ -104,6 +106,12 @@ class Settings(BaseSettings):
     http_port: int | None = Field(default=None, ge=1, le=65535, alias="TRENDBOT_HTTP_PORT")
     # None: 127.0.0.1 in polling mode, every interface in webhook mode (Telegram must reach it).
     http_host: str | None = Field(default=None, alias="TRENDBOT_HTTP_HOST")
+    # False when `trendbot worker` processes poll the feeds: the bot then only answers and
+    # sends. Both polling at once is safe too (feeds are claimed with leases).
+    poll_in_bot: bool = Field(default=True, alias="TRENDBOT_POLL_IN_BOT")
+    # How long a feed's or the sender's lease lasts when its holder stops renewing it (it
+    # died): the wait before another process takes over. Renewed every third of it.
+    lease_seconds: float = Field(default=60.0, ge=1, le=3600, alias="TRENDBOT_LEASE_SECONDS")
 
     @field_validator("telegram_bot_token")
     @classmethod

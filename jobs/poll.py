@@ -7,13 +7,18 @@ import logging
 from trends.ingest.report import PollReport
 from trends.service import TrendService
 
-__all__ = ["poll_due_feeds"]
+__all__ = ["log_poll", "poll_due_feeds"]
 
 log = logging.getLogger(__name__)
 
 
 async def poll_due_feeds(service: TrendService) -> PollReport:
     report = await service.feeds.poll(only_due=True)
+    log_poll(report)
+    return report
+
+
+def log_poll(report: PollReport) -> None:
     if report.feeds:
         log.info(
             "polled %d feeds: %d new posts, %d duplicates, %d failed",
@@ -22,4 +27,3 @@ async def poll_due_feeds(service: TrendService) -> PollReport:
             report.duplicates,
             report.count("failed"),
         )
-    return report

@@ -20,6 +20,7 @@ async def open_service(settings: Settings) -> TrendService:
         ),
         llm=llm_config(settings),
         allow_private_feeds=settings.allow_private_feeds,
+        lease_seconds=settings.lease_seconds,
     )
 
 

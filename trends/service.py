@@ -15,6 +15,7 @@ from trends.services.archive import ArchiveService
 from trends.services.broadcasts import BroadcastsService
 from trends.services.digests import DigestsService
 from trends.services.feeds import FeedsService
+from trends.services.leases import DEFAULT_LEASE_SECONDS, SenderLease, process_owner
 from trends.services.subscribers import DigestDefaults, SubscribersService
 from trends.store.db import Database, open_database
 from trends.themes import Themes, load_themes
@@ -32,9 +33,12 @@ class TrendService:
         defaults: DigestDefaults | None = None,
         llm: LLMConfig | None = None,
         allow_private_feeds: bool = False,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.themes = themes
+        # This process in the leases it takes: the feeds it polls, the sender lease.
+        self.owner = process_owner()
         # Optional: an OpenAI-compatible model that tags and summarises (trends.ingest.llm).
         self.llm = LLMEnricher(llm, themes, db) if llm is not None else None
         self.feeds = FeedsService(
@@ -43,7 +47,10 @@ class TrendService:
             feeds_path=feeds_path,
             llm=self.llm,
             allow_private_feeds=allow_private_feeds,
+            owner=self.owner,
+            lease_seconds=lease_seconds,
         )
+        self.sender = SenderLease(db, self.owner, lease_seconds)
         self.archive = ArchiveService(db)
         self.subscribers = SubscribersService(db, defaults)
         self.digests = DigestsService(db, themes)
@@ -60,6 +67,7 @@ class TrendService:
         defaults: DigestDefaults | None = None,
         llm: LLMConfig | None = None,
         allow_private_feeds: bool = False,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> TrendService:
         """Open (and migrate) the database, load the themes, and register configured feeds."""
         try:
@@ -74,6 +82,7 @@ class TrendService:
             defaults=defaults,
             llm=llm,
             allow_private_feeds=allow_private_feeds,
+            lease_seconds=lease_seconds,
         )
         try:
             await service.feeds.sync_configured()

@@ -224,6 +224,7 @@ async def _store(
         return 0, duplicates
     # Features and the story decisions are CPU work: off the event loop, like enrich.
     reports, lookups = await asyncio.to_thread(_members, fresh)
+    await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
     )

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,7 +29,9 @@ from trends.ingest.safety import check_feed_url, refuse_entity_declarations
 from trends.ingest.workers import worker_pool
 from trends.models import FeedSpec
 from trends.opml import read_opml, write_opml
+from trends.services.leases import DEFAULT_LEASE_SECONDS, process_owner, renewing
 from trends.store import feeds as feed_store
+from trends.store import leases as lease_store
 from trends.store.db import Database
 from trends.themes import Themes
 
@@ -93,6 +95,8 @@ class FeedsService:
         feeds_path: Path | None = None,
         llm: LLMEnricher | None = None,
         allow_private_feeds: bool = False,
+        owner: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.themes = themes
@@ -102,6 +106,10 @@ class FeedsService:
         # added while it was set is refused once it is not.
         self.allow_private_feeds = allow_private_feeds
         self._parsers: ProcessPoolExecutor | None = None  # see _parser_pool
+        # Every poll claims its feeds with this owner's lease (trends/store/leases.py), so
+        # the bot and any number of `trendbot worker`s never fetch one feed at once.
+        self.owner = owner or process_owner()
+        self.lease_seconds = lease_seconds
 
     def close(self) -> None:
         if self._parsers is not None:
@@ -123,34 +131,61 @@ class FeedsService:
         now: datetime | None = None,
         total_seconds: float = TOTAL_SECONDS,
         concurrency: int = CONCURRENCY,
+        limit: int | None = None,
         on_start: Callable[[int], object] | None = None,
         progress: Callable[[FeedReport], object] | None = None,
     ) -> PollReport:
         """Poll the feeds whose time has come (or all enabled feeds) and store new posts.
 
-        `total_seconds` bounds each feed's download; `on_start(count)` and
-        `progress(report)` let a terminal show a progress bar. With `concurrency=1` feeds
-        are stored in order, so which outlet's copy of a story is its first report is fixed.
+        Only feeds no other poller holds are taken (at most `limit`), each under this
+        process's lease until its poll is stored. `total_seconds` bounds each feed's
+        download; `on_start(count)` and `progress(report)` let a terminal show a progress
+        bar. With `concurrency=1` feeds are stored in order, so which outlet's copy of a
+        story is its first report is fixed.
         """
         now = now or clock.utcnow()
-        async with self.db.new_session() as session:
-            if only_due:
-                due = await feed_store.due_feeds(session, now)
-            else:
-                due = [feed for feed in await feed_store.all_feeds(session) if feed.enabled]
+        lease = timedelta(seconds=self.lease_seconds)
+        # The lease runs on the real clock: `now` may be a chosen moment (the demo's).
+        async with self.db.new_session() as session, session.begin():
+            taken = clock.utcnow()
+            due = await lease_store.claim_feeds(
+                session, self.owner, taken, taken + lease, due_at=now if only_due else None,
+                limit=limit,
+            )  # fmt: skip
         if on_start is not None:
             on_start(len(due))
-        async with new_client(allow_private=self.allow_private_feeds) as client:
-            run = pipeline.PollRun(
-                self.db,
-                client,
-                self.themes,
-                now,
-                total_seconds=total_seconds,
-                llm=self.llm,
-                parser=self._parser_pool(len(due)),
-            )
-            return await pipeline.poll(run, due, concurrency=concurrency, progress=progress)
+        if not due:
+            return PollReport(feeds=[])
+        ids = [feed.id for feed in due]
+
+        async def renew() -> bool:
+            async with self.db.new_session() as session, session.begin():
+                expires = clock.utcnow() + lease
+                await lease_store.renew_feeds(session, self.owner, ids, expires)
+            # A lease lost meanwhile (this process stalled past its expiry and another
+            # poller claimed the feed) can't be taken back: this poll still finishes.
+            return True
+
+        try:
+            async with (
+                renewing(renew, self.lease_seconds / 3),
+                new_client(allow_private=self.allow_private_feeds) as client,
+            ):
+                run = pipeline.PollRun(
+                    self.db,
+                    client,
+                    self.themes,
+                    now,
+                    total_seconds=total_seconds,
+                    llm=self.llm,
+                    parser=self._parser_pool(len(due)),
+                )
+                return await pipeline.poll(run, due, concurrency=concurrency, progress=progress)
+        finally:
+            # After the poll is stored (the 304s too, at its end): released earlier, a feed
+            # could be claimed again before its next check was written.
+            async with self.db.new_session() as session, session.begin():
+                await lease_store.release_feeds(session, self.owner, ids)
 
     def _parser_pool(self, feeds_due: int) -> ProcessPoolExecutor | None:
         """Worker processes for `pipeline.prepare` (feedparser and HTML cleaning) when a

@@ -19,7 +19,6 @@ __all__ = [
     "REMOVED",
     "add_feed",
     "all_feeds",
-    "due_feeds",
     "feed_by_id",
     "feed_by_url",
     "listed_feeds",
@@ -96,19 +95,6 @@ async def feeds_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Fe
 
 async def all_feeds(session: AsyncSession) -> list[FeedRow]:
     return list((await session.scalars(select(FeedRow).order_by(FeedRow.id))).all())
-
-
-async def due_feeds(
-    session: AsyncSession, now: datetime, limit: int | None = None
-) -> list[FeedRow]:
-    """Enabled feeds whose next check has come, the longest-waiting first."""
-    query = (
-        select(FeedRow)
-        .where(FeedRow.enabled, or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
-        .order_by(FeedRow.next_check_at.asc().nulls_first(), FeedRow.id)
-        .limit(limit)
-    )
-    return list((await session.scalars(query)).all())
 
 
 async def posts_published_by_feed(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, or_, select
+from sqlalchemy import Table, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ __all__ = [
     "candidates_by_band",
     "insert_posts",
     "known_among",
+    "lock_story_writes",
     "stories_of_copies",
 ]
 
@@ -29,6 +30,21 @@ _CHUNK = 2000  # keys per IN (...): under every driver's parameter limit
 _POSTS, _TRENDS, _BANDS = (
     cast(Table, row.__table__) for row in (PostRow, PostTrendRow, PostBandRow)
 )
+
+
+_STORY_LOCK = 0x73746F7279  # "story": the advisory lock key of story decisions
+
+
+async def lock_story_writes(session: AsyncSession) -> None:
+    """Hold story decisions of other processes off until this transaction ends.
+
+    Which story a new post joins is decided from the stories stored so far; two workers
+    storing copies of one story at once would each see none and start two. Within one
+    process `PollRun.writes` orders them; across processes on PostgreSQL this transaction
+    lock does. (SQLite has one writer: its transactions are ordered already.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STORY_LOCK})
 
 
 async def known_among(session: AsyncSession, feed_id: int, posts: Sequence[Post]) -> set[int]:

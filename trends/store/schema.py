@@ -42,6 +42,7 @@ __all__ = [
     "FeedbackRow",
     "LLMAnswerRow",
     "LLMUsageRow",
+    "LeaseRow",
     "PostBandRow",
     "PostRow",
     "PostTrendRow",
@@ -105,6 +106,9 @@ class FeedRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     # The feeds file's `preferred`: its post leads a story when members tie on time.
     preferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The poller that claimed this feed (trends/store/leases.py), until the lease expires.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
 
 
 class PostRow(Base):
@@ -284,6 +288,16 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class LeaseRow(Base):
+    """A named lease one process holds at a time (`sender`: the one that sends digests)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 class LLMAnswerRow(Base):
