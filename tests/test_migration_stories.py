@@ -77,7 +77,7 @@ async def test_upgrading_a_filled_database_keeps_every_post_tag_and_band(
             ]
             member = await session.scalar(text("SELECT cluster_id FROM posts WHERE id = 2"))
             found, total = await search_posts(session, "Orbis", limit=5)
-            # /trend 1 counts the story once (migration 0008 marks the member's tag).
+            # /trend 1 counts the story once (migration 0009 marks the member's tag).
             trend_page, trend_total = await newest_by_trend(session, 1, limit=5)
             # The same page through a second feed is now allowed: the story's coverage.
             await session.execute(
