@@ -120,6 +120,29 @@ def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> flo
     return decided if decided >= THRESHOLD else None
 
 
+class _Frequency(Mapping[str, int]):
+    """A value's report count in the window, summed over its day keys when first asked."""
+
+    def __init__(self, by_key: dict[int, list[int]], by_value: Mapping[str, tuple[int, ...]]):
+        self._by_key = by_key
+        self._by_value = by_value
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, value: str) -> int:
+        counted = self._counted.get(value)
+        if counted is None:
+            by_key = self._by_key
+            keys = self._by_value[value]
+            counted = self._counted[value] = sum(len(by_key.get(key, ())) for key in keys)
+        return counted
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_value)
+
+    def __len__(self) -> int:
+        return len(self._by_value)
+
+
 @dataclass(slots=True)
 class StoryIndex:
     """Earlier reports by key: the one rule behind ingest and `trendbot analyze`.
@@ -138,13 +161,12 @@ class StoryIndex:
         for key in set(keys):
             self._by_key.setdefault(key, []).append(position)
 
-    def frequency(self, lookups: Lookups) -> dict[str, int]:
-        """For each of a report's values, how many indexed reports of its window carry it."""
-        by_key = self._by_key
-        return {
-            value: sum(len(by_key.get(key, ())) for key in keys)
-            for value, keys in lookups.by_value.items()
-        }
+    def frequency(self, lookups: Lookups) -> Mapping[str, int]:
+        """For each of a report's values, how many indexed reports of its window carry it.
+
+        Counted on demand: the score asks only about the few values a candidate shares.
+        """
+        return _Frequency(self._by_key, lookups.by_value)
 
     def candidate_count(self, lookups: Iterable[int]) -> int:
         """How many earlier reports a lookup reads (what the benchmark watches grow)."""
@@ -169,7 +191,7 @@ class StoryIndex:
     def join(self, report: Member, lookups: Lookups) -> int | None:
         """The story (its first member's ident) the report belongs to, if any."""
         positions = self._candidates(lookups)
-        frequency = self.frequency(lookups) if positions else {}
+        frequency = self.frequency(lookups)
         best: Member | None = None
         best_strength = 0.0
         for position in positions:
