@@ -99,3 +99,22 @@ def test_the_same_page_with_tracking_parameters_is_one_copy() -> None:
         (*NVIDIA_EN, "https://techpress.example/rubin?fbclid=abc&ref=homepage"),
     ]
     assert find_duplicates(items, [DAY, DAY]) == [None, 0]
+
+
+def test_a_weekly_roundup_joins_none_of_the_stories_it_lists() -> None:
+    # A digest names the launch and two other stories: it is coverage of none of them.
+    roundup = (
+        "Week in Review: Nvidia's Rubin Ultra, a robotaxi recall and a new phone",
+        "Welcome back to Week in Review. Nvidia unveiled Rubin Ultra with 288GB of HBM4 "
+        "memory at GTC; Jensen Huang also teased the racks built around it.",
+        "https://gadgetwire.example/week-in-review-0321",
+    )
+    launch = (*NVIDIA_EN, "https://techpress.example/2026/03/17/nvidia-rubin-ultra")
+    assert find_duplicates([launch, roundup], [DAY, DAY + timedelta(days=1)]) == [None, None]
+
+
+def test_a_count_before_a_capitalised_word_is_no_amount_of_money() -> None:
+    # "11 Best Speakers" is a list, not 11 billion; "$78M" and "7800万美元" are one amount.
+    assert features("11 Best Computer Speakers", "", DAY).numbers == frozenset()
+    english = features("Speak raises $78M", "", DAY).numbers
+    assert english == features("Speak融资7800万美元", "", DAY).numbers == {"7.8e+07"}

@@ -35,7 +35,7 @@ def distinct(prepared: list[Prepared]) -> list[Prepared]:
 
 def clusters(
     reports: list[story_index.Member],
-    lookups: list[list[int]],
+    lookups: list[story_index.Lookups],
     candidates: list[Candidate],
     by_key: dict[int, list[int]],
     copies: Mapping[int, int] | None = None,

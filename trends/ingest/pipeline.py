@@ -246,7 +246,7 @@ async def _store(
     return len(stored_rows) - clustered, duplicates + clustered
 
 
-def _members(fresh: list[Prepared]) -> tuple[list[story_index.Member], list[list[int]]]:
+def _members(fresh: list[Prepared]) -> tuple[list[story_index.Member], list[story_index.Lookups]]:
     """Each new post as a story member, and the keys to look its story up by."""
     reports = [
         story_index.member(

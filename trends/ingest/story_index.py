@@ -7,19 +7,20 @@ Ingest fills the index with stored candidates then a feed's batch; `trendbot ana
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
 from trends.ingest import dedup
-from trends.ingest.stories import THRESHOLD, Features, features, lookup_keys, own_keys, score
+from trends.ingest.stories import THRESHOLD, Features, features, own_keys, score, window_keys
 from trends.ingest.summarise import summarise
 
 __all__ = [
     "MAX_CANDIDATES",
     "MAX_PER_KEY",
+    "Lookups",
     "Member",
     "StoryIndex",
     "find_duplicates",
@@ -79,13 +80,30 @@ def member_keys(report: Member) -> list[int]:
     return bands + own_keys(report.features)
 
 
-def member_lookups(report: Member) -> list[int]:
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """Keys to find a report's candidates by; iterating gives every key once or more.
+
+    The keys of each name, model, figure and title word stay grouped by value, so the index
+    can count how many reports of the window carry each one (rare shared names weigh more).
+    """
+
+    bands: tuple[int, ...]
+    by_value: Mapping[str, tuple[int, ...]]
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self.bands
+        for keys in self.by_value.values():
+            yield from keys
+
+
+def member_lookups(report: Member) -> Lookups:
     """Keys to find a report's candidates by: its MinHash bands and names in the window."""
     bands = dedup.band_keys(report.signature) if report.signature is not None else []
-    return bands + lookup_keys(report.features)
+    return Lookups(tuple(bands), window_keys(report.features))
 
 
-def _strength(new: Member, earlier: Member) -> float | None:
+def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> float | None:
     """How strongly `new` joins `earlier`'s story, or None if it does not.
 
     A copy (MinHash) outranks any independent report. One outlet never tells one story
@@ -98,8 +116,31 @@ def _strength(new: Member, earlier: Member) -> float | None:
         similar = dedup.similarity(new.signature, earlier.signature)
         if dedup.same_story(similar, new.title, earlier.title):
             return 100.0 + similar
-    decided = score(new.features, earlier.features)
+    decided = score(new.features, earlier.features, frequency)
     return decided if decided >= THRESHOLD else None
+
+
+class _Frequency(Mapping[str, int]):
+    """A value's report count in the window, summed over its day keys when first asked."""
+
+    def __init__(self, by_key: dict[int, list[int]], by_value: Mapping[str, tuple[int, ...]]):
+        self._by_key = by_key
+        self._by_value = by_value
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, value: str) -> int:
+        counted = self._counted.get(value)
+        if counted is None:
+            by_key = self._by_key
+            keys = self._by_value[value]
+            counted = self._counted[value] = sum(len(by_key.get(key, ())) for key in keys)
+        return counted
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_value)
+
+    def __len__(self) -> int:
+        return len(self._by_value)
 
 
 @dataclass(slots=True)
@@ -120,6 +161,13 @@ class StoryIndex:
         for key in set(keys):
             self._by_key.setdefault(key, []).append(position)
 
+    def frequency(self, lookups: Lookups) -> Mapping[str, int]:
+        """For each of a report's values, how many indexed reports of its window carry it.
+
+        Counted on demand: the score asks only about the few values a candidate shares.
+        """
+        return _Frequency(self._by_key, lookups.by_value)
+
     def candidate_count(self, lookups: Iterable[int]) -> int:
         """How many earlier reports a lookup reads (what the benchmark watches grow)."""
         return len(self._candidates(lookups))
@@ -130,19 +178,25 @@ class StoryIndex:
         A key shared by thousands of reports (one feed of 30,000 look-alike titles) says
         little about any one of them; reading them all would make a batch quadratic.
         """
-        found: set[int] = set()
-        for key in set(lookups):
-            found.update(self._by_key.get(key, ())[-MAX_PER_KEY:])
-        return sorted(found)[-MAX_CANDIDATES:]
+        # Rarest keys first: the one other report naming "Ocelot" must not be crowded out
+        # by the hundred newest that say "OpenAI".
+        lists = sorted((found for key in set(lookups) if (found := self._by_key.get(key))), key=len)
+        chosen: set[int] = set()
+        for positions in lists:
+            chosen.update(positions[-MAX_PER_KEY:])
+            if len(chosen) >= MAX_CANDIDATES:
+                break
+        return sorted(chosen)
 
-    def join(self, report: Member, lookups: Iterable[int]) -> int | None:
+    def join(self, report: Member, lookups: Lookups) -> int | None:
         """The story (its first member's ident) the report belongs to, if any."""
         positions = self._candidates(lookups)
+        frequency = self.frequency(lookups)
         best: Member | None = None
         best_strength = 0.0
         for position in positions:
             earlier = self._members[position]
-            strength = _strength(report, earlier)
+            strength = _strength(report, earlier, frequency)
             if strength is not None and (best is None or strength > best_strength):
                 best, best_strength = earlier, strength
         return None if best is None else best.story
