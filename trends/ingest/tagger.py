@@ -137,10 +137,22 @@ class Features:
 
     index: np.ndarray  # int64 bucket numbers, unique
     value: np.ndarray  # float32 weights, same length
-    words: dict[int, str]  # bucket -> a word or phrase of the post that fell in it
+    unigrams: list[str]  # the post's distinct words, title first (for `words`)
     lex: np.ndarray  # float32 [N_LEX]
     lex_terms: dict[int, list[str]]  # trend -> lexicon terms found, strongest first
     names_ai: bool  # the lexicon's AI gate: some term says the post is about AI
+    _words: dict[int, str] | None = None
+
+    @property
+    def words(self) -> dict[int, str]:
+        """Bucket -> the first word of the post that fell in it.
+
+        Built on first use: only a post that gets a tag needs its words explained, and
+        hashing every word twice for the rest costs a third of featurising.
+        """
+        if self._words is None:
+            self._words = {_bucket(w): w for w in reversed(self.unigrams)}
+        return self._words
 
 
 @lru_cache(maxsize=1 << 18)  # bounded: a long-running bot sees endless new words
@@ -165,7 +177,7 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     cut = len(body) if len(body) <= LEAD_CHARS else max(body.rfind(" ", 0, LEAD_CHARS), 1)
     parts_index: list[np.ndarray] = []
     parts_value: list[np.ndarray] = []
-    words: dict[int, str] = {}
+    unigrams: list[str] = []
     for part, weight in (
         (title or "", TITLE_WEIGHT),
         (body[:cut], LEAD_WEIGHT),
@@ -174,16 +186,13 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
         grams = Counter(_grams(part))  # each distinct gram hashed once: most of the cost
         if not grams:
             continue
-        zone: dict[int, int] = {}
-        for gram, n in grams.items():
-            b = _bucket(gram)
-            zone[b] = zone.get(b, 0) + n
-            if " " not in gram:  # a bigram's words may be apart in the post ("open-weight")
-                words.setdefault(b, gram)
+        unigrams.extend(g for g in grams if " " not in g)
+        buckets = np.fromiter(map(_bucket, grams), dtype=np.int64, count=len(grams))
         # Each zone has unit length before its weight: the body's terms count by their
         # density, so a long article does not outweigh its own title by sheer length.
-        logs = np.log1p(np.fromiter(zone.values(), dtype=np.float64, count=len(zone)))
-        parts_index.append(np.fromiter(zone.keys(), dtype=np.int64, count=len(zone)))
+        # (Two grams sharing a bucket add their damped counts; they rarely do.)
+        logs = np.log1p(np.fromiter(grams.values(), dtype=np.float64, count=len(grams)))
+        parts_index.append(buckets)
         parts_value.append(weight * logs / (float(np.sqrt(np.dot(logs, logs))) or 1.0))
     if parts_index:
         index, where = np.unique(np.concatenate(parts_index), return_inverse=True)
@@ -201,7 +210,7 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     lex_terms = {
         n: [t for _, t in sorted(ev, key=lambda e: (-e[0], e[1]))] for n, ev in evidence.items()
     }
-    return Features(index, value.astype(np.float32), words, lex, lex_terms, gate)
+    return Features(index, value.astype(np.float32), unigrams, lex, lex_terms, gate)
 
 
 @dataclass(slots=True)
