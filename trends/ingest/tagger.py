@@ -20,11 +20,9 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -148,27 +146,54 @@ class Features:
         """Bucket -> the first word of the post that fell in it.
 
         Built on first use: only a post that gets a tag needs its words explained, and
-        hashing every word twice for the rest costs a third of featurising.
+        hashing every word again for the rest would cost time.
         """
         if self._words is None:
-            self._words = {_bucket(w): w for w in reversed(self.unigrams)}
+            first = list(reversed(self.unigrams))  # the title's words win a shared bucket
+            keys = np.fromiter(map(_word_key, first), dtype=np.uint64, count=len(first))
+            self._words = dict(zip(_buckets(keys).tolist(), first, strict=True))
         return self._words
 
 
-@lru_cache(maxsize=1 << 18)  # bounded: a long-running bot sees endless new words
-def _bucket(feature: str) -> int:
-    """A stable hash (crc32, not Python's salted hash) of one feature into `DIM` buckets."""
-    return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
+# A gram's 64-bit key (a word's crc32; two words' crc32s side by side; two Chinese
+# characters' code points, flagged) goes to a bucket by Fibonacci hashing: the top bits of
+# key * golden ratio. Keys are built with numpy, so only distinct words are hashed in Python.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - DIM.bit_length() + 1)
+_CJK_FLAG = np.uint64(1 << 62)
 
 
-def _grams(text: str) -> list[str]:
-    """Unigrams and bigrams of the English words; bigrams of each run of Chinese characters."""
+@lru_cache(maxsize=1 << 16)  # bounded: a long-running bot sees endless new words
+def _word_key(word: str) -> int:
+    """A stable hash (crc32, not Python's salted hash) of one word."""
+    return zlib.crc32(word.encode("utf-8"))
+
+
+def _buckets(keys: np.ndarray) -> np.ndarray:
+    """Bucket numbers of uint64 gram keys."""
+    return ((keys * _MIX) >> _SHIFT).astype(np.int64)
+
+
+def _zone(text: str) -> tuple[np.ndarray, list[str]]:
+    """Bucket numbers of a text's grams (with repeats), and its distinct English words.
+
+    The grams: unigrams and bigrams of the English words; bigrams of each run of Chinese
+    characters.
+    """
     lower = text.lower()
     words = [w for w in _EN_WORD.findall(lower) if w not in _STOP]
-    grams = words + [f"{a} {b}" for a, b in pairwise(words)]
+    keys: list[np.ndarray] = []
+    if words:
+        distinct = dict.fromkeys(words)
+        key_of = dict(zip(distinct, map(_word_key, distinct), strict=True))
+        w = np.fromiter(map(key_of.__getitem__, words), dtype=np.uint64, count=len(words))
+        keys += [w, (w[:-1] << np.uint64(32)) | w[1:]]
     for run in _CJK_RUN.findall(lower):
-        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
-    return grams
+        c = np.frombuffer(run.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        keys.append((c[:-1] << np.uint64(21)) | c[1:] | _CJK_FLAG)
+    if not keys:
+        return np.zeros(0, dtype=np.int64), []
+    return _buckets(np.concatenate(keys)), list(dict.fromkeys(words))
 
 
 def featurise(title: str, text: str, themes: Themes) -> Features:
@@ -183,16 +208,15 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
         (body[:cut], LEAD_WEIGHT),
         (body[cut : cut + REST_CHARS], REST_WEIGHT),
     ):
-        grams = Counter(_grams(part))  # each distinct gram hashed once: most of the cost
-        if not grams:
+        buckets, distinct = _zone(part)
+        if not len(buckets):
             continue
-        unigrams.extend(g for g in grams if " " not in g)
-        buckets = np.fromiter(map(_bucket, grams), dtype=np.int64, count=len(grams))
+        unigrams.extend(distinct)
+        index, counts = np.unique(buckets, return_counts=True)
         # Each zone has unit length before its weight: the body's terms count by their
         # density, so a long article does not outweigh its own title by sheer length.
-        # (Two grams sharing a bucket add their damped counts; they rarely do.)
-        logs = np.log1p(np.fromiter(grams.values(), dtype=np.float64, count=len(grams)))
-        parts_index.append(buckets)
+        logs = np.log1p(counts.astype(np.float64))
+        parts_index.append(index)
         parts_value.append(weight * logs / (float(np.sqrt(np.dot(logs, logs))) or 1.0))
     if parts_index:
         index, where = np.unique(np.concatenate(parts_index), return_inverse=True)
