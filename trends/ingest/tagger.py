@@ -20,11 +20,9 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -137,26 +135,65 @@ class Features:
 
     index: np.ndarray  # int64 bucket numbers, unique
     value: np.ndarray  # float32 weights, same length
-    words: dict[int, str]  # bucket -> a word or phrase of the post that fell in it
+    unigrams: list[str]  # the post's distinct words, title first (for `words`)
     lex: np.ndarray  # float32 [N_LEX]
     lex_terms: dict[int, list[str]]  # trend -> lexicon terms found, strongest first
     names_ai: bool  # the lexicon's AI gate: some term says the post is about AI
+    _words: dict[int, str] | None = None
+
+    @property
+    def words(self) -> dict[int, str]:
+        """Bucket -> the first word of the post that fell in it.
+
+        Built on first use: only a post that gets a tag needs its words explained, and
+        hashing every word again for the rest would cost time.
+        """
+        if self._words is None:
+            first = list(reversed(self.unigrams))  # the title's words win a shared bucket
+            keys = np.fromiter(map(_word_key, first), dtype=np.uint64, count=len(first))
+            self._words = dict(zip(_buckets(keys).tolist(), first, strict=True))
+        return self._words
 
 
-@lru_cache(maxsize=1 << 18)  # bounded: a long-running bot sees endless new words
-def _bucket(feature: str) -> int:
-    """A stable hash (crc32, not Python's salted hash) of one feature into `DIM` buckets."""
-    return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
+# A gram's 64-bit key (a word's crc32; two words' crc32s side by side; two Chinese
+# characters' code points, flagged) goes to a bucket by Fibonacci hashing: the top bits of
+# key * golden ratio. Keys are built with numpy, so only distinct words are hashed in Python.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - DIM.bit_length() + 1)
+_CJK_FLAG = np.uint64(1 << 62)
 
 
-def _grams(text: str) -> list[str]:
-    """Unigrams and bigrams of the English words; bigrams of each run of Chinese characters."""
+@lru_cache(maxsize=1 << 16)  # bounded: a long-running bot sees endless new words
+def _word_key(word: str) -> int:
+    """A stable hash (crc32, not Python's salted hash) of one word."""
+    return zlib.crc32(word.encode("utf-8"))
+
+
+def _buckets(keys: np.ndarray) -> np.ndarray:
+    """Bucket numbers of uint64 gram keys."""
+    return ((keys * _MIX) >> _SHIFT).astype(np.int64)
+
+
+def _zone(text: str) -> tuple[np.ndarray, list[str]]:
+    """Bucket numbers of a text's grams (with repeats), and its distinct English words.
+
+    The grams: unigrams and bigrams of the English words; bigrams of each run of Chinese
+    characters.
+    """
     lower = text.lower()
     words = [w for w in _EN_WORD.findall(lower) if w not in _STOP]
-    grams = words + [f"{a} {b}" for a, b in pairwise(words)]
+    keys: list[np.ndarray] = []
+    if words:
+        distinct = dict.fromkeys(words)
+        key_of = dict(zip(distinct, map(_word_key, distinct), strict=True))
+        w = np.fromiter(map(key_of.__getitem__, words), dtype=np.uint64, count=len(words))
+        keys += [w, (w[:-1] << np.uint64(32)) | w[1:]]
     for run in _CJK_RUN.findall(lower):
-        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
-    return grams
+        c = np.frombuffer(run.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        keys.append((c[:-1] << np.uint64(21)) | c[1:] | _CJK_FLAG)
+    if not keys:
+        return np.zeros(0, dtype=np.int64), []
+    return _buckets(np.concatenate(keys)), list(dict.fromkeys(words))
 
 
 def featurise(title: str, text: str, themes: Themes) -> Features:
@@ -165,25 +202,21 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     cut = len(body) if len(body) <= LEAD_CHARS else max(body.rfind(" ", 0, LEAD_CHARS), 1)
     parts_index: list[np.ndarray] = []
     parts_value: list[np.ndarray] = []
-    words: dict[int, str] = {}
+    unigrams: list[str] = []
     for part, weight in (
         (title or "", TITLE_WEIGHT),
         (body[:cut], LEAD_WEIGHT),
         (body[cut : cut + REST_CHARS], REST_WEIGHT),
     ):
-        grams = Counter(_grams(part))  # each distinct gram hashed once: most of the cost
-        if not grams:
+        buckets, distinct = _zone(part)
+        if not len(buckets):
             continue
-        zone: dict[int, int] = {}
-        for gram, n in grams.items():
-            b = _bucket(gram)
-            zone[b] = zone.get(b, 0) + n
-            if " " not in gram:  # a bigram's words may be apart in the post ("open-weight")
-                words.setdefault(b, gram)
+        unigrams.extend(distinct)
+        index, counts = np.unique(buckets, return_counts=True)
         # Each zone has unit length before its weight: the body's terms count by their
         # density, so a long article does not outweigh its own title by sheer length.
-        logs = np.log1p(np.fromiter(zone.values(), dtype=np.float64, count=len(zone)))
-        parts_index.append(np.fromiter(zone.keys(), dtype=np.int64, count=len(zone)))
+        logs = np.log1p(counts.astype(np.float64))
+        parts_index.append(index)
         parts_value.append(weight * logs / (float(np.sqrt(np.dot(logs, logs))) or 1.0))
     if parts_index:
         index, where = np.unique(np.concatenate(parts_index), return_inverse=True)
@@ -201,7 +234,7 @@ def featurise(title: str, text: str, themes: Themes) -> Features:
     lex_terms = {
         n: [t for _, t in sorted(ev, key=lambda e: (-e[0], e[1]))] for n, ev in evidence.items()
     }
-    return Features(index, value.astype(np.float32), words, lex, lex_terms, gate)
+    return Features(index, value.astype(np.float32), unigrams, lex, lex_terms, gate)
 
 
 @dataclass(slots=True)
