@@ -24,13 +24,13 @@ from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
 from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.ingest.llm import LLMEnricher
-from trends.ingest.normalise import normalise
-from trends.ingest.parse import parse
+from trends.ingest.prepare import StoryMembers, prepare, story_members
 from trends.ingest.report import FeedEvent, FeedReport, PollReport
 from trends.ingest.safety import refuse_entity_declarations
 from trends.ingest.summarise import summarise
 from trends.ingest.tag import tag
 from trends.ingest.text import safe_text
+from trends.ingest.workers import shipped
 from trends.models import ParsedFeed, Post
 from trends.store import feeds as feed_store
 from trends.store import posts as post_store
@@ -138,11 +138,16 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
     posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
     backlog = len(posts) > MAX_NEW_POSTS_PER_POLL
     posts = posts[:MAX_NEW_POSTS_PER_POLL]  # feeds list their newest first
-    prepared = await asyncio.to_thread(enrich, posts, run.themes)
+    # Summarising, tagging and the story features are CPU-bound too: in the worker processes
+    # when there are some, so the event loop's process only looks stories up and stores.
+    themes = run.themes if run.parser is None else shipped(run.themes)
+    prepared, members = await asyncio.get_running_loop().run_in_executor(
+        run.parser, functools.partial(_enrich_feed, posts, themes, members=run.llm is None)
+    )
     if run.llm is not None:  # the model's tags and summary where it answers; the local ones stay
-        await run.llm.enrich(posts, run.now)
+        await run.llm.enrich([post for post, _ in prepared], run.now)
     async with run.writes, run.db.new_session() as session, session.begin():  # one commit
-        new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch)
+        new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch, members)
         duplicates += known
         event = await _record_success(session, feed.id, run.now, fetched, parsed, backlog)
     if parsed.warning:
@@ -159,32 +164,6 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
     )
 
 
-def prepare(
-    content: bytes,
-    *,
-    url: str,
-    content_type: str | None,
-    source: str,
-    language: str,
-    fetched_at: datetime,
-    ai_source: bool,
-) -> tuple[ParsedFeed, list[Post]]:
-    """Parse a feed and clean its entries into posts: the feed's CPU work before dedup.
-
-    One call for a worker thread or process. The feed comes back without its raw entries:
-    the posts carry what is kept, and a worker process need not send the HTML back.
-    """
-    parsed = parse(content, url=url, content_type=content_type)
-    posts = normalise(
-        parsed.entries,
-        source=source,
-        language=language,
-        fetched_at=fetched_at,
-        ai_source=ai_source,
-    )
-    return dataclasses.replace(parsed, entries=[]), posts
-
-
 def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
     """Summarise, tag and sign each post: the CPU-bound part, run off the event loop."""
     enriched = []
@@ -193,6 +172,14 @@ def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
         post.trends = tag(post.title, post.text, themes, ai_source=post.ai_source)
         enriched.append((post, dedup.copy_signature(post.title, post.text)))
     return enriched
+
+
+def _enrich_feed(
+    posts: list[Post], themes: Themes, *, members: bool
+) -> tuple[list[Prepared], StoryMembers | None]:
+    """`enrich`, and each post as a story member when its summary is final (no LLM)."""
+    prepared = enrich(posts, themes)
+    return prepared, story_members(prepared) if members else None
 
 
 async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
@@ -209,6 +196,7 @@ async def _store(
     prepared: list[Prepared],
     now: datetime,
     first_fetch: bool,
+    members: StoryMembers | None = None,
 ) -> tuple[int, int]:
     """Store posts not seen before, in the caller's transaction; a near-duplicate joins the
     cluster of its first report, and a page another feed stored already joins that page's
@@ -223,7 +211,12 @@ async def _store(
     if not fresh:
         return 0, duplicates
     # Features and the story decisions are CPU work: off the event loop, like enrich.
-    reports, lookups = await asyncio.to_thread(_members, fresh)
+    if members is None:
+        reports, lookups = await asyncio.to_thread(story_members, fresh)
+    else:  # made with `prepared`, for each of its posts: those of `fresh`
+        kept = {id(post) for post, _ in fresh}
+        chosen = [i for i, (post, _) in enumerate(prepared) if id(post) in kept]
+        reports, lookups = [members[0][i] for i in chosen], [members[1][i] for i in chosen]
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
     )
@@ -243,23 +236,6 @@ async def _store(
     duplicates += len(rows) - len(stored_rows)
     clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
     return len(stored_rows) - clustered, duplicates + clustered
-
-
-def _members(fresh: list[Prepared]) -> tuple[list[story_index.Member], list[list[int]]]:
-    """Each new post as a story member, and the keys to look its story up by."""
-    reports = [
-        story_index.member(
-            0,
-            None,
-            title=post.title,
-            summary=post.summary,
-            canonical_link=post.canonical_link,
-            published=post.published,
-            signature=signature,
-        )
-        for post, signature in fresh
-    ]
-    return reports, [story_index.member_lookups(report) for report in reports]
 
 
 async def _insert_in_order(
