@@ -24,7 +24,9 @@ from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
 from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.ingest.llm import LLMEnricher
-from trends.ingest.prepare import StoryMembers, prepare, story_members
+from trends.ingest.members import StoryMembers, enrich_feed, story_members
+from trends.ingest.normalise import normalise
+from trends.ingest.parse import parse
 from trends.ingest.report import FeedEvent, FeedReport, PollReport
 from trends.ingest.safety import refuse_entity_declarations
 from trends.ingest.summarise import summarise
@@ -135,14 +137,15 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
         return FeedReport(
             feed.url, feed.name, "failed", error=_message(exc), event=event, error_kind=exc.key
         )
-    posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
-    backlog = len(posts) > MAX_NEW_POSTS_PER_POLL
-    posts = posts[:MAX_NEW_POSTS_PER_POLL]  # feeds list their newest first
+    posts, known, backlog, stored = await _unseen(run.db, feed.id, posts)
     # Summarising, tagging and the story features are CPU-bound too: in the worker processes
     # when there are some, so the event loop's process only looks stories up and stores.
     themes = run.themes if run.parser is None else shipped(run.themes)
     prepared, members = await asyncio.get_running_loop().run_in_executor(
-        run.parser, functools.partial(_enrich_feed, posts, themes, members=run.llm is None)
+        run.parser,
+        functools.partial(
+            enrich_feed, enrich, posts, themes, members=run.llm is None, stored=stored
+        ),
     )
     if run.llm is not None:  # the model's tags and summary where it answers; the local ones stay
         await run.llm.enrich([post for post, _ in prepared], run.now)
@@ -164,6 +167,32 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
     )
 
 
+def prepare(
+    content: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    source: str,
+    language: str,
+    fetched_at: datetime,
+    ai_source: bool,
+) -> tuple[ParsedFeed, list[Post]]:
+    """Parse a feed and clean its entries into posts: the feed's CPU work before dedup.
+
+    One call for a worker thread or process. The feed comes back without its raw entries:
+    the posts carry what is kept, and a worker process need not send the HTML back.
+    """
+    parsed = parse(content, url=url, content_type=content_type)
+    posts = normalise(
+        parsed.entries,
+        source=source,
+        language=language,
+        fetched_at=fetched_at,
+        ai_source=ai_source,
+    )
+    return dataclasses.replace(parsed, entries=[]), posts
+
+
 def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
     """Summarise, tag and sign each post: the CPU-bound part, run off the event loop."""
     enriched = []
@@ -174,20 +203,18 @@ def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
     return enriched
 
 
-def _enrich_feed(
-    posts: list[Post], themes: Themes, *, members: bool
-) -> tuple[list[Prepared], StoryMembers | None]:
-    """`enrich`, and each post as a story member when its summary is final (no LLM)."""
-    prepared = enrich(posts, themes)
-    return prepared, story_members(prepared) if members else None
-
-
-async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
-    """The posts not stored yet, and how many were already known."""
+async def _unseen(
+    db: Database, feed_id: int, posts: list[Post]
+) -> tuple[list[Post], int, bool, dict[int, post_store.Enrichment]]:
+    """The posts not stored yet (at most `MAX_NEW_POSTS_PER_POLL`: feeds list their newest
+    first), how many were known, whether more wait, and what another feed's stored copies
+    of them were enriched to: known posts and such copies skip the costly enrich."""
     async with db.new_session() as session:  # one query per feed, not one per post
         known = await post_store.known_among(session, feed_id, posts)
-    fresh = [post for index, post in enumerate(posts) if index not in known]
-    return fresh, len(posts) - len(fresh)
+        unseen = [post for index, post in enumerate(posts) if index not in known]
+        fresh = unseen[:MAX_NEW_POSTS_PER_POLL]
+        stored = await post_store.stored_enrichment(session, feed_id, fresh)
+    return fresh, len(known), len(unseen) > len(fresh), stored
 
 
 async def _store(
