@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -51,14 +53,14 @@ def clusters(
             keys_of.setdefault(post_id, []).append(key)
     index = story_index.StoryIndex()
     for candidate in sorted(candidates, key=lambda c: c.post_id):
-        earlier = story_index.member(
+        earlier = _stored_member(
             candidate.post_id,
             candidate.cluster_id,
-            title=candidate.title,
-            summary=candidate.summary,
-            canonical_link=candidate.canonical_link,
-            published=candidate.published_at,
-            signature=candidate.minhash,
+            candidate.title,
+            candidate.summary,
+            candidate.canonical_link,
+            candidate.published_at,
+            candidate.minhash,
         )
         index.add(earlier, keys_of.get(candidate.post_id, ()))
     found: list[int | None] = []
@@ -71,3 +73,27 @@ def clusters(
             dataclasses.replace(report, ident=itself, story=story), story_index.member_keys(report)
         )
     return found
+
+
+# A stored post is a candidate of many batches of a poll (the names of the day it shares):
+# its features are worked out once, not once a batch. Keyed by every input, so an edited
+# row (a story merged, a summary rewritten) is worked out afresh.
+@lru_cache(maxsize=8192)
+def _stored_member(
+    post_id: int,
+    cluster_id: int | None,
+    title: str,
+    summary: str,
+    canonical_link: str,
+    published: datetime | None,
+    minhash: bytes | None,
+) -> story_index.Member:
+    return story_index.member(
+        post_id,
+        cluster_id,
+        title=title,
+        summary=summary,
+        canonical_link=canonical_link,
+        published=published,
+        signature=minhash,
+    )

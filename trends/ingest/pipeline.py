@@ -24,6 +24,7 @@ from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
 from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
 from trends.ingest.llm import LLMEnricher
+from trends.ingest.members import StoryMembers, enrich_feed, story_members
 from trends.ingest.normalise import normalise
 from trends.ingest.parse import parse
 from trends.ingest.report import FeedEvent, FeedReport, PollReport
@@ -31,6 +32,7 @@ from trends.ingest.safety import refuse_entity_declarations
 from trends.ingest.summarise import summarise
 from trends.ingest.tag import tag
 from trends.ingest.text import safe_text
+from trends.ingest.workers import shipped
 from trends.models import ParsedFeed, Post
 from trends.store import feeds as feed_store
 from trends.store import posts as post_store
@@ -135,14 +137,20 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
         return FeedReport(
             feed.url, feed.name, "failed", error=_message(exc), event=event, error_kind=exc.key
         )
-    posts, known = await _unseen(run.db, feed.id, posts)  # known posts skip the costly enrich
-    backlog = len(posts) > MAX_NEW_POSTS_PER_POLL
-    posts = posts[:MAX_NEW_POSTS_PER_POLL]  # feeds list their newest first
-    prepared = await asyncio.to_thread(enrich, posts, run.themes)
+    posts, known, backlog, stored = await _unseen(run.db, feed.id, posts)
+    # Summarising, tagging and the story features are CPU-bound too: in the worker processes
+    # when there are some, so the event loop's process only looks stories up and stores.
+    themes = run.themes if run.parser is None else shipped(run.themes)
+    prepared, members = await asyncio.get_running_loop().run_in_executor(
+        run.parser,
+        functools.partial(
+            enrich_feed, enrich, posts, themes, members=run.llm is None, stored=stored
+        ),
+    )
     if run.llm is not None:  # the model's tags and summary where it answers; the local ones stay
-        await run.llm.enrich(posts, run.now)
+        await run.llm.enrich([post for post, _ in prepared], run.now)
     async with run.writes, run.db.new_session() as session, session.begin():  # one commit
-        new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch)
+        new, duplicates = await _store(session, feed.id, prepared, run.now, first_fetch, members)
         duplicates += known
         event = await _record_success(session, feed.id, run.now, fetched, parsed, backlog)
     if parsed.warning:
@@ -195,12 +203,18 @@ def enrich(posts: list[Post], themes: Themes) -> list[Prepared]:
     return enriched
 
 
-async def _unseen(db: Database, feed_id: int, posts: list[Post]) -> tuple[list[Post], int]:
-    """The posts not stored yet, and how many were already known."""
+async def _unseen(
+    db: Database, feed_id: int, posts: list[Post]
+) -> tuple[list[Post], int, bool, dict[int, post_store.Enrichment]]:
+    """The posts not stored yet (at most `MAX_NEW_POSTS_PER_POLL`: feeds list their newest
+    first), how many were known, whether more wait, and what another feed's stored copies
+    of them were enriched to: known posts and such copies skip the costly enrich."""
     async with db.new_session() as session:  # one query per feed, not one per post
         known = await post_store.known_among(session, feed_id, posts)
-    fresh = [post for index, post in enumerate(posts) if index not in known]
-    return fresh, len(posts) - len(fresh)
+        unseen = [post for index, post in enumerate(posts) if index not in known]
+        fresh = unseen[:MAX_NEW_POSTS_PER_POLL]
+        stored = await post_store.stored_enrichment(session, feed_id, fresh)
+    return fresh, len(known), len(unseen) > len(fresh), stored
 
 
 async def _store(
@@ -209,6 +223,7 @@ async def _store(
     prepared: list[Prepared],
     now: datetime,
     first_fetch: bool,
+    members: StoryMembers | None = None,
 ) -> tuple[int, int]:
     """Store posts not seen before, in the caller's transaction; a near-duplicate joins the
     cluster of its first report, and a page another feed stored already joins that page's
@@ -223,7 +238,12 @@ async def _store(
     if not fresh:
         return 0, duplicates
     # Features and the story decisions are CPU work: off the event loop, like enrich.
-    reports, lookups = await asyncio.to_thread(_members, fresh)
+    if members is None:
+        reports, lookups = await asyncio.to_thread(story_members, fresh)
+    else:  # made with `prepared`, for each of its posts: those of `fresh`
+        kept = {id(post) for post, _ in fresh}
+        chosen = [i for i, (post, _) in enumerate(prepared) if id(post) in kept]
+        reports, lookups = [members[0][i] for i in chosen], [members[1][i] for i in chosen]
     await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
     stored = await post_store.candidates_by_band(
         session, {key for post_keys in lookups for key in post_keys}
@@ -244,23 +264,6 @@ async def _store(
     duplicates += len(rows) - len(stored_rows)
     clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
     return len(stored_rows) - clustered, duplicates + clustered
-
-
-def _members(fresh: list[Prepared]) -> tuple[list[story_index.Member], list[story_index.Lookups]]:
-    """Each new post as a story member, and the keys to look its story up by."""
-    reports = [
-        story_index.member(
-            0,
-            None,
-            title=post.title,
-            summary=post.summary,
-            canonical_link=post.canonical_link,
-            published=post.published,
-            signature=signature,
-        )
-        for post, signature in fresh
-    ]
-    return reports, [story_index.member_lookups(report) for report in reports]
 
 
 async def _insert_in_order(

@@ -13,16 +13,18 @@ from sqlalchemy import Table, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends.models import Post
-from trends.store.schema import PostBandRow, PostRow, PostTrendRow
+from trends.models import Post, TrendTag
+from trends.store.schema import FeedRow, PostBandRow, PostRow, PostTrendRow
 
 __all__ = [
     "Candidate",
+    "Enrichment",
     "NewPost",
     "candidates_by_band",
     "insert_posts",
     "known_among",
     "lock_story_writes",
+    "stored_enrichment",
     "stories_of_copies",
 ]
 
@@ -105,6 +107,69 @@ async def stories_of_copies(
             )
             if joined is not None:
                 found[start + i] = joined
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    """What enriching a post made of it, as stored: its summary, tags and MinHash."""
+
+    summary: str
+    trends: list[TrendTag]
+    minhash: bytes | None
+
+
+async def stored_enrichment(
+    session: AsyncSession, feed_id: int, posts: Sequence[Post]
+) -> dict[int, Enrichment]:
+    """For each of `posts` that another feed stored already as the very same post (link,
+    title, content and length; a feed with the same `ai_source`, which the tagger reads),
+    its index and what enriching it made: a copy need not be summarised and tagged again."""
+    found: dict[int, Enrichment] = {}
+    for start in range(0, len(posts), 300):
+        chunk = posts[start : start + 300]
+        rows = await session.execute(
+            select(
+                PostRow.id,
+                PostRow.canonical_link,
+                PostRow.title,
+                PostRow.content_hash,
+                PostRow.text_chars,
+                PostRow.summary,
+                PostRow.minhash,
+                FeedRow.ai_source,
+            )
+            .join(FeedRow, FeedRow.id == PostRow.feed_id)
+            .where(
+                PostRow.feed_id != feed_id,
+                PostRow.canonical_link.in_({p.canonical_link for p in chunk}),
+            )
+            .order_by(PostRow.id)
+        )
+        stored: dict[tuple[str, str, str, int, bool], tuple[int, str, bytes | None]] = {}
+        for post_id, link, title, content, chars, summary, minhash, ai_source in rows.all():
+            stored.setdefault((link, title, content, chars, ai_source), (post_id, summary, minhash))
+        matches = {
+            start + i: stored[key]
+            for i, p in enumerate(chunk)
+            if (key := (p.canonical_link, p.title, p.content_hash, len(p.text), p.ai_source))
+            in stored
+        }
+        tags: dict[int, list[TrendTag]] = defaultdict(list)
+        if matches:
+            for post_id, trend, score, matched in await session.execute(
+                select(
+                    PostTrendRow.post_id,
+                    PostTrendRow.trend,
+                    PostTrendRow.score,
+                    PostTrendRow.matched,
+                ).where(PostTrendRow.post_id.in_({post_id for post_id, _, _ in matches.values()}))
+            ):
+                tags[post_id].append(TrendTag(trend, score, tuple(matched or ())))
+        for index, (post_id, summary, minhash) in matches.items():
+            # Tags in the order the tagger gives them: most probable first.
+            ordered = sorted(tags.get(post_id, []), key=lambda t: (-t.score, t.trend))
+            found[index] = Enrichment(summary, ordered, minhash)
     return found
 
 
