@@ -15,14 +15,21 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.delivery.periods import WEEK
 from trends.errors import FeedGone, RateLimited, TrendbotError
 from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
-from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.ingest.fetch import (
+    CONCURRENCY,
+    PER_HOST,
+    TOTAL_SECONDS,
+    FeedClient,
+    FetchResult,
+    HostLimits,
+    fetch,
+)
 from trends.ingest.llm import LLMEnricher
 from trends.ingest.normalise import normalise
 from trends.ingest.parse import parse
@@ -53,7 +60,7 @@ class PollRun:
     """What every feed of one poll shares: where to store, how to fetch, what time it is."""
 
     db: Database
-    client: httpx.AsyncClient
+    client: FeedClient
     themes: Themes
     now: datetime
     hosts: HostLimits = field(default_factory=lambda: HostLimits(PER_HOST))
