@@ -113,9 +113,8 @@ class GuardedResolver(AbstractResolver):
     The host is resolved once, every address it resolves to is checked, and only checked
     addresses go back to the connector, which opens the socket to one of them: a name that
     answers a public address to the check and a private one to the connect (DNS rebinding)
-    cannot slip between the two. TLS still names the host (SNI and certificate) and so does
-    the Host header: only the socket's target is pinned. aiohttp does not ask a resolver
-    about address literals; `FeedClient.check_literal` judges those.
+    cannot slip between the two. TLS and the Host header still name the host. aiohttp asks
+    no resolver about address literals: `FeedClient.check_literal` judges those.
     """
 
     def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
@@ -129,8 +128,6 @@ class GuardedResolver(AbstractResolver):
             addresses = list(await self._resolve(host, port))
         else:
             addresses = await resolve_public(host, port, self._resolve)
-        if not addresses:
-            raise OSError(f"{host} has no address")
         return [
             ResolveResult(
                 hostname=host,
@@ -144,7 +141,7 @@ class GuardedResolver(AbstractResolver):
         ]
 
     async def close(self) -> None:
-        pass
+        """Nothing to release: lookups are the event loop's."""
 
 
 class FeedClient:
@@ -165,8 +162,7 @@ class FeedClient:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("use the feed client inside `async with`")
+        assert self._session is not None, "use the feed client inside `async with`"
         return self._session
 
     async def __aenter__(self) -> FeedClient:
@@ -179,7 +175,6 @@ class FeedClient:
             # No proxy or netrc from the environment: through a proxy, the guard could not
             # see where a connection really goes.
             trust_env=False,
-            auto_decompress=True,
         )
         return self
 
@@ -191,17 +186,12 @@ class FeedClient:
     async def check_literal(self, url: URL) -> None:
         """Refuse an address literal that is private: aiohttp connects to it unresolved."""
         host = url.raw_host or ""
-        if self.allow_private or not host or not _is_address(host):
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
             return  # a name: the resolver checks it
-        await resolve_public(host, url.port or 0, resolve)  # a literal resolves to itself
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+        if not self.allow_private:
+            await resolve_public(host, url.port or 0, resolve)  # a literal resolves to itself
 
 
 def new_client(
