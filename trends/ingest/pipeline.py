@@ -23,7 +23,6 @@ from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
 from trends.ingest.fetch import (
     CONCURRENCY,
-    PER_HOST,
     TOTAL_SECONDS,
     FeedClient,
     FetchResult,
@@ -63,12 +62,11 @@ class PollRun:
     client: FeedClient
     themes: Themes
     now: datetime
-    hosts: HostLimits = field(default_factory=lambda: HostLimits(PER_HOST))
+    hosts: HostLimits = field(default_factory=HostLimits)  # PER_HOST requests at once each
     total_seconds: float = TOTAL_SECONDS
     llm: LLMEnricher | None = None
     parser: Executor | None = None  # worker processes for feedparser; a thread when None
-    # SQLite has one writer: a transaction that read first and then writes fails at once
-    # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
+    # SQLite has one writer (a read-then-write fails if another wrote): one write at a time.
     writes: asyncio.Lock = field(default_factory=asyncio.Lock)
     # 304s, recorded together in one transaction at the end; None records each at once.
     unmodified: list[tuple[int, FeedReport, FetchResult]] | None = None
