@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -20,6 +21,7 @@ import platform
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,9 +91,9 @@ def _host(number: int) -> str:
     return f"127.0.0.{number + 1}"
 
 
-def _url(port: int, feed: int) -> str:
-    """Feeds spread over HOSTS loopback addresses, as real feeds are over publishers."""
-    return f"http://{_host(feed % HOSTS)}:{port}/f/{feed}.xml"
+def _url(port: int, feed: int, hosts: int = HOSTS) -> str:
+    """Feeds spread over `hosts` loopback addresses, as real feeds are over publishers."""
+    return f"http://{_host(feed % hosts)}:{port}/f/{feed}.xml"
 
 
 def _version(feed: int, round_number: int) -> int:
@@ -179,14 +181,16 @@ async def _set_round(port: int, number: int) -> float:
         return float(response.text)
 
 
-async def _baseline(port: int, count: int, rounds: int, first_round: int) -> dict:
+async def _baseline(
+    port: int, count: int, rounds: int, first_round: int, hosts: int = HOSTS
+) -> dict:
     times, cpu = [], []
     async with httpx.AsyncClient() as client:
         for number in range(rounds):
             await _set_round(port, first_round + number)
             started, cpu_start = time.perf_counter(), _cpu_seconds()
             for index in range(count):  # sequential, no validators, full parse every time
-                response = await client.get(_url(port, index))
+                response = await client.get(_url(port, index, hosts))
                 feedparser.parse(response.content)
             times.append(time.perf_counter() - started)
             cpu.append(_cpu_seconds() - cpu_start)
@@ -220,11 +224,84 @@ def _changed(feed: int, round_number: int) -> bool:
     return _version(feed, round_number) != _version(feed, round_number - 1)
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _operator(port: int, count: int, hosts: int, first_round: int, repeats: int) -> dict:
+    """`trendbot poll --once` as an operator runs it: a new process each time, timed whole.
+
+    A first run ingests every feed; then `repeats` runs with nothing changed (every feed
+    answers 304) and `repeats` runs with 10% of the feeds changed (the server moves on a
+    round before each), then the naive poller on the same feeds and hosts.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        feeds_file = Path(scratch) / "feeds.yaml"
+        feeds_file.write_text(
+            "feeds:\n"
+            + "".join(
+                f"  - url: {_url(port, i, hosts)}\n    name: Feed {i}\n" for i in range(count)
+            )
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRENDBOT_", "TELEGRAM_"))}
+        env |= {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/cli.db",
+            "TRENDBOT_FEEDS": str(feeds_file),
+            "TRENDBOT_ALLOW_PRIVATE_FEEDS": "true",  # the feeds are served on 127.0.0.x
+        }
+
+        def run_once(label: str) -> float:
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "cli", "poll", "--once", "--json"],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seconds = time.perf_counter() - started
+            out = json.loads(done.stdout)
+            counts = f"{out['fetched']} fetched, {out['not_modified']} 304, "
+            counts += f"{len(out['failed'])} failed, {out['new_posts']} new posts"
+            print(f"    {label}: {seconds:.2f} s, {counts}", flush=True)
+            return seconds
+
+        asyncio.run(_set_round(port, first_round))
+        first = run_once("first run (ingests every feed)")
+        unchanged = [run_once("nothing changed") for _ in range(repeats)]
+        changed = []
+        for number in range(1, repeats + 1):
+            asyncio.run(_set_round(port, first_round + number))
+            changed.append(run_once("10% changed"))
+    naive = asyncio.run(_baseline(port, count, repeats, first_round + repeats + 1, hosts))
+    print(f"    naive poller: {', '.join(f'{t:.2f} s' for t in naive['times'])}", flush=True)
+    return {
+        "first": first,
+        "unchanged": statistics.median(unchanged),
+        "changed": statistics.median(changed),
+        "naive": statistics.median(naive["times"]),
+    }
+
+
+def _report_operator(count: int, hosts: int, result: dict, repeats: int) -> None:
+    speedup = result["naive"] / result["changed"]
+    print(
+        f"  trendbot poll --once, {count} feeds on {hosts} host(s), whole process, median of "
+        f"{repeats}: nothing changed {result['unchanged']:.2f} s (target <= 1.5 s); 10% changed "
+        f"{result['changed']:.2f} s against the naive poller's {result['naive']:.2f} s: "
+        f"{speedup:.1f}x (target >= 10x); first run {result['first']:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=4, help="pipeline rounds (first + steady)")
     parser.add_argument("--baseline-rounds", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the CLI per case")
+    parser.add_argument(
+        "--operator-only", action="store_true", help="only `trendbot poll --once` and naive"
+    )
     args = parser.parse_args()
     now = datetime.now(UTC)
     print(f"machine: {platform.platform()}, {cpu_name()}, python {platform.python_version()}")
@@ -234,6 +311,17 @@ def main() -> None:
     server.start()
     try:
         port = receive.recv()
+        print("trendbot poll --once, a new process per run:")
+        operator = {}
+        for number, hosts in enumerate((1, HOSTS)):
+            print(f"  {args.feeds} feeds on {hosts} host(s):", flush=True)
+            first_round = 100 * (number + 1)  # after the in-process rounds, apart
+            operator[hosts] = _operator(port, args.feeds, hosts, first_round, args.repeats)
+        if args.operator_only:
+            print("results:")
+            for hosts, result in operator.items():
+                _report_operator(args.feeds, hosts, result, args.repeats)
+            return
         print(f"trendbot pipeline ({HOSTS} hosts on 127.0.0.x):")
         result = asyncio.run(_pipeline(port, args.feeds, args.rounds, now))
         print("naive baseline (sequential GET + full parse of every feed):")
@@ -255,6 +343,8 @@ def main() -> None:
     print(f"  naive baseline cycle (median of {args.baseline_rounds}): {base_cycle:.2f} s")
     print(f"  speed-up over baseline: {base_cycle / steady:.1f}x")
     print(f"  peak memory (max RSS of the poller process): {peak_mb:.0f} MB")
+    for hosts, operator_result in operator.items():
+        _report_operator(args.feeds, hosts, operator_result, args.repeats)
     server_cpu = statistics.median(result["server_cpu"][1:])
     floor_cpu = floor["requests"] + floor["parse"] + server_cpu
     cores = os.cpu_count() or 1

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import ipaddress
 import re
-from collections.abc import Awaitable, Callable, Iterable
+import socket
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,8 +20,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from trends.errors import (
     FeedGone,
@@ -36,8 +39,9 @@ __all__ = [
     "MAX_FEED_BYTES",
     "MAX_REDIRECTS",
     "TOTAL_SECONDS",
+    "FeedClient",
     "FetchResult",
-    "GuardedNetwork",
+    "GuardedResolver",
     "HostLimits",
     "content_type_for",
     "fetch",
@@ -47,9 +51,12 @@ __all__ = [
 
 MAX_FEED_BYTES = 5 * 1024 * 1024  # feeds larger than this are hostile or broken
 MAX_REDIRECTS = 5
-TIMEOUT = httpx.Timeout(connect=10.0, read=20.0, write=10.0, pool=30.0)
+# As before on httpx: 10 s to connect, 20 s between bytes read; `connect` also covers the
+# wait for a free pooled connection (httpx's pool timeout, 30 s). TOTAL_SECONDS bounds it all.
+TIMEOUT = aiohttp.ClientTimeout(total=None, connect=40.0, sock_connect=10.0, sock_read=20.0)
 TOTAL_SECONDS = 60.0  # a server dripping a byte every few seconds is cut off here
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK_BYTES = 64 * 1024
 _PROLOG_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
 _CHARSET = re.compile(r";\s*charset=[\"']?([\w.:-]+)[\"']?", re.IGNORECASE)
 # A declared encoding and the superset that servers really send under its name.
@@ -58,6 +65,14 @@ _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*
 USER_AGENT = "trendbot/0.1 (+https://github.com/trendbot/trendbot)"
 PER_HOST = 4  # requests at once to one host: a poll must not hammer a single publisher
 CONCURRENCY = 10  # requests at once in a whole poll
+# Short names for aiohttp's errors in a feed's recorded error (the names it had on httpx).
+_ERROR_NAMES: dict[type[BaseException], str] = {
+    aiohttp.ConnectionTimeoutError: "ConnectTimeout",
+    aiohttp.SocketTimeoutError: "ReadTimeout",
+    aiohttp.ClientConnectorError: "ConnectError",
+    aiohttp.ServerDisconnectedError: "RemoteProtocolError",
+    aiohttp.ClientPayloadError: "RemoteProtocolError",
+}
 
 UrlCheck = Callable[[str], Awaitable[object]]
 
@@ -85,69 +100,98 @@ class FetchResult:
     last_modified: str | None = None
     content_type: str | None = None
     permanent_redirect: str | None = None  # set when a 301/308 moved the feed
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
 
-class GuardedNetwork(httpcore.AsyncNetworkBackend):
+class GuardedResolver(AbstractResolver):
     """Every TCP connection of a client goes through the SSRF guard, on the address used.
 
-    The host is resolved once, every address it resolves to is checked, and the socket is
-    opened to a checked address: a name that answers a public address to the check and a
-    private one to the connect (DNS rebinding) cannot slip between the two. TLS still
-    names the host (SNI and certificate) and so does the Host header: only the socket's
-    target is pinned. Each redirect hop and each poll opens (or reuses) such a connection.
+    The host is resolved once, every address it resolves to is checked, and only checked
+    addresses go back to the connector, which opens the socket to one of them: a name that
+    answers a public address to the check and a private one to the connect (DNS rebinding)
+    cannot slip between the two. TLS and the Host header still name the host. aiohttp asks
+    no resolver about address literals: `FeedClient.check_literal` judges those.
     """
 
     def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
         self.allow_private = allow_private
         self._resolve: Resolver = resolver or resolve
-        self._sockets = httpcore.AnyIOBackend()
 
-    async def connect_tcp(
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self.allow_private:
+            addresses = list(await self._resolve(host, port))
+        else:
+            addresses = await resolve_public(host, port, self._resolve)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses  # the checked addresses only, in the resolver's order
+        ]
+
+    async def close(self) -> None:
+        """Nothing to release: lookups are the event loop's."""
+
+
+class FeedClient:
+    """The one HTTP client a poll run shares: an aiohttp session whose every connection
+    goes through `GuardedResolver` unless `allow_private`. Use as `async with`."""
+
+    def __init__(
         self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+        *,
+        connections: int = CONCURRENCY,
+        allow_private: bool = False,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.allow_private = allow_private
+        self._connections = connections
+        self._resolver = GuardedResolver(allow_private=allow_private, resolver=resolver)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "use the feed client inside `async with`"
+        return self._session
+
+    async def __aenter__(self) -> FeedClient:
+        # Made here, not in __init__: aiohttp's connector belongs to the running loop.
+        connector = aiohttp.TCPConnector(limit=self._connections, resolver=self._resolver)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=TIMEOUT,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            # No proxy or netrc from the environment: through a proxy, the guard could not
+            # see where a connection really goes.
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check_literal(self, url: URL) -> None:
+        """Refuse an address literal that is private: aiohttp connects to it unresolved."""
+        host = url.raw_host or ""
         try:
-            async with asyncio.timeout(timeout):
-                if self.allow_private:
-                    addresses = list(await self._resolve(host, port))
-                else:
-                    addresses = await resolve_public(host, port, self._resolve)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
-        error: httpcore.ConnectError | None = None
-        for address in addresses:  # the checked addresses only, in the resolver's order
-            try:
-                return await self._sockets.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                error = exc
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeFeedURL("feeds are fetched over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._sockets.sleep(seconds)
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return  # a name: the resolver checks it
+        if not self.allow_private:
+            await resolve_public(host, url.port or 0, resolve)  # a literal resolves to itself
 
 
 def new_client(
@@ -155,35 +199,14 @@ def new_client(
     connections: int = CONCURRENCY,
     allow_private: bool = False,
     resolver: Resolver | None = None,
-) -> httpx.AsyncClient:
-    """The one client a poll run shares: compressed responses, bounded connections, and
-    every connection through the SSRF guard (`GuardedNetwork`) unless `allow_private`.
-
-    No more connections than requests at once: httpcore checks every pooled connection on
-    each request, so idle spares cost CPU (a third more per conditional GET with 50 kept).
-    No proxy from the environment is used: through a proxy, the guard could not see where
-    a connection really goes.
-    """
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    # httpx builds its pool without a way to pass a network backend; the same pool with ours.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedNetwork(allow_private=allow_private, resolver=resolver),
-    )
-    return httpx.AsyncClient(
-        timeout=TIMEOUT,
-        follow_redirects=False,  # followed by hand, to notice permanent moves
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        transport=transport,
-    )
+) -> FeedClient:
+    """The one client a poll run shares: compressed responses, at most `connections` at
+    once (kept alive between polls of one run), every connection through the SSRF guard."""
+    return FeedClient(connections=connections, allow_private=allow_private, resolver=resolver)
 
 
 async def fetch(
-    client: httpx.AsyncClient,
+    client: FeedClient,
     url: str,
     *,
     etag: str | None = None,
@@ -204,17 +227,24 @@ async def fetch(
     try:
         async with asyncio.timeout(total_seconds):  # no extra task per request, as wait_for has
             return await request.run(url)
+    except aiohttp.ServerTimeoutError as exc:  # before TimeoutError: it is one too
+        raise FeedTimeout(f"timed out ({_error_name(exc)})") from exc
     except TimeoutError as exc:
         raise FeedTimeout(f"no complete answer within {total_seconds:g} s") from exc
-    except httpx.TimeoutException as exc:
-        raise FeedTimeout(f"timed out ({type(exc).__name__})") from exc
-    except httpx.HTTPError as exc:
-        raise FetchError(f"network error: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a URL yarl can't read
+        raise FetchError(f"network error: {_error_name(exc)}: {exc}".rstrip(": ")) from exc
+
+
+def _error_name(exc: BaseException) -> str:
+    for kind in type(exc).__mro__:
+        if kind in _ERROR_NAMES:
+            return _ERROR_NAMES[kind]
+    return type(exc).__name__
 
 
 @dataclass(slots=True)
 class _Request:
-    client: httpx.AsyncClient
+    client: FeedClient
     etag: str | None
     last_modified: str | None
     max_bytes: int
@@ -227,15 +257,18 @@ class _Request:
         only_permanent_moves = True
         seen = {url}
         for _ in range(MAX_REDIRECTS + 1):
+            target_url = URL(url)
+            await self.client.check_literal(target_url)
             async with AsyncExitStack() as stack:
                 if self.hosts is not None:
                     await stack.enter_async_context(self.hosts.gate(url))
                 response = await stack.enter_async_context(
-                    self.client.stream("GET", url, headers=self._headers())
+                    self.client.session.get(
+                        target_url, headers=self._headers(), allow_redirects=False
+                    )
                 )
-                # httpx counts 304 as a redirect; only real moves with a target are followed.
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    target = str(response.url.join(response.headers.get("location", "")))
+                if response.status in _REDIRECTS and "location" in response.headers:
+                    target = str(response.url.join(URL(response.headers["location"])))
                     if target in seen:
                         raise FetchError("redirect loop")
                     if (scheme := urlparse(target).scheme) not in ("http", "https"):
@@ -243,7 +276,7 @@ class _Request:
                     if self.check_url is not None:
                         await self.check_url(target)
                     seen.add(target)
-                    only_permanent_moves &= response.status_code in (301, 308)
+                    only_permanent_moves &= response.status in (301, 308)
                     url = target
                     continue
                 _raise_for_status(response)
@@ -252,13 +285,13 @@ class _Request:
                 content = await _read_capped(response, self.max_bytes)
                 return FetchResult(
                     url=url,
-                    status=response.status_code,
+                    status=response.status,
                     content=content,
                     etag=_validator(response.headers.get("etag"), 500),
                     last_modified=_validator(response.headers.get("last-modified"), 100),
                     content_type=content_type_for(content, response.headers.get("content-type")),
                     permanent_redirect=url if only_permanent_moves and url != first_url else None,
-                    headers=dict(response.headers),
+                    headers=_lower_case(response.headers),
                 )
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -271,8 +304,17 @@ class _Request:
         return headers
 
 
-def _raise_for_status(response: httpx.Response) -> None:
-    status = response.status_code
+def _lower_case(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names in lower case; a repeated header's values joined with commas."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def _raise_for_status(response: aiohttp.ClientResponse) -> None:
+    status = response.status
     if status == 304 or 200 <= status < 300:
         return
     if status == 410:
@@ -281,16 +323,16 @@ def _raise_for_status(response: httpx.Response) -> None:
         raise RateLimited(
             f"HTTP {status}", retry_after_seconds(response.headers.get("retry-after"))
         )
-    raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+    raise FetchError(f"HTTP {status} {response.reason or ''}".strip())
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FeedTooLarge(f"{int(declared)} bytes declared, the limit is {max_bytes}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):  # decompressed bytes
         size += len(chunk)
         if size > max_bytes:  # checked while streaming: an endless body stops here
             raise FeedTooLarge(f"more than {max_bytes} bytes")

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
+import aiohttp
 
 from trends.ingest.lexicon import about_ai
 from trends.models import Post, TrendTag
@@ -99,13 +99,12 @@ class LLMEnricher:
         themes: Themes,
         db: Database,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
     ) -> None:
         self.config = config
         self.themes = themes
         self.db = db
-        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-        self._client = client or httpx.AsyncClient(timeout=config.timeout, headers=headers)
+        self._client = client  # made on the first call: an aiohttp session needs the loop
         self._gate = asyncio.Semaphore(max(1, config.concurrency))
         self._budget_lock = asyncio.Lock()
         self._system = _system_prompt(themes)
@@ -114,7 +113,19 @@ class LLMEnricher:
         self._pending: dict[str, asyncio.Future[Answer | None]] = {}
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._client is None:
+            key = self.config.api_key
+            self._client = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {key}"} if key else {},
+                timeout=aiohttp.ClientTimeout(total=self.config.timeout),
+                trust_env=True,  # an operator's HTTPS_PROXY reaches the model, as on httpx
+            )
+        return self._client
 
     async def enrich(self, posts: Sequence[Post], now: datetime) -> int:
         """Give posts the model's summary and trends where it can; how many it answered."""
@@ -205,16 +216,19 @@ class LLMEnricher:
         }
         url = self.config.url.rstrip("/") + "/chat/completions"
         try:
-            async with asyncio.timeout(self.config.timeout):
-                response = await self._client.post(url, json=body)
+            async with (
+                asyncio.timeout(self.config.timeout),
+                self._session().post(url, json=body) as response,
+            ):
+                status, raw = response.status, await response.read()
         except TimeoutError as exc:
             raise _Fallback(f"no answer within {self.config.timeout:g} s", stop=True) from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise _Fallback(f"request failed: {type(exc).__name__}", stop=True) from exc
-        if response.status_code != 200:
-            raise _Fallback(f"HTTP {response.status_code}", stop=response.status_code != 400)
+        if status != 200:
+            raise _Fallback(f"HTTP {status}", stop=status != 400)
         try:
-            data = response.json()
+            data = json.loads(raw)
             content = data["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise _Fallback("the response is not a chat completion") from exc

@@ -15,14 +15,20 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.delivery.periods import WEEK
 from trends.errors import FeedGone, RateLimited, TrendbotError
 from trends.ingest import cluster, dedup, health, story_index
 from trends.ingest.cluster import Prepared
-from trends.ingest.fetch import CONCURRENCY, PER_HOST, TOTAL_SECONDS, FetchResult, HostLimits, fetch
+from trends.ingest.fetch import (
+    CONCURRENCY,
+    TOTAL_SECONDS,
+    FeedClient,
+    FetchResult,
+    HostLimits,
+    fetch,
+)
 from trends.ingest.llm import LLMEnricher
 from trends.ingest.members import StoryMembers, enrich_feed, story_members
 from trends.ingest.normalise import normalise
@@ -55,15 +61,14 @@ class PollRun:
     """What every feed of one poll shares: where to store, how to fetch, what time it is."""
 
     db: Database
-    client: httpx.AsyncClient
+    client: FeedClient
     themes: Themes
     now: datetime
-    hosts: HostLimits = field(default_factory=lambda: HostLimits(PER_HOST))
+    hosts: HostLimits = field(default_factory=HostLimits)  # PER_HOST requests at once each
     total_seconds: float = TOTAL_SECONDS
     llm: LLMEnricher | None = None
     parser: Executor | None = None  # worker processes for feedparser; a thread when None
-    # SQLite has one writer: a transaction that read first and then writes fails at once
-    # ("database is locked") when another wrote meanwhile, so a poll writes one at a time.
+    # SQLite has one writer (a read-then-write fails if another wrote): one write at a time.
     writes: asyncio.Lock = field(default_factory=asyncio.Lock)
     # 304s, recorded together in one transaction at the end; None records each at once.
     unmodified: list[tuple[int, FeedReport, FetchResult]] | None = None

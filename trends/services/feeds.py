@@ -178,7 +178,9 @@ class FeedsService:
                     now,
                     total_seconds=total_seconds,
                     llm=self.llm,
-                    parser=self._parser_pool(len(due)),
+                    # A feed with validators mostly answers 304 and needs no parse; worker
+                    # processes take seconds to start (imports): only likely parses count.
+                    parser=self._parser_pool(sum(not (f.etag or f.last_modified) for f in due)),
                 )
                 return await pipeline.poll(run, due, concurrency=concurrency, progress=progress)
         finally:
@@ -187,15 +189,15 @@ class FeedsService:
             async with self.db.new_session() as session, session.begin():
                 await lease_store.release_feeds(session, self.owner, ids)
 
-    def _parser_pool(self, feeds_due: int) -> ProcessPoolExecutor | None:
+    def _parser_pool(self, feeds_to_parse: int) -> ProcessPoolExecutor | None:
         """Worker processes for `pipeline.prepare` (feedparser and HTML cleaning) when a
-        poll is large enough to keep every core busy.
+        poll has enough feeds to parse to keep every core busy.
 
         That work is pure CPU under the GIL; in other processes it runs beside the fetching
         and storing. Small polls (the bot's minute tick) prepare feeds in a thread instead.
         """
         cores = os.cpu_count() or 1
-        if feeds_due < PARALLEL_PARSE_FEEDS or cores < 2:
+        if feeds_to_parse < PARALLEL_PARSE_FEEDS or cores < 2:
             return None
         if self._parsers is None:
             self._parsers = worker_pool(cores)

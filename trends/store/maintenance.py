@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, String, Table, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -75,6 +74,8 @@ async def revision_of(database: Database) -> str | None:
 
 
 def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # alembic: only when asked
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
