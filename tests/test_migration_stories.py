@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from trends.store.db import alembic_config, open_database
 from trends.store.archive import newest_by_trend
+from trends.store.db import alembic_config, open_database
 from trends.store.search import search_posts
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC).replace(tzinfo=None)
