@@ -51,8 +51,8 @@ __all__ = ["PollRun", "enrich", "poll", "prepare", "refresh_feed"]
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 1000
-# New posts taken from one feed in one poll; a bigger backlog is taken over the next polls,
-# a few minutes apart, so one huge feed never holds a poll (or the bot) for minutes.
+# New posts taken from one feed per poll: a bigger backlog waits for the next polls, a few
+# minutes apart, so one huge feed never holds a poll (or the bot) for minutes.
 MAX_NEW_POSTS_PER_POLL = 500
 
 
@@ -68,8 +68,7 @@ class PollRun:
     total_seconds: float = TOTAL_SECONDS
     llm: LLMEnricher | None = None
     parser: Executor | None = None  # worker processes for feedparser; a thread when None
-    # SQLite has one writer (a read-then-write fails if another wrote): one write at a time.
-    writes: asyncio.Lock = field(default_factory=asyncio.Lock)
+    writes: asyncio.Lock = field(default_factory=asyncio.Lock)  # SQLite has one writer
     # 304s, recorded together in one transaction at the end; None records each at once.
     unmodified: list[tuple[int, FeedReport, FetchResult]] | None = None
 
@@ -121,8 +120,7 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
                 report.event = await _record_success(session, feed.id, run.now, fetched, None)
             return report
         refuse_entity_declarations(fetched.content)
-        # Parsing and cleaning HTML are CPU-bound: one call in a worker thread by default,
-        # in other processes (cores) if given.
+        # Parsing and cleaning HTML are CPU-bound: a worker thread, or processes if given.
         parsed, posts = await asyncio.get_running_loop().run_in_executor(
             run.parser,
             functools.partial(
@@ -143,8 +141,7 @@ async def refresh_feed(run: PollRun, feed: FeedRow) -> FeedReport:
             feed.url, feed.name, "failed", error=_message(exc), event=event, error_kind=exc.key
         )
     posts, known, backlog, stored = await _unseen(run.db, feed.id, posts)
-    # Summarising, tagging and the story features are CPU-bound too: in the worker processes
-    # when there are some, so the event loop's process only looks stories up and stores.
+    # Summaries, tags and story features too: in the workers, so this process only stores.
     themes = run.themes if run.parser is None else shipped(run.themes)
     prepared, members = await asyncio.get_running_loop().run_in_executor(
         run.parser,
@@ -242,8 +239,7 @@ async def _store(
     duplicates = len(prepared) - len(fresh)
     if not fresh:
         return 0, duplicates
-    # Features and the story decisions are CPU work: off the event loop, like enrich.
-    if members is None:
+    if members is None:  # CPU work: off the event loop, like enrich
         reports, lookups = await asyncio.to_thread(story_members, fresh)
     else:  # made with `prepared`, for each of its posts: those of `fresh`
         kept = {id(post) for post, _ in fresh}
