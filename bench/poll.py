@@ -242,7 +242,10 @@ def _operator(port: int, count: int, hosts: int, first_round: int, repeats: int)
                 f"  - url: {_url(port, i, hosts)}\n    name: Feed {i}\n" for i in range(count)
             )
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRENDBOT_", "TELEGRAM_"))}
+        # An installed trendbot has its bytecode: a shell that forbids writing it would time
+        # every run's imports from source.
+        skip = ("TRENDBOT_", "TELEGRAM_", "PYTHONDONTWRITEBYTECODE")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
         env |= {
             "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/cli.db",
             "TRENDBOT_FEEDS": str(feeds_file),
