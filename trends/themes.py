@@ -323,8 +323,9 @@ def _compile(text: str, trend: int, weight: float) -> Term:
 
 @cache
 def _regex(source: str) -> re.Pattern[str]:
-    # Compiled when first matched, not at load: a process that only polls (every feed
-    # answering 304) never matches a term, and compiling all ~460 costs about 0.2 s.
+    # Compiled when first matched, not at load: compiling all ~460 costs about 0.2 s, and a
+    # poll where every feed answers 304 matches none. Load compiles only the few that
+    # `_check_duplicates` compares (terms of one trend sharing a first-word prefix).
     return re.compile(source)
 
 
