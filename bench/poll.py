@@ -1,6 +1,6 @@
-"""Benchmark the poller: 1,000 feeds x 50 posts from a local server with ETags.
+"""Benchmark the poller: 1,000 feeds x 50 posts (or `--posts`) from a local server with ETags.
 
-Run from the repo root: `.venv/bin/python bench/poll.py [--feeds 1000] [--rounds 3]`.
+Run from the repo root: `.venv/bin/python bench/poll.py [--feeds 1000] [--posts 50] [--rounds 3]`.
 Between rounds 10% of the feeds gain a post. Reports the first poll and the steady-state
 cycle (median of the later rounds), the share of 304 answers, CPU seconds and peak memory,
 next to a naive baseline measured in the same run: sequential GETs without validators and
@@ -101,8 +101,9 @@ def _version(feed: int, round_number: int) -> int:
     return sum(1 for r in range(1, round_number + 1) if feed % 10 == r % 10)
 
 
-def _serve(port_out: multiprocessing.connection.Connection, now: datetime) -> None:
-    """The feed server, in its own process so it doesn't share the poller's GIL."""
+def _serve(port_out: multiprocessing.connection.Connection, now: datetime, posts: int) -> None:
+    """The feed server, in its own process so it doesn't share the poller's GIL: each feed
+    holds `posts` posts at first and gains one each time it changes."""
     state = {"round": 0}
     cache: dict[tuple[int, int], tuple[bytes, str]] = {}
 
@@ -110,7 +111,7 @@ def _serve(port_out: multiprocessing.connection.Connection, now: datetime) -> No
         number = int(request.match_info["number"])
         version = _version(number, state["round"])
         if (number, version) not in cache:
-            body = _feed(number, 50 + version, now)
+            body = _feed(number, posts + version, now)
             cache[(number, version)] = (body, f'"{number}-{version}"')
         body, etag = cache[(number, version)]
         if request.headers.get("If-None-Match") == etag:
@@ -299,6 +300,7 @@ def _report_operator(count: int, hosts: int, result: dict, repeats: int) -> None
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--posts", type=int, default=50, help="posts in each feed at first")
     parser.add_argument("--rounds", type=int, default=4, help="pipeline rounds (first + steady)")
     parser.add_argument("--baseline-rounds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the CLI per case")
@@ -308,9 +310,9 @@ def main() -> None:
     args = parser.parse_args()
     now = datetime.now(UTC)
     print(f"machine: {platform.platform()}, {cpu_name()}, python {platform.python_version()}")
-    print(f"{args.feeds} feeds x 50 posts, 10% change between rounds")
+    print(f"{args.feeds} feeds x {args.posts} posts, 10% change between rounds")
     receive, send = multiprocessing.Pipe(duplex=False)
-    server = multiprocessing.Process(target=_serve, args=(send, now), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(send, now, args.posts), daemon=True)
     server.start()
     try:
         port = receive.recv()
@@ -339,7 +341,7 @@ def main() -> None:
     base_cycle = statistics.median(base["times"])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("results:")
-    print(f"  first poll (ingest {args.feeds * 50} posts): {result['times'][0]:.1f} s")
+    print(f"  first poll (ingest {args.feeds * args.posts} posts): {result['times'][0]:.1f} s")
     print(f"  steady-state cycle (median of {args.rounds - 1}): {steady:.2f} s")
     print(f"  answered 304 in steady state: {steady_share:.1%}")
     print(f"  CPU seconds per steady cycle: {steady_cpu:.2f}; first poll {result['cpu'][0]:.1f}")

@@ -99,7 +99,7 @@ def main() -> None:
     print(f"{args.feeds} feeds x 50 posts, first poll, PostgreSQL on 127.0.0.1")
     print("load average at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     receive, send = multiprocessing.Pipe(duplex=False)
-    server = multiprocessing.Process(target=_serve, args=(send, datetime.now(UTC)), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(send, datetime.now(UTC), 50), daemon=True)
     server.start()
     try:
         port = receive.recv()

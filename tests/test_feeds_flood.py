@@ -17,7 +17,14 @@ from tests.fakes.feed_server import FeedServer
 from tests.support.feeds import Item, feeds_file, rss_feed
 from trends.ingest.pipeline import MAX_NEW_POSTS_PER_POLL
 from trends.ingest.schedule import FLOOR
-from trends.ingest.story_index import MAX_CANDIDATES, StoryIndex, member, member_lookups
+from trends.ingest.story_index import (
+    MAX_CANDIDATES,
+    MAX_PER_KEY,
+    StoryIndex,
+    member,
+    member_keys,
+    member_lookups,
+)
 from trends.service import TrendService
 from trends.store.schema import FeedRow, PostRow
 
@@ -98,6 +105,50 @@ def test_a_story_lookup_reads_a_bounded_number_of_earlier_reports() -> None:
         signature=None,
     )
     assert index.candidate_count(member_lookups(probe)) <= MAX_CANDIDATES
+
+
+def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_all() -> None:
+    """Ingest reads a busy name's newest MAX_PER_KEY stored posts and counts the others;
+    the story a new report joins, and how rare its names look, must not change."""
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    reports = [
+        member(
+            n,
+            n,
+            title=f"OpenAI ships GPT-5 update {n} for developers",
+            summary="OpenAI said GPT-5 improves reasoning.",
+            canonical_link=f"https://outlet{n}.example/gpt-5",
+            published=now,
+            signature=None,
+        )
+        for n in range(3 * MAX_PER_KEY)
+    ]
+    whole, newest = StoryIndex(), StoryIndex()
+    keys = {report.ident: member_keys(report) for report in reports}
+    holders: dict[int, list[int]] = {}
+    for report in reports:
+        whole.add(report, keys[report.ident])
+        for key in keys[report.ident]:
+            holders.setdefault(key, []).append(report.ident)
+    for key, idents in holders.items():
+        newest.count_unheld(key, len(idents[:-MAX_PER_KEY]))
+    for report in reports:
+        newest.add(
+            report, [k for k in keys[report.ident] if report.ident in holders[k][-MAX_PER_KEY:]]
+        )
+    probe = member(
+        -1,
+        None,
+        title="OpenAI ships GPT-5 update for developers",
+        summary="OpenAI said GPT-5 improves reasoning.",
+        canonical_link="https://other.example/x",
+        published=now,
+        signature=None,
+    )
+    lookups = member_lookups(probe)
+    assert newest.join(probe, lookups) == whole.join(probe, lookups) is not None
+    assert dict(newest.frequency(lookups)) == dict(whole.frequency(lookups))
+    assert whole.frequency(lookups)["e:openai"] == 3 * MAX_PER_KEY
 
 
 async def test_the_bot_answers_and_stops_on_sigterm_while_a_flood_is_ingested(

@@ -297,3 +297,50 @@ async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
     assert analyzed["https://kejibao.example/p/88190"] == _STORY_POSTS[1][2]
     assert analyzed["https://lumen.example/blog/team-update-2"] is None
     assert "utm_source" not in rubin
+
+
+async def test_a_busy_day_of_one_name_still_links_its_story_as_analyze_does(
+    service_for: OpenService, feed_server: FeedServer
+) -> None:
+    # 150 reports name Nvidia on one day, more than the matcher compares per name: ingest
+    # reads only the newest of them from the store, and must still link the second Rubin
+    # Ultra report to the first (stored before all the others) exactly as analyze does.
+    words = ["shares", "supply", "rack", "cooling", "driver", "partner", "export", "cloud"]
+    busy = [
+        (
+            f"Nvidia {words[i % 8]} {words[(i // 8) % 8]} note {chr(97 + i % 26)}{i // 26}",
+            f"A short note on Nvidia and its {words[(i + 3) % 8]} plans.",
+            f"https://outlet{i}.example/nvidia-note",
+            f"2026-03-17T{10 + i // 30:02d}:{i % 60:02d}:00+00:00",
+        )
+        for i in range(150)
+    ]
+    first, second = _STORY_POSTS[0], _STORY_POSTS[4]
+    first = (*first[:3], "2026-03-17T09:00:00+00:00")
+    second = (*second[:3], "2026-03-17T16:00:00+00:00")
+    feed_server.add_body("/agg.xml", _rss([first, *busy]))
+    service = await service_for([feed_server.url("/agg.xml")])
+    await service.feeds.poll(only_due=False)
+    feed_server.set_body("/agg.xml", _rss([first, *busy, second]))
+    async with service.db.new_session() as session, session.begin():
+        for feed in (await session.scalars(select(FeedRow))).all():
+            feed.etag = feed.last_modified = None
+    await service.feeds.poll(only_due=False)
+    async with service.db.new_session() as session:
+        rows = (await session.scalars(select(PostRow).order_by(PostRow.id))).all()
+    link_of = {row.id: row.canonical_link for row in rows}
+    ingested = {
+        row.canonical_link: link_of[row.cluster_id] if row.cluster_id else None for row in rows
+    }
+    lines = [
+        json.dumps({"id": link, "title": title, "summary": text, "link": link, "published": at})
+        for title, text, link, at in [first, *busy, second]
+    ]
+    analyzed = {
+        canonical_url(result["id"]): result["duplicate_of"]
+        and canonical_url(result["duplicate_of"])
+        for result in analyze_lines(lines, service.themes)
+    }
+    assert len(ingested) == 152
+    assert ingested == analyzed
+    assert ingested[canonical_url(second[2])] == canonical_url(first[2])

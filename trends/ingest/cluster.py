@@ -15,7 +15,7 @@ import numpy as np
 
 from trends.ingest import story_index
 from trends.models import Post
-from trends.store.posts import Candidate
+from trends.store.posts import StoredCandidates
 
 __all__ = ["Prepared", "clusters", "distinct"]
 
@@ -38,8 +38,7 @@ def distinct(prepared: list[Prepared]) -> list[Prepared]:
 def clusters(
     reports: list[story_index.Member],
     lookups: list[story_index.Lookups],
-    candidates: list[Candidate],
-    by_key: dict[int, list[int]],
+    stored: StoredCandidates,
     copies: Mapping[int, int] | None = None,
 ) -> list[int | None]:
     """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
@@ -48,11 +47,12 @@ def clusters(
     content) to that post's story: it joins it as coverage, whatever the matcher says.
     """
     keys_of: dict[int, list[int]] = {}
-    for key, ids in by_key.items():
+    index = story_index.StoryIndex()
+    for key, ids in stored.newest_by_key.items():
+        index.count_unheld(key, stored.count_by_key[key] - len(ids))
         for post_id in ids:
             keys_of.setdefault(post_id, []).append(key)
-    index = story_index.StoryIndex()
-    for candidate in sorted(candidates, key=lambda c: c.post_id):
+    for candidate in sorted(stored.posts, key=lambda c: c.post_id):
         earlier = _stored_member(
             candidate.post_id,
             candidate.cluster_id,

@@ -247,10 +247,12 @@ async def _store(
         reports, lookups = [members[0][i] for i in chosen], [members[1][i] for i in chosen]
     await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
     stored = await post_store.candidates_by_band(
-        session, {key for post_keys in lookups for key in post_keys}
+        session,
+        {key for post_keys in lookups for key in post_keys},
+        per_key=story_index.MAX_PER_KEY,
     )
     copies = await post_store.stories_of_copies(session, feed_id, [post for post, _ in fresh])
-    clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, *stored, copies)
+    clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, stored, copies)
     rows = [
         post_store.NewPost(
             post=post,

@@ -123,17 +123,25 @@ def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> flo
 class _Frequency(Mapping[str, int]):
     """A value's report count in the window, summed over its day keys when first asked."""
 
-    def __init__(self, by_key: dict[int, list[int]], by_value: Mapping[str, tuple[int, ...]]):
+    def __init__(
+        self,
+        by_key: dict[int, list[int]],
+        unheld: dict[int, int],
+        by_value: Mapping[str, tuple[int, ...]],
+    ):
         self._by_key = by_key
+        self._unheld = unheld
         self._by_value = by_value
         self._counted: dict[str, int] = {}
 
     def __getitem__(self, value: str) -> int:
         counted = self._counted.get(value)
         if counted is None:
-            by_key = self._by_key
+            by_key, unheld = self._by_key, self._unheld
             keys = self._by_value[value]
-            counted = self._counted[value] = sum(len(by_key.get(key, ())) for key in keys)
+            counted = self._counted[value] = sum(
+                len(by_key.get(key, ())) + unheld.get(key, 0) for key in keys
+            )
         return counted
 
     def __iter__(self) -> Iterator[str]:
@@ -154,6 +162,7 @@ class StoryIndex:
 
     _by_key: dict[int, list[int]] = field(default_factory=dict)
     _members: list[Member] = field(default_factory=list)
+    _unheld: dict[int, int] = field(default_factory=dict)
 
     def add(self, report: Member, keys: Iterable[int]) -> None:
         position = len(self._members)
@@ -161,12 +170,19 @@ class StoryIndex:
         for key in set(keys):
             self._by_key.setdefault(key, []).append(position)
 
+    def count_unheld(self, key: int, reports: int) -> None:
+        """Count `reports` older reports under `key` that are not added: ingest holds only
+        the newest MAX_PER_KEY stored posts of a key (all a lookup compares with), and
+        counts the rest so rarity and the rarest-first order stay as if all were held."""
+        if reports > 0:
+            self._unheld[key] = self._unheld.get(key, 0) + reports
+
     def frequency(self, lookups: Lookups) -> Mapping[str, int]:
         """For each of a report's values, how many indexed reports of its window carry it.
 
         Counted on demand: the score asks only about the few values a candidate shares.
         """
-        return _Frequency(self._by_key, lookups.by_value)
+        return _Frequency(self._by_key, self._unheld, lookups.by_value)
 
     def candidate_count(self, lookups: Iterable[int]) -> int:
         """How many earlier reports a lookup reads (what the benchmark watches grow)."""
@@ -180,9 +196,17 @@ class StoryIndex:
         """
         # Rarest keys first: the one other report naming "Ocelot" must not be crowded out
         # by the hundred newest that say "OpenAI".
-        lists = sorted((found for key in set(lookups) if (found := self._by_key.get(key))), key=len)
+        unheld = self._unheld
+        lists = sorted(
+            (
+                (len(found) + unheld.get(key, 0), found)
+                for key in set(lookups)
+                if (found := self._by_key.get(key))
+            ),
+            key=lambda counted: counted[0],
+        )
         chosen: set[int] = set()
-        for positions in lists:
+        for _, positions in lists:
             chosen.update(positions[-MAX_PER_KEY:])
             if len(chosen) >= MAX_CANDIDATES:
                 break

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, or_, select, text
+from sqlalchemy import Table, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ __all__ = [
     "Candidate",
     "Enrichment",
     "NewPost",
+    "StoredCandidates",
     "candidates_by_band",
     "insert_posts",
     "known_among",
@@ -173,23 +174,50 @@ async def stored_enrichment(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCandidates:
+    """What a batch's lookup keys found: the posts, and for each key its newest post ids
+    (at most `per_key`, oldest first) and how many stored posts carry it in all."""
+
+    posts: list[Candidate]
+    newest_by_key: dict[int, list[int]]
+    count_by_key: dict[int, int]
+
+
 async def candidates_by_band(
-    session: AsyncSession, band_keys: Iterable[int]
-) -> tuple[list[Candidate], dict[int, list[int]]]:
+    session: AsyncSession, band_keys: Iterable[int], *, per_key: int
+) -> StoredCandidates:
     """Stored posts sharing a band key with a new post: index seeks, not a scan.
 
-    Returns each candidate once, and for each band key the ids of the posts that have it:
-    a popular key can be shared by thousands of posts, so their details are read once.
+    A key carried by thousands of posts (a name in every headline of a busy day) is read
+    as a count and its `per_key` newest posts, all the matcher compares with, so a
+    lookup's cost stays bounded however many posts share a key.
     """
-    by_key: dict[int, list[int]] = defaultdict(list)
+    newest: dict[int, list[int]] = defaultdict(list)
+    counts: dict[int, int] = {}
     keys = list(band_keys)
     for start in range(0, len(keys), _CHUNK):
-        query = select(PostBandRow.band_key, PostBandRow.post_id).where(
-            PostBandRow.band_key.in_(keys[start : start + _CHUNK])
+        ranked = (
+            select(
+                PostBandRow.band_key,
+                PostBandRow.post_id,
+                func.row_number()
+                .over(partition_by=PostBandRow.band_key, order_by=PostBandRow.post_id.desc())
+                .label("rank"),
+                func.count().over(partition_by=PostBandRow.band_key).label("total"),
+            )
+            .where(PostBandRow.band_key.in_(keys[start : start + _CHUNK]))
+            .subquery()
         )
-        for key, post_id in (await session.execute(query)).all():
-            by_key[key].append(post_id)
-    ids = sorted({post_id for post_ids in by_key.values() for post_id in post_ids})
+        query = select(ranked.c.band_key, ranked.c.post_id, ranked.c.total).where(
+            ranked.c.rank <= per_key
+        )
+        for key, post_id, total in (await session.execute(query)).all():
+            newest[key].append(post_id)
+            counts[key] = total
+    for post_ids in newest.values():
+        post_ids.sort()
+    ids = sorted({post_id for post_ids in newest.values() for post_id in post_ids})
     candidates: list[Candidate] = []
     for start in range(0, len(ids), _CHUNK):
         details = select(
@@ -202,7 +230,7 @@ async def candidates_by_band(
             PostRow.published_at,
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
         candidates.extend(Candidate(*row) for row in (await session.execute(details)).all())
-    return candidates, dict(by_key)
+    return StoredCandidates(candidates, dict(newest), counts)
 
 
 @dataclass(frozen=True, slots=True)
