@@ -246,11 +246,8 @@ async def _store(
         chosen = [i for i, (post, _) in enumerate(prepared) if id(post) in kept]
         reports, lookups = [members[0][i] for i in chosen], [members[1][i] for i in chosen]
     await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
-    stored = await post_store.candidates_by_band(
-        session,
-        {key for post_keys in lookups for key in post_keys},
-        per_key=story_index.MAX_PER_KEY,
-    )
+    keys = {key for post_keys in lookups for key in post_keys}
+    stored = await post_store.candidates_by_band(session, keys, per_key=story_index.MAX_PER_KEY)
     copies = await post_store.stories_of_copies(session, feed_id, [post for post, _ in fresh])
     clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, stored, copies)
     rows = [
