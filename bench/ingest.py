@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))  # run as a script, without installing the package
 from machine import cpu_name  # noqa: E402  (bench/machine.py; scripts run from bench/)
 
 from trends.errors import ParseError  # noqa: E402
-from trends.ingest import dedup  # noqa: E402
+from trends.ingest import dedup, story_index  # noqa: E402
 from trends.ingest.parse import parse  # noqa: E402
 from trends.ingest.text import html_to_text  # noqa: E402
 from trends.models import FeedSpec  # noqa: E402
@@ -136,13 +136,15 @@ async def _lookups(service: TrendService, samples: list[tuple[str, str]]) -> dic
         for signature in signatures:
             start = time.perf_counter()
             keys = dedup.band_keys(signature)
-            found, _ = await post_store.candidates_by_band(session, keys)
-            stored = [c.minhash for c in found if c.minhash]
+            found = await post_store.candidates_by_band(
+                session, keys, per_key=story_index.MAX_PER_KEY, counted=story_index.MAX_COUNTED
+            )
+            stored = [c.minhash for c in found.posts if c.minhash]
             if stored:
                 matrix = np.frombuffer(b"".join(stored), dedup.SIGNATURE_DTYPE)
                 dedup.similarities(signature, matrix.reshape(len(stored), dedup.NUM_PERM))
             times.append((time.perf_counter() - start) * 1000)
-            candidates.append(len(found))
+            candidates.append(len(found.posts))
     times.sort()
     return {
         "median_ms": statistics.median(times),

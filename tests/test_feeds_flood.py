@@ -19,6 +19,7 @@ from trends.ingest.pipeline import MAX_NEW_POSTS_PER_POLL
 from trends.ingest.schedule import FLOOR
 from trends.ingest.story_index import (
     MAX_CANDIDATES,
+    MAX_COUNTED,
     MAX_PER_KEY,
     StoryIndex,
     member,
@@ -108,8 +109,9 @@ def test_a_story_lookup_reads_a_bounded_number_of_earlier_reports() -> None:
 
 
 def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_all() -> None:
-    """Ingest reads a busy name's newest MAX_PER_KEY stored posts and counts the others;
-    the story a new report joins, and how rare its names look, must not change."""
+    """Ingest reads a busy name's newest MAX_PER_KEY stored posts and counts the others (up
+    to MAX_COUNTED); the story a new report joins, and how rare its names look, must not
+    change."""
     now = datetime(2026, 11, 20, tzinfo=UTC)
     reports = [
         member(
@@ -121,7 +123,7 @@ def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_a
             published=now,
             signature=None,
         )
-        for n in range(3 * MAX_PER_KEY)
+        for n in range(MAX_COUNTED + MAX_PER_KEY)
     ]
     whole, newest = StoryIndex(), StoryIndex()
     keys = {report.ident: member_keys(report) for report in reports}
@@ -131,7 +133,8 @@ def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_a
         for key in keys[report.ident]:
             holders.setdefault(key, []).append(report.ident)
     for key, idents in holders.items():
-        newest.count_unheld(key, len(idents[:-MAX_PER_KEY]))
+        # What the store returns: the newest MAX_PER_KEY, and a count that stops at MAX_COUNTED.
+        newest.count_unheld(key, min(len(idents), MAX_COUNTED) - len(idents[-MAX_PER_KEY:]))
     for report in reports:
         newest.add(
             report, [k for k in keys[report.ident] if report.ident in holders[k][-MAX_PER_KEY:]]
@@ -148,7 +151,7 @@ def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_a
     lookups = member_lookups(probe)
     assert newest.join(probe, lookups) == whole.join(probe, lookups) is not None
     assert dict(newest.frequency(lookups)) == dict(whole.frequency(lookups))
-    assert whole.frequency(lookups)["e:openai"] == 3 * MAX_PER_KEY
+    assert whole.frequency(lookups)["e:openai"] == MAX_COUNTED
 
 
 async def test_the_bot_answers_and_stops_on_sigterm_while_a_flood_is_ingested(

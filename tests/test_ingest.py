@@ -302,18 +302,18 @@ async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
 async def test_a_busy_day_of_one_name_still_links_its_story_as_analyze_does(
     service_for: OpenService, feed_server: FeedServer
 ) -> None:
-    # 150 reports name Nvidia on one day, more than the matcher compares per name: ingest
-    # reads only the newest of them from the store, and must still link the second Rubin
-    # Ultra report to the first (stored before all the others) exactly as analyze does.
+    # 300 reports name Nvidia on one day, more than the matcher compares or counts per name:
+    # ingest reads only the newest of them from the store, and must still link the second
+    # Rubin Ultra report to the first (stored before all the others) exactly as analyze does.
     words = ["shares", "supply", "rack", "cooling", "driver", "partner", "export", "cloud"]
     busy = [
         (
             f"Nvidia {words[i % 8]} {words[(i // 8) % 8]} note {chr(97 + i % 26)}{i // 26}",
             f"A short note on Nvidia and its {words[(i + 3) % 8]} plans.",
             f"https://outlet{i}.example/nvidia-note",
-            f"2026-03-17T{10 + i // 30:02d}:{i % 60:02d}:00+00:00",
+            f"2026-03-17T{10 + i // 60:02d}:{i % 60:02d}:00+00:00",
         )
-        for i in range(150)
+        for i in range(300)
     ]
     first, second = _STORY_POSTS[0], _STORY_POSTS[4]
     first = (*first[:3], "2026-03-17T09:00:00+00:00")
@@ -341,6 +341,6 @@ async def test_a_busy_day_of_one_name_still_links_its_story_as_analyze_does(
         and canonical_url(result["duplicate_of"])
         for result in analyze_lines(lines, service.themes)
     }
-    assert len(ingested) == 152
+    assert len(ingested) == 302
     assert ingested == analyzed
     assert ingested[canonical_url(second[2])] == canonical_url(first[2])

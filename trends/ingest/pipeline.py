@@ -227,14 +227,10 @@ async def _store(
     first_fetch: bool,
     members: StoryMembers | None = None,
 ) -> tuple[int, int]:
-    """Store posts not seen before, in the caller's transaction; a near-duplicate joins the
-    cluster of its first report, and a page another feed stored already joins that page's
-    story as coverage.
-
-    A feed's new posts go in with a few batched statements: first reports, then the copies
-    that point at a first report of the same batch (an aggregator links the FT and Reuters
-    on the same news). A post stored meanwhile by a concurrent poll is skipped by the insert.
-    """
+    """Store posts not seen before, in the caller's transaction: a report of a stored story
+    joins it, a page another feed stored joins that page's story as coverage. A few batched
+    statements: first reports, then copies of a first report of the same batch (an
+    aggregator links the FT and Reuters on one news); a post stored meanwhile is skipped."""
     fresh = cluster.distinct(prepared)
     duplicates = len(prepared) - len(fresh)
     if not fresh:
@@ -246,8 +242,12 @@ async def _store(
         chosen = [i for i, (post, _) in enumerate(prepared) if id(post) in kept]
         reports, lookups = [members[0][i] for i in chosen], [members[1][i] for i in chosen]
     await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
-    keys = {key for post_keys in lookups for key in post_keys}
-    stored = await post_store.candidates_by_band(session, keys, per_key=story_index.MAX_PER_KEY)
+    stored = await post_store.candidates_by_band(
+        session,
+        {key for post_keys in lookups for key in post_keys},
+        per_key=story_index.MAX_PER_KEY,
+        counted=story_index.MAX_COUNTED,
+    )
     copies = await post_store.stories_of_copies(session, feed_id, [post for post, _ in fresh])
     clusters = await asyncio.to_thread(cluster.clusters, reports, lookups, stored, copies)
     rows = [

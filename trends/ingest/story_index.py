@@ -19,6 +19,7 @@ from trends.ingest.summarise import summarise
 
 __all__ = [
     "MAX_CANDIDATES",
+    "MAX_COUNTED",
     "MAX_PER_KEY",
     "Lookups",
     "Member",
@@ -33,6 +34,9 @@ __all__ = [
 # Real stories share a key with a handful of reports; these bite only on floods.
 MAX_PER_KEY = 64
 MAX_CANDIDATES = 128
+# A key's report count stops here: past a few hundred reports a day a name is common,
+# and ingest need not read further into the store to know it.
+MAX_COUNTED = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,7 @@ class _Frequency(Mapping[str, int]):
             by_key, unheld = self._by_key, self._unheld
             keys = self._by_value[value]
             counted = self._counted[value] = sum(
-                len(by_key.get(key, ())) + unheld.get(key, 0) for key in keys
+                min(len(by_key.get(key, ())) + unheld.get(key, 0), MAX_COUNTED) for key in keys
             )
         return counted
 
@@ -173,7 +177,8 @@ class StoryIndex:
     def count_unheld(self, key: int, reports: int) -> None:
         """Count `reports` older reports under `key` that are not added: ingest holds only
         the newest MAX_PER_KEY stored posts of a key (all a lookup compares with), and
-        counts the rest so rarity and the rarest-first order stay as if all were held."""
+        counts the rest (up to MAX_COUNTED) so rarity and the rarest-first order stay as
+        if all were held."""
         if reports > 0:
             self._unheld[key] = self._unheld.get(key, 0) + reports
 
@@ -199,7 +204,7 @@ class StoryIndex:
         unheld = self._unheld
         lists = sorted(
             (
-                (len(found) + unheld.get(key, 0), found)
+                (min(len(found) + unheld.get(key, 0), MAX_COUNTED), found)
                 for key in set(lookups)
                 if (found := self._by_key.get(key))
             ),

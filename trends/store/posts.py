@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, insert, or_, select, text
+from sqlalchemy import Table, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,44 +177,49 @@ async def stored_enrichment(
 @dataclass(frozen=True, slots=True)
 class StoredCandidates:
     """What a batch's lookup keys found: the posts, and for each key its newest post ids
-    (at most `per_key`, oldest first) and how many stored posts carry it in all."""
+    (at most `per_key`, oldest first) and how many stored posts carry it, up to `counted`."""
 
     posts: list[Candidate]
     newest_by_key: dict[int, list[int]]
     count_by_key: dict[int, int]
 
 
+_KEYS_PER_QUERY = 400  # SQLite allows 500 SELECTs in one compound
+
+
+def _newest_of_each(keys: int, limit: int) -> str:
+    """One index range per key, newest first, read no further than `limit` rows."""
+    return " UNION ALL ".join(
+        f"SELECT * FROM (SELECT band_key, post_id FROM post_bands WHERE band_key = :k{i}"
+        f" ORDER BY post_id DESC LIMIT {limit}) AS k{i}"
+        for i in range(keys)
+    )
+
+
 async def candidates_by_band(
-    session: AsyncSession, band_keys: Iterable[int], *, per_key: int
+    session: AsyncSession, band_keys: Iterable[int], *, per_key: int, counted: int
 ) -> StoredCandidates:
     """Stored posts sharing a band key with a new post: index seeks, not a scan.
 
     A key carried by thousands of posts (a name in every headline of a busy day) is read
-    as a count and its `per_key` newest posts, all the matcher compares with, so a
-    lookup's cost stays bounded however many posts share a key.
+    no further than its `counted` newest rows: the matcher compares with the `per_key`
+    newest and weighs the key by a count that stops there, so a lookup costs the same
+    however large the archive grows.
     """
-    newest: dict[int, list[int]] = defaultdict(list)
+    newest: dict[int, list[int]] = {}
     counts: dict[int, int] = {}
     keys = list(band_keys)
-    for start in range(0, len(keys), _CHUNK):
-        ranked = (
-            select(
-                PostBandRow.band_key,
-                PostBandRow.post_id,
-                func.row_number()
-                .over(partition_by=PostBandRow.band_key, order_by=PostBandRow.post_id.desc())
-                .label("rank"),
-                func.count().over(partition_by=PostBandRow.band_key).label("total"),
-            )
-            .where(PostBandRow.band_key.in_(keys[start : start + _CHUNK]))
-            .subquery()
-        )
-        query = select(ranked.c.band_key, ranked.c.post_id, ranked.c.total).where(
-            ranked.c.rank <= per_key
-        )
-        for key, post_id, total in (await session.execute(query)).all():
-            newest[key].append(post_id)
-            counts[key] = total
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        query = text(_newest_of_each(len(chunk), max(per_key, counted)))
+        found: dict[int, list[int]] = defaultdict(list)
+        for key, post_id in await session.execute(
+            query, {f"k{i}": key for i, key in enumerate(chunk)}
+        ):
+            found[key].append(post_id)
+        for key, post_ids in found.items():
+            post_ids.sort(reverse=True)
+            newest[key], counts[key] = post_ids[:per_key], min(len(post_ids), counted)
     for post_ids in newest.values():
         post_ids.sort()
     ids = sorted({post_id for post_ids in newest.values() for post_id in post_ids})
@@ -230,7 +235,7 @@ async def candidates_by_band(
             PostRow.published_at,
         ).where(PostRow.id.in_(ids[start : start + _CHUNK]))
         candidates.extend(Candidate(*row) for row in (await session.execute(details)).all())
-    return StoredCandidates(candidates, dict(newest), counts)
+    return StoredCandidates(candidates, newest, counts)
 
 
 @dataclass(frozen=True, slots=True)
