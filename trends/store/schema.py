@@ -122,6 +122,8 @@ class PostRow(Base):
         Index("ix_posts_published", "published_at"),
         Index("ix_posts_canonical_link", "canonical_link"),
         Index("ix_posts_content_hash", "content_hash"),
+        # SQLite also has ix_posts_story_newest (id, cluster_id, published_at), for
+        # /search; migration 0010 says why it is SQLite's alone.
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
