@@ -19,8 +19,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
-from trends.ingest.story_words import ALIASES, COMMON_NAMES, STOP_WORDS
+from trends.ingest.story_words import ALIASES, COMMON_NAMES, CONCEPTS, STOP_WORDS
 from trends.strings import CJK as _CJK
 
 __all__ = [
@@ -60,11 +61,40 @@ _NUMBER_RE = re.compile(
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
-# Digests of several stories share a name with each of them and are none of them.
+# Digests of several stories share a name with each of them and are none of them; guides
+# and explainers ("what is…", "the 12 best…") tell no one event.
 _ROUNDUP_RE = re.compile(
-    r"week in review|of the week|this week in|roundup|round-up|日报|周报|早报|晚报|周刊|速览",
+    r"week in review|of the week|this week in|news this week|roundup|round-up|\bweekly:|^\w+ weekly\b"
+    r"|everything (?:you need to know|to know|we know|\w+ announced)|\bwhat (?:is|are)\b"
+    r"|what (?:you need )?to know|explained|explainer|^(?:the )?\d+ best\b|buyer's guide"
+    r"|日报|周报|早报|晚报|周刊|速览|盘点|一文看懂|汇总|合集",
     re.IGNORECASE,
 )
+# Concepts: an English spelling ("open source", "open-source": consecutive words joined by a
+# space) or a Chinese one -> the concept's number.
+_CONCEPT_EN = {
+    " ".join(_WORD_RE.findall(spelling)): n
+    for n, spellings in enumerate(CONCEPTS)
+    for spelling in spellings
+    if not _CJK_RUN_RE.search(spelling)
+}
+_PHRASE_STARTS = frozenset(spelling.split()[0] for spelling in _CONCEPT_EN if " " in spelling)
+_CONCEPT_ZH = {
+    spelling: n
+    for n, spellings in enumerate(CONCEPTS)
+    for spelling in spellings
+    if spelling not in _CONCEPT_EN
+}
+_CONCEPT_ZH_RE = re.compile("|".join(sorted(map(re.escape, _CONCEPT_ZH), key=len, reverse=True)))
+# Dates in a title: "12月10日", "2024-12-10", "12/10", "Dec 10".
+_DATE_RE = re.compile(
+    r"\d{1,2}月\d{1,2}日|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\b\d{1,2}/\d{1,2}\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?\b",
+    re.IGNORECASE,
+)
+_TEMPLATE_REST_RE = re.compile(r"[\s\W_]+")  # what a template's column name is made of
+_TEMPLATE_REST = 12  # characters
+_TEMPLATE_LEAD = 80  # characters of the lead that stand for a template's title
 _LEAD_CHARS = 500  # of the summary: leads name the story, bodies drift
 
 
@@ -81,6 +111,7 @@ class Features:
     timestamp: float | None
     chinese: bool
     roundup: bool = False  # a digest of several stories ("Week in Review", "AI日报：…；…")
+    concepts: frozenset[int] = frozenset()  # `CONCEPTS` said in the title and lead
 
 
 def features(title: str, text: str, published: datetime | None) -> Features:
@@ -126,21 +157,33 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         if bare and (float(value) < 100 or (len(value) == 4 and value[:2] in ("19", "20"))):
             continue
         numbers.add(_number(value, unit.lower()))
+    tokens = _WORD_RE.findall(both.lower())
+    concepts = {_CONCEPT_ZH[m] for m in _CONCEPT_ZH_RE.findall(both)} if chinese else set()
+    distinct = set(tokens)
+    concepts |= {_CONCEPT_EN[token] for token in distinct & _CONCEPT_EN.keys()}
+    if distinct & _PHRASE_STARTS:  # "open source", "data center"
+        pairs = (f"{a} {b}" for a, b in pairwise(tokens) if a in _PHRASE_STARTS)
+        concepts |= {_CONCEPT_EN[pair] for pair in pairs if pair in _CONCEPT_EN}
+    # A dated template ("AI探索站 12月10日", the same every day but the date) says nothing:
+    # the lead's opening stands for the title.
+    headline = lead[:_TEMPLATE_LEAD] if _is_template(title) else title
     if chinese:
-        words = {run[i : i + 2] for run in _CJK_RUN_RE.findall(title) for i in range(len(run) - 1)}
-        words |= {w for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS}
+        words = {
+            run[i : i + 2] for run in _CJK_RUN_RE.findall(headline) for i in range(len(run) - 1)
+        }
+        words |= {w for w in _WORD_RE.findall(headline.lower()) if w not in STOP_WORDS}
     else:
         words = {
-            _stem(w) for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS and len(w) > 1
+            _stem(w)
+            for w in _WORD_RE.findall(headline.lower())
+            if w not in STOP_WORDS and len(w) > 1
         }
     if chinese:
         lead_words = {
             run[i : i + 2] for run in _CJK_RUN_RE.findall(both[:200]) for i in range(len(run) - 1)
         }
     else:
-        lead_words = {
-            _stem(w) for w in _WORD_RE.findall(both.lower()) if w not in STOP_WORDS and len(w) > 2
-        }
+        lead_words = {_stem(w) for w in tokens if w not in STOP_WORDS and len(w) > 2}
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)  # the store keeps naive UTC
     stamp = published.timestamp() if published is not None else None
@@ -154,7 +197,14 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         timestamp=stamp,
         chinese=chinese,
         roundup=bool(_ROUNDUP_RE.search(title)) or title.count("；") + title.count(";") >= 2,
+        concepts=frozenset(concepts),
     )
+
+
+def _is_template(title: str) -> bool:
+    """A title that is a date and a few words of a column's name."""
+    undated = _DATE_RE.sub("", title)
+    return undated != title and len(_TEMPLATE_REST_RE.sub("", undated)) <= _TEMPLATE_REST
 
 
 def _stem(word: str) -> str:
@@ -213,6 +263,7 @@ def pair_features(
         if same_language and a.lead_words and b.lead_words
         else 0.0
     )
+    shared_lead = len(a.lead_words & b.lead_words) / (2 if a.chinese else 1)
     names = sum(_rarity(f"e:{e}", frequency) for e in rare)
     words = _shared("w", a.words, b.words, frequency) if same_language else 0.0
     if a.chinese and same_language:
@@ -233,14 +284,44 @@ def pair_features(
         float(not same_language) * min(names + models, 4.0),
         min(len(rare), 4),
         min(len(a.models & b.models), 2),
+        min(len(a.concepts & b.concepts), 4),
+        _contained(a.entities, b.entities),
+        _contained(a.entities - COMMON_NAMES, b.entities - COMMON_NAMES, 2),
+        min(shared_lead, 8) if same_language else 0.0,
+        float(hours <= 6),
     )
+
+
+def _contained(a: frozenset[str], b: frozenset[str], least: int = 1) -> float:
+    """1 when one report's names, two or more, are all among the other's (a short lead names
+    fewer); one shared name says little."""
+    return float(min(len(a), len(b)) >= least and (a <= b or b <= a))
 
 
 # Fitted by logistic regression (bench/fit_stories.py) on the dev pairs
 # (../shared/eval/dedup-dev-pairs.jsonl) plus the other candidate pairs ingest meets in
 # those feeds as negatives; bench/dedup.py prints the result.
-WEIGHTS = (-1.22, 0.20, 1.30, 0.16, 1.64, 1.00, -0.18, -0.17, -0.43, -1.77, 1.45, 0.37, 0.79)
-THRESHOLD = 2.0  # log-odds: the line that keeps dev look-alikes at most 5% merged
+WEIGHTS = (
+    -1.66,
+    0.33,
+    1.30,
+    0.38,
+    1.38,
+    0.78,
+    -0.22,
+    -0.09,
+    -0.39,
+    -1.87,
+    1.15,
+    0.44,
+    0.58,
+    0.42,
+    1.23,
+    -0.70,
+    0.04,
+    -0.37,
+)
+THRESHOLD = 1.88  # log-odds: the line that keeps dev look-alikes at most 5% merged
 
 
 def score(a: Features, b: Features, frequency: Mapping[str, int] | None = None) -> float:
