@@ -85,16 +85,21 @@ _CONCEPT_ZH = {
     for spelling in spellings
     if spelling not in _CONCEPT_EN
 }
-_CONCEPT_ZH_RE = re.compile("|".join(sorted(map(re.escape, _CONCEPT_ZH), key=len, reverse=True)))
+# By their first two characters, so a Chinese report's bigrams find them.
+_CONCEPT_ZH_BY_BIGRAM: dict[str, list[tuple[str, int]]] = {}
+for _spelling, _n in _CONCEPT_ZH.items():
+    _CONCEPT_ZH_BY_BIGRAM.setdefault(_spelling[:2], []).append((_spelling, _n))
 # Dates in a title: "12月10日", "2024-12-10", "12/10", "Dec 10".
 _DATE_RE = re.compile(
     r"\d{1,2}月\d{1,2}日|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\b\d{1,2}/\d{1,2}\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?\b",
     re.IGNORECASE,
 )
+_DIGIT_RE = re.compile(r"\d")
 _TEMPLATE_REST_RE = re.compile(r"[\s\W_]+")  # what a template's column name is made of
 _TEMPLATE_REST = 12  # characters
 _TEMPLATE_LEAD = 80  # characters of the lead that stand for a template's title
+_OPENING_CHARS = 200  # of a Chinese title and lead: its words and concepts
 _LEAD_CHARS = 500  # of the summary: leads name the story, bodies drift
 
 
@@ -120,10 +125,7 @@ def features(title: str, text: str, published: datetime | None) -> Features:
     title = unicodedata.normalize("NFKC", title)
     lead = unicodedata.normalize("NFKC", text)[:_LEAD_CHARS]
     both = f"{title}\n{lead}"
-    chinese = (
-        len(_CJK_RUN_RE.findall(both)) > 0
-        and sum(len(run) for run in _CJK_RUN_RE.findall(both)) > len(both) / 5
-    )
+    chinese = sum(len(run) for run in _CJK_RUN_RE.findall(both)) > len(both) / 5
     entities = {ALIASES[m] for m in _ALIAS_RE.findall(both)}
     # A Title Case Headline capitalises every word: there only the lead names things.
     title_words = _LATIN_RE.findall(title)
@@ -171,9 +173,8 @@ def features(title: str, text: str, published: datetime | None) -> Features:
             continue
         numbers.add(_number(value, unit.lower()))
     tokens = _WORD_RE.findall(both.lower())
-    concepts = {_CONCEPT_ZH[m] for m in _CONCEPT_ZH_RE.findall(both)} if chinese else set()
     distinct = set(tokens)
-    concepts |= {_CONCEPT_EN[token] for token in distinct & _CONCEPT_EN.keys()}
+    concepts = {_CONCEPT_EN[token] for token in distinct & _CONCEPT_EN.keys()}
     if distinct & _PHRASE_STARTS:  # "open source", "data center"
         pairs = (f"{a} {b}" for a, b in pairwise(tokens) if a in _PHRASE_STARTS)
         concepts |= {_CONCEPT_EN[pair] for pair in pairs if pair in _CONCEPT_EN}
@@ -192,9 +193,14 @@ def features(title: str, text: str, published: datetime | None) -> Features:
             if w not in STOP_WORDS and len(w) > 1
         }
     if chinese:
+        opening = both[:_OPENING_CHARS]
         lead_words = {
-            run[i : i + 2] for run in _CJK_RUN_RE.findall(both[:200]) for i in range(len(run) - 1)
+            run[i : i + 2] for run in _CJK_RUN_RE.findall(opening) for i in range(len(run) - 1)
         }
+        for bigram in lead_words & _CONCEPT_ZH_BY_BIGRAM.keys():
+            for spelling, n in _CONCEPT_ZH_BY_BIGRAM[bigram]:
+                if len(spelling) == 2 or spelling in opening:
+                    concepts.add(n)
     else:
         lead_words = {_stem(w) for w in tokens if w not in STOP_WORDS and len(w) > 2}
     if published is not None and published.tzinfo is None:
@@ -217,6 +223,8 @@ def features(title: str, text: str, published: datetime | None) -> Features:
 
 def _is_template(title: str) -> bool:
     """A title that is a date and a few words of a column's name."""
+    if not _DIGIT_RE.search(title):
+        return False
     undated = _DATE_RE.sub("", title)
     return undated != title and len(_TEMPLATE_REST_RE.sub("", undated)) <= _TEMPLATE_REST
 
