@@ -328,28 +328,12 @@ def _contained(a: frozenset[str], b: frozenset[str], least: int = 1) -> float:
 # Fitted by logistic regression (bench/fit_stories.py) on the dev pairs
 # (../shared/eval/dedup-dev-pairs.jsonl) plus the other candidate pairs ingest meets in
 # those feeds as negatives; bench/dedup.py prints the result.
+# fmt: off
 WEIGHTS = (
-    -3.69,
-    -0.06,
-    1.09,
-    0.23,
-    1.43,
-    1.10,
-    -0.17,
-    -0.11,
-    -0.39,
-    -0.92,
-    1.45,
-    0.23,
-    0.65,
-    0.57,
-    1.34,
-    -0.52,
-    0.07,
-    -0.62,
-    0.91,
-    1.28,
+    -3.69, -0.06, 1.09, 0.23, 1.43, 1.10, -0.17, -0.11, -0.39, -0.92,
+    1.45, 0.23, 0.65, 0.57, 1.34, -0.52, 0.07, -0.62, 0.91, 1.28,
 )
+# fmt: on
 THRESHOLD = 1.5  # log-odds: the line that keeps dev look-alikes at most 5% merged
 
 
