@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from trends.ingest.stories import features, same_story
 from trends.ingest.story_index import find_duplicates
+from trends.ingest.story_words import CONCEPTS
 
 DAY = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
 
@@ -118,3 +119,44 @@ def test_a_count_before_a_capitalised_word_is_no_amount_of_money() -> None:
     assert features("11 Best Computer Speakers", "", DAY).numbers == frozenset()
     english = features("Speak raises $78M", "", DAY).numbers
     assert english == features("Speak融资7800万美元", "", DAY).numbers == {"7.8e+07"}
+
+
+def test_a_funding_round_is_one_concept_in_english_and_chinese() -> None:
+    en = features(
+        "Orbitly raises $40M to map satellites",
+        "The startup Orbitly raised $40M in a round led by Acme Ventures.",
+        DAY,
+    )
+    zh = features(
+        "Orbitly完成4000万美元融资",
+        "卫星初创公司Orbitly宣布完成4000万美元融资，由Acme Ventures领投。",
+        DAY + timedelta(hours=2),
+    )
+    said = {CONCEPTS[n][0] for n in en.concepts & zh.concepts}
+    assert {"funding", "startup", "space"} <= said
+    assert en.numbers & zh.numbers  # $40M and 4000万美元
+
+
+def test_a_dated_template_title_is_read_from_its_lead() -> None:
+    a = features("AI探索站 12月10日", "Orbitly 发布了卫星地图模型，可以实时追踪近地轨道。", DAY)
+    b = features("AI探索站 12月10日", "某学生做了一个记账应用，上线一周用户过万。", DAY)
+    assert not a.words & b.words  # the column's name and the date say nothing
+
+
+def test_guides_and_explainers_join_no_story() -> None:
+    for title in (
+        "What is Rubin Ultra? Everything you need to know",
+        "The 12 best GPUs for gamers",
+        "2026年十大芯片盘点",
+    ):
+        assert features(title, "Nvidia Rubin Ultra, 288GB of HBM4.", DAY).roundup, title
+
+
+def test_a_title_case_headline_names_only_what_its_lead_capitalises() -> None:
+    f = features(
+        "Orbitly Is Abandoning Its Biggest Satellite Plans",
+        "Orbitly said on Monday it would stop building its own satellites.",
+        DAY,
+    )
+    assert "orbitly" in f.entities
+    assert not {"abandoning", "biggest", "satellite", "plans"} & f.entities

@@ -19,8 +19,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
-from trends.ingest.story_words import ALIASES, COMMON_NAMES, STOP_WORDS
+from trends.ingest.story_words import ALIASES, COMMON_NAMES, CONCEPTS, STOP_WORDS
 from trends.strings import CJK as _CJK
 
 __all__ = [
@@ -60,11 +61,45 @@ _NUMBER_RE = re.compile(
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
-# Digests of several stories share a name with each of them and are none of them.
+# Digests of several stories share a name with each of them and are none of them; guides
+# and explainers ("what is…", "the 12 best…") tell no one event.
 _ROUNDUP_RE = re.compile(
-    r"week in review|of the week|this week in|roundup|round-up|日报|周报|早报|晚报|周刊|速览",
+    r"week in review|of the week|this week in|news this week|roundup|round-up|\bweekly:|^\w+ weekly\b"
+    r"|everything (?:you need to know|to know|we know|\w+ announced)|\bwhat (?:is|are)\b"
+    r"|what (?:you need )?to know|explained|explainer|^(?:the )?\d+ best\b|buyer's guide"
+    r"|日报|周报|早报|晚报|周刊|速览|盘点|一文看懂|汇总|合集",
     re.IGNORECASE,
 )
+# Concepts: an English spelling ("open source", "open-source": consecutive words joined by a
+# space) or a Chinese one -> the concept's number.
+_CONCEPT_EN = {
+    " ".join(_WORD_RE.findall(spelling)): n
+    for n, spellings in enumerate(CONCEPTS)
+    for spelling in spellings
+    if not _CJK_RUN_RE.search(spelling)
+}
+_PHRASE_STARTS = frozenset(spelling.split()[0] for spelling in _CONCEPT_EN if " " in spelling)
+_CONCEPT_ZH = {
+    spelling: n
+    for n, spellings in enumerate(CONCEPTS)
+    for spelling in spellings
+    if spelling not in _CONCEPT_EN
+}
+# By their first two characters, so a Chinese report's bigrams find them.
+_CONCEPT_ZH_BY_BIGRAM: dict[str, list[tuple[str, int]]] = {}
+for _spelling, _n in _CONCEPT_ZH.items():
+    _CONCEPT_ZH_BY_BIGRAM.setdefault(_spelling[:2], []).append((_spelling, _n))
+# Dates in a title: "12月10日", "2024-12-10", "12/10", "Dec 10".
+_DATE_RE = re.compile(
+    r"\d{1,2}月\d{1,2}日|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\b\d{1,2}/\d{1,2}\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?\b",
+    re.IGNORECASE,
+)
+_DIGIT_RE = re.compile(r"\d")
+_TEMPLATE_REST_RE = re.compile(r"[\s\W_]+")  # what a template's column name is made of
+_TEMPLATE_REST = 12  # characters
+_TEMPLATE_LEAD = 80  # characters of the lead that stand for a template's title
+_OPENING_CHARS = 200  # of a Chinese title and lead: its words and concepts
 _LEAD_CHARS = 500  # of the summary: leads name the story, bodies drift
 
 
@@ -81,6 +116,8 @@ class Features:
     timestamp: float | None
     chinese: bool
     roundup: bool = False  # a digest of several stories ("Week in Review", "AI日报：…；…")
+    concepts: frozenset[int] = frozenset()  # `CONCEPTS` said in the title and lead
+    headline: frozenset[str] = frozenset()  # capitalised words of a Title Case Headline
 
 
 def features(title: str, text: str, published: datetime | None) -> Features:
@@ -88,25 +125,34 @@ def features(title: str, text: str, published: datetime | None) -> Features:
     title = unicodedata.normalize("NFKC", title)
     lead = unicodedata.normalize("NFKC", text)[:_LEAD_CHARS]
     both = f"{title}\n{lead}"
-    chinese = (
-        len(_CJK_RUN_RE.findall(both)) > 0
-        and sum(len(run) for run in _CJK_RUN_RE.findall(both)) > len(both) / 5
-    )
+    chinese = sum(len(run) for run in _CJK_RUN_RE.findall(both)) > len(both) / 5
     entities = {ALIASES[m] for m in _ALIAS_RE.findall(both)}
     # A Title Case Headline capitalises every word: there only the lead names things.
     title_words = _LATIN_RE.findall(title)
     title_case = len(title_words) >= 4 and sum(w[0].isupper() for w in title_words) > 0.6 * len(
         title_words
     )
-    for source in (title, lead):
-        for word in _LATIN_RE.findall(source):
-            low = word.lower()
-            # In English a name is capitalised; in Chinese text any Latin word is a name.
-            if low not in STOP_WORDS and len(low) > 1 and (chinese or word[0].isupper()):
-                entities.add(low)
-    if title_case and not chinese:
-        entities |= {w.lower() for w in title_words if w.isupper() and len(w) > 1}
-        entities |= {w.lower() for w in title_words if w.lower() in COMMON_NAMES}
+    lead_names, headline_names = set(), set()
+    for word in _LATIN_RE.findall(lead):
+        low = word.lower()
+        # In English a name is capitalised; in Chinese text any Latin word is a name.
+        if low not in STOP_WORDS and len(low) > 1 and (chinese or word[0].isupper()):
+            lead_names.add(low)
+    entities |= lead_names
+    for word in title_words:
+        low = word.lower()
+        if low in STOP_WORDS or len(low) < 2 or not (chinese or word[0].isupper()):
+            continue
+        # In a Title Case Headline a capitalised word is a name only if the lead capitalises
+        # it too, or it is an acronym ("SEC") or a known name.
+        if (
+            title_case
+            and not chinese
+            and not (low in lead_names or word.isupper() or low in COMMON_NAMES)
+        ):
+            headline_names.add(low)  # a name to a Chinese report, which writes names in Latin
+            continue
+        entities.add(low)
     models = set()
     for name, version, suffix in _MODEL_RE.findall(both):
         low = name.lower()
@@ -126,21 +172,37 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         if bare and (float(value) < 100 or (len(value) == 4 and value[:2] in ("19", "20"))):
             continue
         numbers.add(_number(value, unit.lower()))
+    tokens = _WORD_RE.findall(both.lower())
+    distinct = set(tokens)
+    concepts = {_CONCEPT_EN[token] for token in distinct & _CONCEPT_EN.keys()}
+    if distinct & _PHRASE_STARTS:  # "open source", "data center"
+        pairs = (f"{a} {b}" for a, b in pairwise(tokens) if a in _PHRASE_STARTS)
+        concepts |= {_CONCEPT_EN[pair] for pair in pairs if pair in _CONCEPT_EN}
+    # A dated template ("AI探索站 12月10日", the same every day but the date) says nothing:
+    # the lead's opening stands for the title.
+    headline = lead[:_TEMPLATE_LEAD] if _is_template(title) else title
     if chinese:
-        words = {run[i : i + 2] for run in _CJK_RUN_RE.findall(title) for i in range(len(run) - 1)}
-        words |= {w for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS}
+        words = {
+            run[i : i + 2] for run in _CJK_RUN_RE.findall(headline) for i in range(len(run) - 1)
+        }
+        words |= {w for w in _WORD_RE.findall(headline.lower()) if w not in STOP_WORDS}
     else:
         words = {
-            _stem(w) for w in _WORD_RE.findall(title.lower()) if w not in STOP_WORDS and len(w) > 1
+            _stem(w)
+            for w in _WORD_RE.findall(headline.lower())
+            if w not in STOP_WORDS and len(w) > 1
         }
     if chinese:
+        opening = both[:_OPENING_CHARS]
         lead_words = {
-            run[i : i + 2] for run in _CJK_RUN_RE.findall(both[:200]) for i in range(len(run) - 1)
+            run[i : i + 2] for run in _CJK_RUN_RE.findall(opening) for i in range(len(run) - 1)
         }
+        for bigram in lead_words & _CONCEPT_ZH_BY_BIGRAM.keys():
+            for spelling, n in _CONCEPT_ZH_BY_BIGRAM[bigram]:
+                if len(spelling) == 2 or spelling in opening:
+                    concepts.add(n)
     else:
-        lead_words = {
-            _stem(w) for w in _WORD_RE.findall(both.lower()) if w not in STOP_WORDS and len(w) > 2
-        }
+        lead_words = {_stem(w) for w in tokens if w not in STOP_WORDS and len(w) > 2}
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)  # the store keeps naive UTC
     stamp = published.timestamp() if published is not None else None
@@ -154,7 +216,17 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         timestamp=stamp,
         chinese=chinese,
         roundup=bool(_ROUNDUP_RE.search(title)) or title.count("；") + title.count(";") >= 2,
+        concepts=frozenset(concepts),
+        headline=frozenset(headline_names - entities),
     )
+
+
+def _is_template(title: str) -> bool:
+    """A title that is a date and a few words of a column's name."""
+    if not _DIGIT_RE.search(title):
+        return False
+    undated = _DATE_RE.sub("", title)
+    return undated != title and len(_TEMPLATE_REST_RE.sub("", undated)) <= _TEMPLATE_REST
 
 
 def _stem(word: str) -> str:
@@ -194,15 +266,17 @@ def pair_features(
     `frequency` counts, for each of `a`'s keys ("e:nvidia"), the reports of the window that
     carry it; without it every shared value counts as rare.
     """
-    hours = (
-        abs(a.timestamp - b.timestamp) / 3600
-        if a.timestamp is not None and b.timestamp is not None
-        else 24.0
-    )
-    rare = {e for e in a.entities & b.entities if e not in COMMON_NAMES}
-    common = len(a.entities & b.entities) - len(rare)
-    conflict = float(bool(a.models - b.models and b.models - a.models and not a.models & b.models))
+    dated = a.timestamp is not None and b.timestamp is not None
+    hours = 24.0  # undated: a day apart
+    if a.timestamp is not None and b.timestamp is not None:
+        hours = abs(a.timestamp - b.timestamp) / 3600
     same_language = a.chinese == b.chinese
+    shared_names = a.entities & b.entities
+    if not same_language:  # a Chinese report writes a headline's names in Latin too
+        shared_names |= (a.headline & b.entities) | (a.entities & b.headline)
+    rare = {e for e in shared_names if e not in COMMON_NAMES}
+    common = len(shared_names) - len(rare)
+    conflict = float(bool(a.models - b.models and b.models - a.models and not a.models & b.models))
     title = (
         2 * len(a.words & b.words) / (len(a.words) + len(b.words))
         if same_language and a.words and b.words
@@ -213,6 +287,7 @@ def pair_features(
         if same_language and a.lead_words and b.lead_words
         else 0.0
     )
+    shared_lead = len(a.lead_words & b.lead_words) / (2 if a.chinese else 1)
     names = sum(_rarity(f"e:{e}", frequency) for e in rare)
     words = _shared("w", a.words, b.words, frequency) if same_language else 0.0
     if a.chinese and same_language:
@@ -233,14 +308,33 @@ def pair_features(
         float(not same_language) * min(names + models, 4.0),
         min(len(rare), 4),
         min(len(a.models & b.models), 2),
+        min(len(a.concepts & b.concepts), 4),
+        _contained(a.entities, b.entities),
+        _contained(a.entities - COMMON_NAMES, b.entities - COMMON_NAMES, 2),
+        min(shared_lead, 8) if same_language else 0.0,
+        # How near in time, beyond the straight line: undated reports are near by none.
+        float(dated and hours <= 6),
+        float(dated and hours <= 12),
+        float(dated and hours <= 24),
     )
+
+
+def _contained(a: frozenset[str], b: frozenset[str], least: int = 1) -> float:
+    """1 when one report's names, two or more, are all among the other's (a short lead names
+    fewer); one shared name says little."""
+    return float(min(len(a), len(b)) >= least and (a <= b or b <= a))
 
 
 # Fitted by logistic regression (bench/fit_stories.py) on the dev pairs
 # (../shared/eval/dedup-dev-pairs.jsonl) plus the other candidate pairs ingest meets in
 # those feeds as negatives; bench/dedup.py prints the result.
-WEIGHTS = (-1.22, 0.20, 1.30, 0.16, 1.64, 1.00, -0.18, -0.17, -0.43, -1.77, 1.45, 0.37, 0.79)
-THRESHOLD = 2.0  # log-odds: the line that keeps dev look-alikes at most 5% merged
+# fmt: off
+WEIGHTS = (
+    -3.69, -0.06, 1.09, 0.23, 1.43, 1.10, -0.17, -0.11, -0.39, -0.92,
+    1.45, 0.23, 0.65, 0.57, 1.34, -0.52, 0.07, -0.62, 0.91, 1.28,
+)
+# fmt: on
+THRESHOLD = 1.5  # log-odds: the line that keeps dev look-alikes at most 5% merged
 
 
 def score(a: Features, b: Features, frequency: Mapping[str, int] | None = None) -> float:
