@@ -3,13 +3,14 @@ the stored posts a new one may join. The reads behind /trend and digests: `store
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, or_, select, text
+from sqlalchemy import Table, TextClause, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,16 +185,41 @@ class StoredCandidates:
     count_by_key: dict[int, int]
 
 
-_KEYS_PER_QUERY = 400  # SQLite allows 500 SELECTs in one compound
+_KEYS_PER_QUERY = 256  # SQLite allows 500 SELECTs in one compound
 
 
-def _newest_of_each(keys: int, limit: int) -> str:
-    """One index range per key, newest first, read no further than `limit` rows."""
-    return " UNION ALL ".join(
-        f"SELECT * FROM (SELECT band_key, post_id FROM post_bands WHERE band_key = :k{i}"
-        f" ORDER BY post_id DESC LIMIT {limit}) AS k{i}"
-        for i in range(keys)
+def _key_chunks(keys: list[int]) -> Iterator[dict[str, int]]:
+    """`keys` as the parameters of `_each_key` statements, :k0, :k1 ..., a power of two of
+    them at a time: a statement of a few hundred SELECTs takes longer to prepare than to
+    run, and so only a handful of statements recur, each prepared once per connection. A
+    chunk is padded with its last key; its rows then come more than once."""
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        size = 1 << max(len(chunk) - 1, 0).bit_length()
+        chunk += chunk[-1:] * (size - len(chunk))
+        yield {f"k{i}": key for i, key in enumerate(chunk)}
+
+
+@functools.cache
+def _each_key(keys: int, select_one: str, limit: int) -> TextClause:
+    """`select_one` for each of `keys` bound keys (:k0, :k1 ...), as one statement."""
+    return text(
+        " UNION ALL ".join(
+            f"SELECT * FROM ({select_one.format(key=f':k{i}', limit=limit)}) AS k{i}"
+            for i in range(keys)
+        )
     )
+
+
+# Both read an index range of the primary key (band_key, post_id), newest first.
+_NEWEST = (
+    "SELECT band_key, post_id FROM post_bands WHERE band_key = {key} "
+    "ORDER BY post_id DESC LIMIT {limit}"
+)
+_COUNT = (
+    "SELECT CAST({key} AS BIGINT) AS band_key, count(*) AS posts "
+    "FROM (SELECT 1 FROM post_bands WHERE band_key = {key} LIMIT {limit}) AS counted"
+)
 
 
 async def candidates_by_band(
@@ -201,27 +227,23 @@ async def candidates_by_band(
 ) -> StoredCandidates:
     """Stored posts sharing a band key with a new post: index seeks, not a scan.
 
-    A key carried by thousands of posts (a name in every headline of a busy day) is read
-    no further than its `counted` newest rows: the matcher compares with the `per_key`
-    newest and weighs the key by a count that stops there, so a lookup costs the same
-    however large the archive grows.
+    Each key is read newest first as far as its `per_key` newest posts, all the matcher
+    compares with; a key that has that many is counted on, up to `counted` (a name in
+    every headline of a busy day weighs little). A lookup costs the same however large
+    the archive grows.
     """
-    newest: dict[int, list[int]] = {}
-    counts: dict[int, int] = {}
-    keys = list(band_keys)
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
-        query = text(_newest_of_each(len(chunk), max(per_key, counted)))
-        found: dict[int, list[int]] = defaultdict(list)
-        for key, post_id in await session.execute(
-            query, {f"k{i}": key for i, key in enumerate(chunk)}
-        ):
-            found[key].append(post_id)
-        for key, post_ids in found.items():
-            post_ids.sort(reverse=True)
-            newest[key], counts[key] = post_ids[:per_key], min(len(post_ids), counted)
-    for post_ids in newest.values():
-        post_ids.sort()
+    found: dict[int, set[int]] = defaultdict(set)
+    for chunk in _key_chunks(list(band_keys)):
+        query = _each_key(len(chunk), _NEWEST, per_key)
+        for key, post_id in await session.execute(query, chunk):
+            found[key].add(post_id)
+    newest = {key: sorted(post_ids) for key, post_ids in found.items()}
+    counts = {key: len(post_ids) for key, post_ids in newest.items()}
+    busy = [key for key, count in counts.items() if count >= per_key]
+    for chunk in _key_chunks(busy):
+        query = _each_key(len(chunk), _COUNT, counted)
+        for key, count in await session.execute(query, chunk):
+            counts[key] = count
     ids = sorted({post_id for post_ids in newest.values() for post_id in post_ids})
     candidates: list[Candidate] = []
     for start in range(0, len(ids), _CHUNK):
