@@ -21,6 +21,7 @@ from trends.ingest.story_index import (
     MAX_CANDIDATES,
     MAX_COUNTED,
     MAX_PER_KEY,
+    Member,
     StoryIndex,
     member,
     member_keys,
@@ -81,6 +82,19 @@ async def test_a_flood_is_taken_a_batch_per_poll_and_finished_on_the_next_polls(
         await service.close()
 
 
+def _gpt5_report(now: datetime) -> Member:
+    """A new report on the one story of a flood of GPT-5 updates, from an outlet of its own."""
+    return member(
+        -1,
+        None,
+        title="OpenAI ships GPT-5 update for developers",
+        summary="OpenAI said GPT-5 improves reasoning.",
+        canonical_link="https://other.example/x",
+        published=now,
+        signature=None,
+    )
+
+
 def test_a_story_lookup_reads_a_bounded_number_of_earlier_reports() -> None:
     """Comparing each of 30,000 look-alikes with every earlier one would never finish."""
     index = StoryIndex()
@@ -96,15 +110,7 @@ def test_a_story_lookup_reads_a_bounded_number_of_earlier_reports() -> None:
             signature=None,
         )
         index.add(report, member_lookups(report))
-    probe = member(
-        -1,
-        None,
-        title="OpenAI ships GPT-5 update for developers",
-        summary="OpenAI said GPT-5 improves reasoning.",
-        canonical_link="https://other.example/x",
-        published=now,
-        signature=None,
-    )
+    probe = _gpt5_report(now)
     assert index.candidate_count(member_lookups(probe)) <= MAX_CANDIDATES
 
 
@@ -139,15 +145,7 @@ def test_ingest_holding_only_the_newest_reports_of_a_key_decides_as_if_it_held_a
         newest.add(
             report, [k for k in keys[report.ident] if report.ident in holders[k][-MAX_PER_KEY:]]
         )
-    probe = member(
-        -1,
-        None,
-        title="OpenAI ships GPT-5 update for developers",
-        summary="OpenAI said GPT-5 improves reasoning.",
-        canonical_link="https://other.example/x",
-        published=now,
-        signature=None,
-    )
+    probe = _gpt5_report(now)
     lookups = member_lookups(probe)
     assert newest.join(probe, lookups) == whole.join(probe, lookups) is not None
     assert dict(newest.frequency(lookups)) == dict(whole.frequency(lookups))

@@ -16,8 +16,10 @@ from tests.support.feeds import Item, rss_feed
 from trends.analyze import analyze_lines
 from trends.ingest import cluster, pipeline
 from trends.ingest.dedup import canonical_url
+from trends.ingest.story_index import MAX_COUNTED, MAX_PER_KEY
 from trends.service import TrendService
-from trends.store.schema import FeedRow, PostRow
+from trends.store import posts as post_store
+from trends.store.schema import FeedRow, PostBandRow, PostRow
 
 AI_FEEDS = [
     "openai_research_fulltext_2026-08-18.rss.xml",
@@ -246,7 +248,10 @@ _STORY_POSTS = [  # our own writing: (title, description, link, published)
 ]
 
 
-def _rss(posts: list[tuple[str, str, str, str]]) -> bytes:
+Post = tuple[str, str, str, str]  # title, text, link, ISO time
+
+
+def _rss(posts: list[Post]) -> bytes:
     """An aggregator's feed of (title, text, link, ISO time) posts."""
     return rss_feed(
         "Aggregator",
@@ -257,15 +262,18 @@ def _rss(posts: list[tuple[str, str, str, str]]) -> bytes:
     )
 
 
-async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
-    service_for: OpenService, feed_server: FeedServer
-) -> None:
-    # The first four are stored by one poll; the rest arrive by the next and meet them in
-    # the store. analyze reads all seven at once: both must tell the same stories.
-    feed_server.add_body("/agg.xml", _rss(_STORY_POSTS[:4]))
+async def _ingested_and_analyzed(
+    service_for: OpenService,
+    feed_server: FeedServer,
+    first: list[Post],
+    then: list[Post],
+) -> tuple[TrendService, dict[str, str | None], dict[str, str | None]]:
+    """Each post's story (its first member's link, or None), as ingest decides it polling
+    `first` and then `then`, and as analyze decides it reading `then` at once."""
+    feed_server.add_body("/agg.xml", _rss(first))
     service = await service_for([feed_server.url("/agg.xml")])
     await service.feeds.poll(only_due=False)
-    feed_server.set_body("/agg.xml", _rss(_STORY_POSTS))
+    feed_server.set_body("/agg.xml", _rss(then))
     async with service.db.new_session() as session, session.begin():
         for feed in (await session.scalars(select(FeedRow))).all():
             feed.etag = feed.last_modified = None
@@ -276,16 +284,26 @@ async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
     ingested = {
         row.canonical_link: link_of[row.cluster_id] if row.cluster_id else None for row in rows
     }
-
     lines = [
         json.dumps({"id": link, "title": title, "summary": text, "link": link, "published": at})
-        for title, text, link, at in _STORY_POSTS
+        for title, text, link, at in then
     ]
     analyzed = {
         canonical_url(result["id"]): result["duplicate_of"]
         and canonical_url(result["duplicate_of"])
         for result in analyze_lines(lines, service.themes)
     }
+    return service, ingested, analyzed
+
+
+async def test_ingest_and_analyze_put_the_same_posts_in_the_same_stories(
+    service_for: OpenService, feed_server: FeedServer
+) -> None:
+    # The first four are stored by one poll; the rest arrive by the next and meet them in
+    # the store. analyze reads all seven at once: both must tell the same stories.
+    _, ingested, analyzed = await _ingested_and_analyzed(
+        service_for, feed_server, _STORY_POSTS[:4], _STORY_POSTS
+    )
     assert ingested == analyzed
     # Rubin Ultra told by three outlets in two languages is one story; so is Qwen4-Coder;
     # one outlet's two "Team update" posts are not.
@@ -318,29 +336,28 @@ async def test_a_busy_day_of_one_name_still_links_its_story_as_analyze_does(
     first, second = _STORY_POSTS[0], _STORY_POSTS[4]
     first = (*first[:3], "2026-03-17T09:00:00+00:00")
     second = (*second[:3], "2026-03-17T16:00:00+00:00")
-    feed_server.add_body("/agg.xml", _rss([first, *busy]))
-    service = await service_for([feed_server.url("/agg.xml")])
-    await service.feeds.poll(only_due=False)
-    feed_server.set_body("/agg.xml", _rss([first, *busy, second]))
-    async with service.db.new_session() as session, session.begin():
-        for feed in (await session.scalars(select(FeedRow))).all():
-            feed.etag = feed.last_modified = None
-    await service.feeds.poll(only_due=False)
-    async with service.db.new_session() as session:
-        rows = (await session.scalars(select(PostRow).order_by(PostRow.id))).all()
-    link_of = {row.id: row.canonical_link for row in rows}
-    ingested = {
-        row.canonical_link: link_of[row.cluster_id] if row.cluster_id else None for row in rows
-    }
-    lines = [
-        json.dumps({"id": link, "title": title, "summary": text, "link": link, "published": at})
-        for title, text, link, at in [first, *busy, second]
-    ]
-    analyzed = {
-        canonical_url(result["id"]): result["duplicate_of"]
-        and canonical_url(result["duplicate_of"])
-        for result in analyze_lines(lines, service.themes)
-    }
+    service, ingested, analyzed = await _ingested_and_analyzed(
+        service_for, feed_server, [first, *busy], [first, *busy, second]
+    )
     assert len(ingested) == 302
     assert ingested == analyzed
     assert ingested[canonical_url(second[2])] == canonical_url(first[2])
+    # What ingest read for it: a busy key's newest posts and a count that stops, a quiet
+    # key's every post, each once (three keys go in one statement padded to four).
+    async with service.db.new_session() as session:
+        holders: dict[int, list[int]] = {}
+        for key, post_id in await session.execute(
+            select(PostBandRow.band_key, PostBandRow.post_id)
+        ):
+            holders.setdefault(key, []).append(post_id)
+        busy_keys = [key for key, ids in holders.items() if len(ids) > MAX_COUNTED][:2]
+        quiet_key = next(key for key, ids in holders.items() if 1 < len(ids) < MAX_PER_KEY)
+        stored = await post_store.candidates_by_band(
+            session, [*busy_keys, quiet_key], per_key=MAX_PER_KEY, counted=MAX_COUNTED
+        )
+    assert len(busy_keys) == 2
+    for key in busy_keys:
+        assert stored.newest_by_key[key] == sorted(holders[key])[-MAX_PER_KEY:]
+        assert stored.count_by_key[key] == MAX_COUNTED
+    assert stored.newest_by_key[quiet_key] == sorted(holders[quiet_key])
+    assert stored.count_by_key[quiet_key] == len(holders[quiet_key])

@@ -182,9 +182,7 @@ def features(title: str, text: str, published: datetime | None) -> Features:
     # the lead's opening stands for the title.
     headline = lead[:_TEMPLATE_LEAD] if _is_template(title) else title
     if chinese:
-        words = {
-            run[i : i + 2] for run in _CJK_RUN_RE.findall(headline) for i in range(len(run) - 1)
-        }
+        words = _bigrams(headline)
         words |= {w for w in _WORD_RE.findall(headline.lower()) if w not in STOP_WORDS}
     else:
         words = {
@@ -194,9 +192,7 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         }
     if chinese:
         opening = both[:_OPENING_CHARS]
-        lead_words = {
-            run[i : i + 2] for run in _CJK_RUN_RE.findall(opening) for i in range(len(run) - 1)
-        }
+        lead_words = _bigrams(opening)
         for bigram in lead_words & _CONCEPT_ZH_BY_BIGRAM.keys():
             for spelling, n in _CONCEPT_ZH_BY_BIGRAM[bigram]:
                 if len(spelling) == 2 or spelling in opening:
@@ -219,6 +215,11 @@ def features(title: str, text: str, published: datetime | None) -> Features:
         concepts=frozenset(concepts),
         headline=frozenset(headline_names - entities),
     )
+
+
+def _bigrams(text: str) -> set[str]:
+    """Pairs of adjacent Chinese characters: the words of a language written without spaces."""
+    return {run[i : i + 2] for run in _CJK_RUN_RE.findall(text) for i in range(len(run) - 1)}
 
 
 def _is_template(title: str) -> bool:
@@ -266,10 +267,9 @@ def pair_features(
     `frequency` counts, for each of `a`'s keys ("e:nvidia"), the reports of the window that
     carry it; without it every shared value counts as rare.
     """
-    dated = a.timestamp is not None and b.timestamp is not None
-    hours = 24.0  # undated: a day apart
+    dated, hours = False, 24.0  # undated: a day apart
     if a.timestamp is not None and b.timestamp is not None:
-        hours = abs(a.timestamp - b.timestamp) / 3600
+        dated, hours = True, abs(a.timestamp - b.timestamp) / 3600
     same_language = a.chinese == b.chinese
     shared_names = a.entities & b.entities
     if not same_language:  # a Chinese report writes a headline's names in Latin too
@@ -320,8 +320,8 @@ def pair_features(
 
 
 def _contained(a: frozenset[str], b: frozenset[str], least: int = 1) -> float:
-    """1 when one report's names, two or more, are all among the other's (a short lead names
-    fewer); one shared name says little."""
+    """1 when one report's names, `least` or more of them, are all among the other's (a
+    short lead names fewer)."""
     return float(min(len(a), len(b)) >= least and (a <= b or b <= a))
 
 

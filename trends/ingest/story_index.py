@@ -7,7 +7,7 @@ Ingest fills the index with stored candidates then a feed's batch; `trendbot ana
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -127,25 +127,15 @@ def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> flo
 class _Frequency(Mapping[str, int]):
     """A value's report count in the window, summed over its day keys when first asked."""
 
-    def __init__(
-        self,
-        by_key: dict[int, list[int]],
-        unheld: dict[int, int],
-        by_value: Mapping[str, tuple[int, ...]],
-    ):
-        self._by_key = by_key
-        self._unheld = unheld
+    def __init__(self, count: Callable[[int], int], by_value: Mapping[str, tuple[int, ...]]):
+        self._count = count
         self._by_value = by_value
         self._counted: dict[str, int] = {}
 
     def __getitem__(self, value: str) -> int:
         counted = self._counted.get(value)
         if counted is None:
-            by_key, unheld = self._by_key, self._unheld
-            keys = self._by_value[value]
-            counted = self._counted[value] = sum(
-                min(len(by_key.get(key, ())) + unheld.get(key, 0), MAX_COUNTED) for key in keys
-            )
+            counted = self._counted[value] = sum(map(self._count, self._by_value[value]))
         return counted
 
     def __iter__(self) -> Iterator[str]:
@@ -182,12 +172,16 @@ class StoryIndex:
         if reports > 0:
             self._unheld[key] = self._unheld.get(key, 0) + reports
 
+    def count(self, key: int) -> int:
+        """How many reports carry `key`, held or only counted, up to MAX_COUNTED."""
+        return min(len(self._by_key.get(key, ())) + self._unheld.get(key, 0), MAX_COUNTED)
+
     def frequency(self, lookups: Lookups) -> Mapping[str, int]:
         """For each of a report's values, how many indexed reports of its window carry it.
 
         Counted on demand: the score asks only about the few values a candidate shares.
         """
-        return _Frequency(self._by_key, self._unheld, lookups.by_value)
+        return _Frequency(self.count, lookups.by_value)
 
     def candidate_count(self, lookups: Iterable[int]) -> int:
         """How many earlier reports a lookup reads (what the benchmark watches grow)."""
@@ -201,18 +195,10 @@ class StoryIndex:
         """
         # Rarest keys first: the one other report naming "Ocelot" must not be crowded out
         # by the hundred newest that say "OpenAI".
-        unheld = self._unheld
-        lists = sorted(
-            (
-                (min(len(found) + unheld.get(key, 0), MAX_COUNTED), found)
-                for key in set(lookups)
-                if (found := self._by_key.get(key))
-            ),
-            key=lambda counted: counted[0],
-        )
+        held = sorted((key for key in set(lookups) if key in self._by_key), key=self.count)
         chosen: set[int] = set()
-        for _, positions in lists:
-            chosen.update(positions[-MAX_PER_KEY:])
+        for key in held:
+            chosen.update(self._by_key[key][-MAX_PER_KEY:])
             if len(chosen) >= MAX_CANDIDATES:
                 break
         return sorted(chosen)
