@@ -152,7 +152,12 @@ def main() -> None:
     labelled = labelled_posts.load_labelled(
         EVAL_DIR / "train-labels.jsonl", REPO.parent / "shared" / "corpus" / "feeds"
     ) + labelled_posts.load_dev(EVAL_DIR / "dev.jsonl", EVAL_DIR / "dev-labels.jsonl")
-    own = labelled_posts.load_own(REPO / "trends" / "ingest" / "data" / "own_examples.jsonl")
+    data = REPO / "trends" / "ingest" / "data"
+    own = labelled_posts.load_own(data / "own_examples.jsonl")
+    # More outlets' posts, as `trendbot train` reads them: they train every fold, unscored.
+    own += labelled_posts.load_labelled(
+        data / "outlet_labels.jsonl", REPO.parent / "shared" / "corpus" / "feeds", scored=False
+    )
     print(f"\nheld out: {len(labelled)} labelled posts, {training.FOLDS} folds grouped by feed")
     learned, lexicon = training.cross_validate(labelled + own, themes)
     for figures in (learned, lexicon):

@@ -279,6 +279,9 @@ def train(
     feeds_dir: Annotated[
         Path, typer.Option(help="Folder of the feed files that `labels` name")
     ] = Path("..") / "shared" / "corpus" / "feeds",
+    extra_labels: Annotated[
+        list[Path] | None, typer.Option(help="More labelled posts: they train, unscored")
+    ] = None,
     dev: Annotated[
         Path | None, typer.Option(help="Items {id, title, summary, link, feed_file}")
     ] = None,
@@ -299,6 +302,10 @@ def train(
     from trends.ingest import train as training  # imported late: only this command trains
     from trends.ingest.tagger import WEIGHTS_FILE
 
+    if extra_labels is None:
+        # The shipped labels name files beside the corpus feeds: only with the default labels.
+        shipped = Path(str(files("trends.ingest") / "data" / "outlet_labels.jsonl"))
+        extra_labels = [shipped] if labels is None else []
     labels = labels if labels is not None else [_EVAL_DIR / "train-labels.jsonl"]
     dev = dev if dev is not None else _EVAL_DIR / "dev.jsonl"
     dev_labels = dev_labels if dev_labels is not None else dev.with_name("dev-labels.jsonl")
@@ -307,12 +314,7 @@ def train(
         if own is not None
         else Path(str(files("trends.ingest") / "data" / "own_examples.jsonl"))
     )
-    examples: list[labelled_posts.Example] = []
-    for path in labels:
-        if path.exists():
-            examples += labelled_posts.load_labelled(path, feeds_dir)
-    if dev.exists() and dev_labels.exists():
-        examples += labelled_posts.load_dev(dev, dev_labels)
+    examples = labelled_posts.load_all(labels, extra_labels, feeds_dir, dev, dev_labels)
     if not examples:
         typer.echo("trendbot: no labelled posts found (see --labels and --dev)", err=True)
         raise typer.Exit(2)

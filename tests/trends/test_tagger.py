@@ -172,3 +172,32 @@ def test_train_with_feedback_reads_the_database(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "24 posts (0 our own, 0 flagged by readers)" in result.stdout
     assert (tmp_path / "weights.npz").exists()
+
+
+def test_extra_labels_train_but_are_not_scored_and_an_outlet_is_one_group(
+    tmp_path: Path, themes: Themes
+) -> None:
+    from trends.ingest import labelled_posts
+    from trends.ingest import train as training
+
+    # Two dated snapshots of one outlet, and one of another.
+    snapshots = {
+        "wire_2025-01-30.rss.xml": ("Robotaxi fleet expands", "https://wire.example/a"),
+        "wire_2025-02-04.rss.xml": ("Humanoid robot folds laundry", "https://wire.example/b"),
+        "daily_2025-02-04.rss.xml": ("A new sourdough recipe", "https://daily.example/c"),
+    }
+    rows = []
+    for name, (title, link) in snapshots.items():
+        (tmp_path / name).write_text(_rss([(link, title, title + " with AI.")]), encoding="utf-8")
+        rows.append(
+            {"link": link, "guid": None, "feed_file": name, "themes": [5] * ("wire" in name)}
+        )
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    extra = labelled_posts.load_labelled(labels, tmp_path, scored=False)
+    scored = labelled_posts.load_labelled(labels, tmp_path)
+    assert [e.group for e in scored] == ["wire", "wire", "daily"]
+    assert [e.themes for e in scored] == [frozenset({5}), frozenset({5}), frozenset()]
+    learned, _ = training.cross_validate(scored + extra, themes, folds=2, inner_folds=2)
+    assert learned.posts == 3  # the unscored copies trained folds but were never counted

@@ -8,6 +8,7 @@ own short examples ({title, text, themes}: trained on, never scored).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,9 @@ from trends.ingest.parse import parse
 from trends.ingest.text import html_to_text
 from trends.models import Post
 
-__all__ = ["Example", "load_dev", "load_labelled", "load_own"]
+__all__ = ["Example", "load_all", "load_dev", "load_labelled", "load_own"]
+
+_SNAPSHOT_DATE = re.compile(r"_\d{4}-\d{2}-\d{2}\..*$")
 
 
 @dataclass(slots=True)
@@ -30,11 +33,36 @@ class Example:
     themes: frozenset[int]
     group: str
     own: bool = False  # our own writing: trains the model, never counted in the figures
+    scored: bool = True  # False: a real post that trains every fold but is not counted
     negatives: frozenset[int] = field(default_factory=frozenset)  # readers' "wrong trend"
 
 
-def load_labelled(labels: Path, feeds_dir: Path) -> list[Example]:
-    """Posts of the train-labels shape: {link, guid, feed_file, themes}, text from the feed."""
+def load_all(
+    labels: list[Path], extra_labels: list[Path], feeds_dir: Path, dev: Path, dev_labels: Path
+) -> list[Example]:
+    """The real labelled posts `trendbot train` reads; files that do not exist are skipped.
+
+    `extra_labels` train every fold but are not scored.
+    """
+    out: list[Example] = []
+    for path in labels:
+        if path.exists():
+            out += load_labelled(path, feeds_dir)
+    for path in extra_labels:
+        if path.exists():
+            out += load_labelled(path, feeds_dir, scored=False)
+    if dev.exists() and dev_labels.exists():
+        out += load_dev(dev, dev_labels)
+    return out
+
+
+def load_labelled(labels: Path, feeds_dir: Path, *, scored: bool = True) -> list[Example]:
+    """Posts of the train-labels shape: {link, guid, feed_file, themes}, text from the feed.
+
+    `feed_file` is a path under `feeds_dir`. Snapshots of one outlet on several dates
+    (`techcrunch_2025-01-30.rss.xml`, `techcrunch_2025-02-04.rss.xml`) are one CV group:
+    a fold must not test on an outlet it trained on.
+    """
     rows = [json.loads(line) for line in labels.open(encoding="utf-8") if line.strip()]
     by_feed: dict[str, list[dict]] = {}
     for row in rows:
@@ -51,8 +79,17 @@ def load_labelled(labels: Path, feeds_dir: Path) -> list[Example]:
         for row in feed_rows:
             match = found.get(row.get("link") or "") or found.get(row.get("guid") or "")
             if match is not None:
-                out.append(Example(match.title, match.text, frozenset(row["themes"]), feed_file))
+                group = _outlet(feed_file)
+                out.append(
+                    Example(match.title, match.text, frozenset(row["themes"]), group, False, scored)
+                )
     return out
+
+
+def _outlet(feed_file: str) -> str:
+    """The CV group of a feed file: its name without folders and without a snapshot date."""
+    name = Path(feed_file).name
+    return _SNAPSHOT_DATE.sub("", name) or name
 
 
 def load_dev(items: Path, labels: Path) -> list[Example]:
@@ -70,7 +107,10 @@ def load_dev(items: Path, labels: Path) -> list[Example]:
         if item["id"] not in gold:
             continue
         # Items of no corpus feed are grouped by their site: one outlet, one group.
-        group = item.get("feed_file") or "host:" + urlparse(item.get("link") or "").netloc
+        feed_file = item.get("feed_file")
+        group = (
+            _outlet(feed_file) if feed_file else "host:" + urlparse(item.get("link") or "").netloc
+        )
         text = html_to_text(item.get("summary") or "")
         out.append(Example(item.get("title") or "", text, gold[item["id"]], group))
     return out

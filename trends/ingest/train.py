@@ -186,8 +186,19 @@ def _best_threshold(prob: np.ndarray, y: np.ndarray, none: np.ndarray) -> float:
     return best
 
 
-def _calibrate(m: _Matrix, y: np.ndarray, mask: np.ndarray, groups: Sequence[str], folds: int):
-    """Platt a, b and thresholds per trend from out-of-fold margins on these posts."""
+def _calibrate(
+    m: _Matrix,
+    y: np.ndarray,
+    mask: np.ndarray,
+    groups: Sequence[str],
+    folds: int,
+    real: np.ndarray,
+):
+    """Platt a, b and thresholds per trend from out-of-fold margins on the `real` posts.
+
+    Our own short examples train every fold but never set a threshold: they are far easier
+    than a real post, and would pull the cuts down.
+    """
     oof = np.zeros(y.shape)
     for test in group_folds(groups, folds):
         train = np.setdiff1d(np.arange(len(m)), test)
@@ -196,6 +207,7 @@ def _calibrate(m: _Matrix, y: np.ndarray, mask: np.ndarray, groups: Sequence[str
     a, b, t = np.ones(k), np.zeros(k), np.full(k, 0.5)
     # Posts about none of the ten, as far as is known (a reader's flag says nothing of them).
     none = (y.sum(1) == 0) & (mask.min(1) > 0)
+    mask = mask * real[:, None]
     for j in range(k):
         # The model never tags a post the AI gate stops: such posts say nothing of its
         # calibration, and count as untagged when the threshold is chosen.
@@ -232,7 +244,8 @@ def _train(m: _Matrix, examples: Sequence[Example], folds: int) -> Model:
     groups = [e.group for e in examples]
     if len(set(groups)) < 2:  # one feed: out-of-fold by post is the best there is
         groups = [str(i % folds) for i in range(len(examples))]
-    a, b, t = _calibrate(m, y, mask, groups, min(folds, len(set(groups))))
+    real = np.array([not e.own for e in examples], dtype=float)
+    a, b, t = _calibrate(m, y, mask, groups, min(folds, len(set(groups))), real)
     text_w, lw, bias = fit(m, y, mask)
     return Model(text_w, lw.astype(np.float32), bias.astype(np.float32), a, b, t)
 
@@ -294,11 +307,12 @@ def cross_validate(
 ) -> tuple[Figures, Figures]:
     """The learned model's and the lexicon tagger's figures on the same held-out feeds.
 
-    Our own examples and readers' flags train every fold but are never scored.
+    Our own examples, readers' flags and posts loaded unscored train every fold but are
+    never scored.
     """
     feats = [featurise(e.title, e.text, themes) for e in examples]
     m = _Matrix.of(feats)
-    scored = np.array([not e.own and not e.negatives for e in examples])
+    scored = np.array([e.scored and not e.own and not e.negatives for e in examples])
     groups = [e.group for e in examples]
     predicted: dict[int, set[int]] = {}
     scored_at = np.flatnonzero(scored)
