@@ -37,7 +37,7 @@ HOSTILE_LINK_FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <item><title>Click &lt;b&gt;me&lt;/b&gt; &amp; see</title><link>javascript:alert(1)</link>
 <guid isPermaLink="false">js-1</guid>
 <description>&lt;script&gt;alert(2)&lt;/script&gt;&lt;a href="javascript:alert(3)"&gt;x&lt;/a&gt;
-Agents learn with reinforcement learning.</description></item>
+A model is post-trained with reinforcement learning from verifiable rewards to reason.</description></item>
 <item><title>Data link</title><link>data:text/html,hi</link><guid>https://example.com/data-ok</guid>
 <description>About models.</description></item>
 </channel></rss>

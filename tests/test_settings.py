@@ -111,8 +111,13 @@ async def test_every_press_is_answered_and_a_press_that_changes_nothing_edits_no
 async def test_daily_cadence_at_seven_makes_the_daily_digest_due(
     bot_api: FakeBotAPI, service: TrendService
 ) -> None:
-    tomorrow = datetime.now(UTC).replace(minute=30, second=0, microsecond=0) + timedelta(days=1)
-    at_seven_thirty = tomorrow.replace(hour=7)
+    # The first 07:00 after the chat subscribes, whatever hour the test runs at: a slot
+    # before the subscription is never owed, one after it stays due until it is sent.
+    now = datetime.now(UTC)
+    first_slot = now.replace(hour=7, minute=0, second=0, microsecond=0)
+    if first_slot <= now:
+        first_slot += timedelta(days=1)
+    at_seven_thirty = first_slot + timedelta(minutes=30)
     async with running_bot(bot_api, service):
         await say(bot_api, CHAT, "/subscribe")
         assert not [d for d in await service.digests.due(at_seven_thirty) if d.key[:5] == "daily"]
@@ -126,7 +131,10 @@ async def test_daily_cadence_at_seven_makes_the_daily_digest_due(
     assert "Digest: daily at 07:00 (UTC)" in screen(bot_api, message_id)["text"]
     due = await service.digests.due(at_seven_thirty)
     assert [d.key for d in due] == [f"daily:{at_seven_thirty:%Y-%m-%d}T07"]
-    assert not await service.digests.due(at_seven_thirty.replace(hour=6))
+    assert not await service.digests.due(first_slot - timedelta(minutes=30))
+    # Missed at 07:00, it is still owed the next morning before that day's slot.
+    missed = await service.digests.due(first_slot + timedelta(hours=23))
+    assert [d.key for d in missed] == [f"daily:{first_slot:%Y-%m-%d}T07"]
 
 
 async def test_cadence_off_sends_nothing(bot_api: FakeBotAPI, service: TrendService) -> None:

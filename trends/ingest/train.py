@@ -97,7 +97,8 @@ def fit(
     pos = (y * mask).sum(0)
     neg = ((1 - y) * mask).sum(0)
     sample_w = mask * np.where(y > 0, (neg / np.maximum(pos, 1)) ** CLASS_WEIGHT_POWER, 1.0)
-    sample_w /= sample_w.sum(0, keepdims=True) / n
+    # A trend with no known post in this fold keeps zero weight instead of NaN.
+    sample_w /= np.maximum(sample_w.sum(0, keepdims=True), 1e-12) / n
     w = np.zeros((len(cols), k))
     lw = np.zeros((N_LEX, k))
     b = np.zeros(k)
