@@ -2,7 +2,7 @@
 
 Run from the repository: `python bench/tagging.py`. Reads `../shared/eval` (beside the
 repository, never copied into it). Prints the machine; the learned tagger's and the lexicon
-tagger's figures cross-validated by feed (a feed never in both train and test) on
+tagger's figures cross-validated by outlet (an outlet never in both train and test) on
 train-labels.jsonl + the dev set; the dev-set figures of the shipped tagger (which trained
 on them, so they are not held out), of the lexicon and of a one-keyword title filter; and
 throughput of the learned and the lexicon tagger.
@@ -158,7 +158,7 @@ def main() -> None:
     own += labelled_posts.load_labelled(
         data / "outlet_labels.jsonl", REPO.parent / "shared" / "corpus" / "feeds", scored=False
     )
-    print(f"\nheld out: {len(labelled)} labelled posts, {training.FOLDS} folds grouped by feed")
+    print(f"\nheld out: {len(labelled)} labelled posts, {training.FOLDS} folds grouped by outlet")
     learned, lexicon = training.cross_validate(labelled + own, themes)
     for figures in (learned, lexicon):
         print("\n".join(figures.lines()))

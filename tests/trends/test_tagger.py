@@ -180,10 +180,10 @@ def test_extra_labels_train_but_are_not_scored_and_an_outlet_is_one_group(
     from trends.ingest import labelled_posts
     from trends.ingest import train as training
 
-    # Two dated snapshots of one outlet, and one of another.
+    # Two feeds of one outlet (one of them a dated snapshot), and one of another.
     snapshots = {
-        "wire_2025-01-30.rss.xml": ("Robotaxi fleet expands", "https://wire.example/a"),
-        "wire_2025-02-04.rss.xml": ("Humanoid robot folds laundry", "https://wire.example/b"),
+        "wire_news_2025-01-30.rss.xml": ("Robotaxi fleet expands", "https://wire.example/a"),
+        "wire_research.rss.xml": ("Humanoid robot folds laundry", "https://wire.example/b"),
         "daily_2025-02-04.rss.xml": ("A new sourdough recipe", "https://daily.example/c"),
     }
     rows = []

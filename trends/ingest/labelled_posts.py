@@ -22,6 +22,7 @@ from trends.models import Post
 __all__ = ["Example", "load_all", "load_dev", "load_labelled", "load_own"]
 
 _SNAPSHOT_DATE = re.compile(r"_\d{4}-\d{2}-\d{2}\..*$")
+_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "org"})
 
 
 @dataclass(slots=True)
@@ -87,9 +88,23 @@ def load_labelled(labels: Path, feeds_dir: Path, *, scored: bool = True) -> list
 
 
 def _outlet(feed_file: str) -> str:
-    """The CV group of a feed file: its name without folders and without a snapshot date."""
-    name = Path(feed_file).name
-    return _SNAPSHOT_DATE.sub("", name) or name
+    """The CV group of a feed file: the outlet its name starts with.
+
+    Every feed and dated snapshot of one outlet is one group (`openai_news_….xml` and
+    `openai_research_….xml`, `hn_best_….xml` and `hn_frontpage_….xml`): two feeds of one
+    outlet share authors, house style and often posts, so a fold must not test on one of
+    them after training on the other.
+    """
+    name = _SNAPSHOT_DATE.sub("", Path(feed_file).name) or Path(feed_file).name
+    return name.split("_", 1)[0].split(".", 1)[0].lower() or name
+
+
+def _outlet_of_link(link: str) -> str:
+    """The outlet of a page: the label before the domain suffix (`www.36kr.com` → 36kr)."""
+    labels = (urlparse(link).hostname or "").split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:  # www.bbc.co.uk → bbc
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else "host:" + ".".join(labels)
 
 
 def load_dev(items: Path, labels: Path) -> list[Example]:
@@ -108,9 +123,7 @@ def load_dev(items: Path, labels: Path) -> list[Example]:
             continue
         # Items of no corpus feed are grouped by their site: one outlet, one group.
         feed_file = item.get("feed_file")
-        group = (
-            _outlet(feed_file) if feed_file else "host:" + urlparse(item.get("link") or "").netloc
-        )
+        group = _outlet(feed_file) if feed_file else _outlet_of_link(item.get("link") or "")
         text = html_to_text(item.get("summary") or "")
         out.append(Example(item.get("title") or "", text, gold[item["id"]], group))
     return out

@@ -1,10 +1,11 @@
-"""Train the tagger (`trends.ingest.tagger`) from labelled posts and measure it on held-out feeds.
+"""Train the tagger (`trends.ingest.tagger`) from labelled posts and measure it on held-out outlets.
 
 Fitting: one-vs-rest L2 logistic regression, full-batch Adam on a sparse matrix (numpy
-only). Calibration: out-of-fold margins, grouped by feed, give each trend a Platt scaling
+only). Calibration: out-of-fold margins, grouped by outlet, give each trend a Platt scaling
 and the probability threshold that maximises its F1. Evaluation (`cross_validate`): folds
-grouped by feed, so a feed is never in both train and test; within each training part the
-calibration is again out of fold, so the figures never see the test feed.
+grouped by outlet (all of a publisher's feeds and snapshots), so an outlet is never in both
+train and test; within each training part the calibration is again out of fold, so the
+figures never see the test outlet.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ MIN_THRESHOLD = 0.1  # a trend is never kept on less than this probability
 CLASS_WEIGHT_POWER = 0.25
 # A threshold is chosen to maximise F1 less this times the share of posts about none of
 # the ten that it tags: tagging a post about nothing is what subscribers notice most.
-FALSE_ALARM_PENALTY = 2.0
+FALSE_ALARM_PENALTY = 3.0
 
 
 @dataclass(slots=True)
@@ -235,7 +236,7 @@ def _targets(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_model(examples: Sequence[Example], themes: Themes, *, folds: int = 3) -> Model:
-    """Fit on every example; calibrate on out-of-fold predictions grouped by feed."""
+    """Fit on every example; calibrate on out-of-fold predictions grouped by outlet."""
     feats = [featurise(e.title, e.text, themes) for e in examples]
     return _train(_Matrix.of(feats), examples, folds)
 
