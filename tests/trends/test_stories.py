@@ -160,3 +160,13 @@ def test_a_title_case_headline_names_only_what_its_lead_capitalises() -> None:
     )
     assert "orbitly" in f.entities
     assert not {"abandoning", "biggest", "satellite", "plans"} & f.entities
+
+
+def test_a_model_version_before_a_comma_or_full_stop_is_still_that_model() -> None:
+    # "Lumen 2.0, the lab's newest model" and "Lumen 2, agents and more" name one model: a
+    # reader sees the two reports as one story only if the matcher reads the version.
+    with_comma = features("Lumen 2.0, the lab's newest model, writes code", "", DAY)
+    with_stop = features("Halcyon Labs reveals Lumen 2. Agents follow", "", DAY)
+    assert with_comma.models == with_stop.models == {"lumen 2"}
+    # A figure with a thousands separator is still no version: "Cuts 9,000" names no model.
+    assert features("Halcyon Cuts 9,000 jobs", "", DAY).models == frozenset()

@@ -48,7 +48,7 @@ _ALIAS_RE = re.compile("|".join(sorted(map(re.escape, ALIASES), key=len, reverse
 _LATIN_RE = re.compile(r"[A-Za-z]+")  # "Grok-3", "Grok3": the version goes to models
 # A name with a version: "GPT-4o", "Gemini 2.0", "Claude 3.7", "Llama 4", "o3-mini".
 _MODEL_RE = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z]+)[ -]?(\d{1,2}(?:\.\d)?[a-z]?)(?![\d.,%A-Za-z])"
+    r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z]+)[ -]?(\d{1,2}(?:\.\d)?[a-z]?)(?![\d%A-Za-z]|[.,]\d)"
     r"(?:[ -](pro|mini|flash|max|ultra|turbo|sonnet|opus|haiku|nano))?",
     re.IGNORECASE,
 )
