@@ -10,8 +10,8 @@ a logistic regression is fitted and the clustering replayed with its weights:
 - every other candidate pair is a negative (most are other stories of those days);
 - with `--candidate-labels`, candidate pairs we labelled under the same rules
   (`bench/data/candidate_pairs.jsonl`: two links and a verdict, no text) train too, and are
-  never scored. Measured: they lower the held-out figures (the hard negatives among them
-  make the linear score stricter), so the shipped weights are fitted without them;
+  never scored. Measured: they lower the held-out figures (hard pairs both ways, which a
+  linear score cannot separate), so the shipped weights are fitted without them;
 - held out: leave one window out (six windows), fitted on the other five, measured on it;
 - the weights printed last are fitted on all windows: paste them into stories.py.
 """
