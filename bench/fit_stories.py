@@ -18,8 +18,8 @@ a logistic regression is fitted and the clustering replayed with its weights:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import sys
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +32,8 @@ from trends.ingest.stories import WINDOW, pair_features
 from trends.ingest.story_index import Member, StoryIndex, member, member_keys, member_lookups
 from trends.ingest.summarise import summarise
 
-# Window starts (README of dedup-dev); first-party blog posts fall in by their dates.
 CANDIDATE_LABELS = Path(__file__).resolve().parent / "data" / "candidate_pairs.jsonl"
+# Window starts (README of dedup-dev); first-party blog posts fall in by their dates.
 WINDOWS = ("2024-12-01", "2025-02-10", "2025-04-01", "2025-06-20", "2025-07-06", "2025-11-10")
 L2 = 1.0
 
@@ -140,7 +140,7 @@ def window_of(when: datetime) -> int:
     return max(i for i, start in enumerate(WINDOWS) if day >= start) if day >= WINDOWS[0] else 0
 
 
-def main() -> None:
+def main(candidate_labels: bool) -> None:
     posts, ref = _dev_posts()
     position = {p.canonical_link: i for i, p in enumerate(posts)}
     labelled = []
@@ -165,7 +165,7 @@ def main() -> None:
             parent[root(a)] = root(b)
     negative = {frozenset((a, b)) for a, b, group, _ in labelled if group == "look-alikes"}
     # Our labels of other candidate pairs: training only, so they never join `labelled`.
-    extra = _jsonl(CANDIDATE_LABELS) if "--candidate-labels" in sys.argv[1:] else []
+    extra = _jsonl(CANDIDATE_LABELS) if candidate_labels else []
     for row in extra:
         a, b = position[row["a"]], position[row["b"]]
         if row["same_story"]:
@@ -239,4 +239,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--candidate-labels",
+        action="store_true",
+        help=f"also train on {CANDIDATE_LABELS.name} (our labels of other candidate pairs)",
+    )
+    main(parser.parse_args().candidate_labels)
