@@ -201,3 +201,46 @@ def test_extra_labels_train_but_are_not_scored_and_an_outlet_is_one_group(
     assert [e.themes for e in scored] == [frozenset({5}), frozenset({5}), frozenset()]
     learned, _ = training.cross_validate(scored + extra, themes, folds=2, inner_folds=2)
     assert learned.posts == 3  # the unscored copies trained folds but were never counted
+
+
+def test_a_fold_never_trains_on_unscored_posts_of_the_outlet_it_tests(
+    tmp_path: Path, themes: Themes
+) -> None:
+    # The held-out figures are what an operator is told to expect on a new outlet: a fold
+    # that trained on another labelled copy of the outlet it tests would flatter them.
+    from trends.ingest import labelled_posts
+    from trends.ingest import train as training
+
+    def feed(name: str, posts: list[tuple[str, str]], trend: list[int]) -> list[dict]:
+        items = [(f"https://{name}.example/{i}", t, d) for i, (t, d) in enumerate(posts)]
+        (tmp_path / f"{name}.rss.xml").write_text(_rss(items), encoding="utf-8")
+        return [
+            {"link": link, "guid": None, "feed_file": f"{name}.rss.xml", "themes": trend}
+            for link, _, _ in items
+        ]
+
+    def posts(word: str) -> list[tuple[str, str]]:
+        return [
+            (f"{word.title()} arm {i} ships", f"The {word} arm {i} moves with AI.")
+            for i in range(6)
+        ]
+
+    zorblax = posts("zorblax")
+    other = [(f"Quarterly note {i}", f"A note on spreadsheets {i} with AI.") for i in range(6)]
+    scored = tmp_path / "scored.jsonl"
+    extra = tmp_path / "extra.jsonl"
+    rows = feed("wire_news", zorblax, [5]) + feed("gazette", posts("quintex"), [5])
+    rows += feed("daily", other, [])
+    scored.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # The same outlet's second feed, unscored: the only other posts that say "zorblax".
+    extra_rows = feed("wire_research", zorblax, [5])
+    extra.write_text("".join(json.dumps(r) + "\n" for r in extra_rows), encoding="utf-8")
+
+    examples = labelled_posts.load_labelled(scored, tmp_path) + labelled_posts.load_labelled(
+        extra, tmp_path, scored=False
+    )
+    learned, _ = training.cross_validate(examples, themes, folds=3, inner_folds=2)
+    assert learned.posts == 18
+    # Each outlet's trend-5 posts share a word with no other outlet: only the wire feed
+    # it tests could teach "zorblax", so a fold that never sees that outlet misses them all.
+    assert learned.per_trend[5][1] == 0.0

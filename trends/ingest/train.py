@@ -307,10 +307,10 @@ def _ratio(a: float, b: float) -> float:
 def cross_validate(
     examples: Sequence[Example], themes: Themes, *, folds: int = FOLDS, inner_folds: int = 3
 ) -> tuple[Figures, Figures]:
-    """The learned model's and the lexicon tagger's figures on the same held-out feeds.
+    """The learned model's and the lexicon tagger's figures on the same held-out outlets.
 
-    Our own examples, readers' flags and posts loaded unscored train every fold but are
-    never scored.
+    Our own examples, readers' flags and posts loaded unscored are never scored; they train
+    every fold but those testing their own outlet, so no fold has seen the outlet it tests.
     """
     feats = [featurise(e.title, e.text, themes) for e in examples]
     m = _Matrix.of(feats)
@@ -320,7 +320,8 @@ def cross_validate(
     scored_at = np.flatnonzero(scored)
     for fold in group_folds([groups[i] for i in scored_at], folds):
         test = scored_at[fold]
-        train = np.setdiff1d(np.arange(len(examples)), test)
+        tested = {groups[i] for i in test}
+        train = np.array([i for i, group in enumerate(groups) if group not in tested])
         model = _train(m.take(train), [examples[i] for i in train], inner_folds)
         for i in test:
             prob = model.probabilities(feats[i])
