@@ -93,11 +93,11 @@ def render_search_page(page: SearchPage, language: str) -> str:
         return text(language, "search_empty", query=query)
     header = text(
         language,
-        "search_header",
+        "search_header" if page.capped_at is None else "search_header_many",
         query=query,
         first=page.offset + 1,
         last=page.offset + len(page.posts),
-        total=page.total,
+        total=page.total if page.capped_at is None else f"{page.capped_at:,}",
     )
     stories = [
         _story_block(DigestStory.of(post), language, marker=f"{index}.")

@@ -64,10 +64,14 @@ class TrendPage:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
+    """A page of matching stories. When more than `capped_at` posts match they are not all
+    counted, and `total` only says whether another page follows."""
+
     query: str
     posts: list[StoredPost]
     total: int
     offset: int
+    capped_at: int | None = None
 
 
 def searched_words(query: str) -> list[str]:
@@ -132,8 +136,8 @@ class ArchiveService:
 
     async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> SearchPage:
         async with self.db.new_session() as session:
-            found, total = await search.search_posts(session, query, limit=limit, offset=offset)
-        return SearchPage(query=query, posts=found, total=total, offset=offset)
+            found = await search.search_posts(session, query, limit=limit, offset=offset)
+        return SearchPage(query, found.posts, found.total, offset, capped_at=found.capped_at)
 
     async def post(self, post_id: int) -> StoredPost | None:
         async with self.db.new_session() as session:

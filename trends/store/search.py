@@ -11,6 +11,12 @@ Chinese character, punctuation) is matched by a LIKE scan.
 
 Results are stories, not copies: a match on a later report of a story returns the story's
 first report, once. They come newest first, so pages stay stable while posts arrive.
+
+A common word matches a large share of the archive. Grouping every match into stories to
+count them and sort them read all of them (close to a second at a million posts, cold), so a
+search first counts its matches only as far as MATCH_CAP: below that it groups and counts
+them all; from there on it says "more than MATCH_CAP" and walks the posts newest first
+(the index on published_at), keeping those that match, until it has the page's stories.
 """
 
 from __future__ import annotations
@@ -19,7 +25,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, cast, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +45,10 @@ from trends.store.archive import load_posts
 from trends.store.schema import PostRow
 from trends.strings import CJK, search_tokens
 
-__all__ = ["search_posts", "search_terms"]
+__all__ = ["BATCH_PER_STORY", "MATCH_CAP", "Found", "search_posts", "search_terms"]
 
+MATCH_CAP = 1000  # matches counted before a search says "more than" and stops counting
+BATCH_PER_STORY = 8  # posts read, per story a page still needs, before reading on
 _MAX_TERMS = 8
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 _CHINESE = re.compile(f"[{CJK}]+")
@@ -45,25 +64,38 @@ def search_terms(query: str) -> list[str]:
     return terms[:_MAX_TERMS]
 
 
-async def search_posts(
-    session: AsyncSession, query: str, *, limit: int, offset: int = 0
-) -> tuple[list[StoredPost], int]:
-    """Stories whose title or summary has every word of `query`, and how many in all."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A page of stories, and how many stories match in all. When more than `capped_at`
+    posts match they are not counted, and `total` only tells whether a page follows this
+    one (it is one more than the stories up to the end of this page)."""
+
+    posts: list[StoredPost]
+    total: int
+    capped_at: int | None = None
+
+
+async def search_posts(session: AsyncSession, query: str, *, limit: int, offset: int = 0) -> Found:
+    """Stories whose title or summary has every word of `query`, newest first."""
     terms = search_terms(query)
     if not terms:
-        return [], 0
+        return Found([], 0)
     lookup = _Lookup.of(terms)
     postgres = session.get_bind().dialect.name == "postgresql"
-    condition = lookup.condition(postgres=postgres)
+    if lookup.tokens and await _matches_reach(session, lookup, MATCH_CAP, postgres=postgres):
+        ids, more = await _walk_newest(
+            session, lookup.condition(postgres=postgres, walking=True), limit, offset
+        )
+        found = await load_posts(session, ids)
+        return Found(found, offset + len(found) + more, capped_at=MATCH_CAP)
     story = func.coalesce(PostRow.cluster_id, PostRow.id)
     stories = (
         select(story.label("story_id"), func.max(PostRow.published_at).label("newest"))
-        .where(condition)
+        .where(lookup.condition(postgres=postgres))
         .group_by(story)
         .subquery()
     )
-    # The page and the count in one pass over the matches: at a million posts a common
-    # word matches thousands, and reading them twice doubled the wait.
+    # The page and the count in one pass over the matches, not two.
     rows = (
         await session.execute(
             select(stories.c.story_id, func.count().over().label("total"))
@@ -78,7 +110,55 @@ async def search_posts(
         total = await session.scalar(select(func.count()).select_from(stories))
     else:
         total = 0
-    return await load_posts(session, [row.story_id for row in rows]), int(total or 0)
+    return Found(await load_posts(session, [row.story_id for row in rows]), int(total or 0))
+
+
+async def _matches_reach(
+    session: AsyncSession, lookup: _Lookup, cap: int, *, postgres: bool
+) -> bool:
+    """Whether the query's tokens match at least `cap` posts, reading no more than `cap`.
+
+    Tokens alone: on SQLite this reads the start of the token index's lists and no post.
+    """
+    matches: Select[Any]
+    if postgres:
+        matches = select(PostRow.id).where(lookup.token_condition(postgres=True))
+    else:
+        matches = (
+            select(literal_column("rowid"))
+            .select_from(text("posts_tokens"))
+            .where(text("posts_tokens MATCH :tokens"))
+            .params(tokens=lookup.fts_query())
+        )
+    reached = await session.scalar(select(func.count()).select_from(matches.limit(cap).subquery()))
+    return int(reached or 0) >= cap
+
+
+async def _walk_newest(
+    session: AsyncSession, condition: ColumnElement[bool], limit: int, offset: int
+) -> tuple[list[int], bool]:
+    """The stories from `offset` to `offset + limit` among the matching posts, newest
+    first, and whether any story follows: read from the newest post back, in batches
+    growing as they find fewer stories than the page needs."""
+    wanted = offset + limit + 1  # one more: is there a next page?
+    stories: dict[int, None] = {}  # insertion-ordered: newest first
+    batch, after = BATCH_PER_STORY * wanted, None
+    while len(stories) < wanted:
+        statement = select(PostRow.id, PostRow.cluster_id, PostRow.published_at).where(condition)
+        if after is not None:
+            statement = statement.where(tuple_(PostRow.published_at, PostRow.id) < after)
+        rows = (
+            await session.execute(
+                statement.order_by(PostRow.published_at.desc(), PostRow.id.desc()).limit(batch)
+            )
+        ).all()
+        for row in rows:
+            stories.setdefault(row.cluster_id or row.id)
+        if len(rows) < batch:
+            break
+        after, batch = (rows[-1].published_at, rows[-1].id), batch * 2
+    ordered = list(stories)
+    return ordered[offset : offset + limit], len(ordered) > offset + limit
 
 
 @dataclass(slots=True)
@@ -103,9 +183,16 @@ class _Lookup:
                 lookup.substrings.append(term)
         return lookup
 
-    def condition(self, *, postgres: bool) -> ColumnElement[bool]:
+    def condition(self, *, postgres: bool, walking: bool = False) -> ColumnElement[bool]:
+        """Every term matched. `walking`: for a scan in published_at order, which must not
+        start from the token index's matches (SQLite would, then sort them all)."""
         conditions = [_contains(term, ilike=postgres) for term in self.substrings]
-        if self.tokens and postgres:
+        if self.tokens:
+            conditions.append(self.token_condition(postgres=postgres, walking=walking))
+        return and_(*conditions)
+
+    def token_condition(self, *, postgres: bool, walking: bool = False) -> ColumnElement[bool]:
+        if postgres:
             # Migration 0007's index expression, literally, so the planner uses the index.
             # Tokens are letters, digits and Chinese characters only: nothing to escape.
             vector = func.array_to_tsvector(
@@ -114,18 +201,18 @@ class _Lookup:
             wanted = " & ".join(
                 f"'{token}'" + (":*" if prefix else "") for token, prefix in self.tokens.items()
             )
-            conditions.append(vector.op("@@")(cast(wanted, TSQUERY)))
-        elif self.tokens:
-            wanted = " ".join(
-                f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()
-            )
-            matches: Select[Any] = select(literal_column("rowid")).select_from(text("posts_tokens"))
-            conditions.append(
-                PostRow.id.in_(
-                    matches.where(text("posts_tokens MATCH :tokens")).params(tokens=wanted)
-                )
-            )
-        return and_(*conditions)
+            return vector.op("@@")(cast(wanted, TSQUERY))
+        matches: Select[Any] = select(literal_column("rowid")).select_from(text("posts_tokens"))
+        post_id = PostRow.id + 0 if walking else PostRow.id  # "+ 0": not looked up by id
+        return post_id.in_(
+            matches.where(text("posts_tokens MATCH :tokens")).params(tokens=self.fts_query())
+        )
+
+    def fts_query(self) -> str:
+        """The tokens as an FTS5 query: each a quoted string, a prefix query when `*`."""
+        return " ".join(
+            f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()
+        )
 
 
 def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:

@@ -1,0 +1,115 @@
+"""/search on a word too common to count: past `MATCH_CAP` matching posts a search stops
+counting and reads the posts newest first. Readers must get the same stories, in the same
+order, page after page, as a search that counted them all; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from tests.conftest import OpenArchive, OpenService
+from tests.fakes.bot_api import FakeBotAPI
+from tests.support.archives import pricing_archive
+from tests.support.bot import running_bot
+from tests.support.chat import CHAT, buttons, edited, latest, press, say
+from trends.service import TrendService
+from trends.store import search
+from trends.store.schema import FeedRow, PostRow
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+async def _archive_of_stories(service: TrendService) -> None:
+    """240 posts over 30 days, stored in no date order (backfills do that): a third are
+    later reports of an earlier story; "agent" is in two of three, 智能体 in every fifth."""
+    rng = random.Random(11)
+    rows = []
+    for number in range(1, 241):
+        words = ["agent" if number % 3 else "pricing", "vendor", f"w{number}"]
+        title = " ".join(words) + (" 智能体平台" if number % 5 == 0 else "")
+        lead = rng.randrange(1, number) if number > 10 and number % 3 == 0 else None
+        rows.append(
+            dict(
+                id=number,
+                feed_id=1,
+                guid=f"g{number}",
+                link=f"https://example.com/{number}",
+                canonical_link=f"https://example.com/{number}",
+                title=title,
+                summary=f"summary {number}",
+                content_hash=f"h{number}",
+                language="en",
+                published_at=NOW - timedelta(minutes=rng.randrange(30 * 24 * 60)),
+                fetched_at=NOW,
+                in_digests=True,
+                cluster_id=lead if lead is None or rows[lead - 1]["cluster_id"] is None else None,
+            )
+        )
+    async with service.db.new_session() as session, session.begin():
+        session.add(FeedRow(id=1, url="https://example.com/feed", name="Desk", created_at=NOW))
+        await session.flush()
+        await session.execute(insert(PostRow), rows)
+
+
+async def _every_page(service: TrendService, query: str) -> tuple[list[int], set[int | None]]:
+    """The story ids of every page, in order, and the caps the pages reported."""
+    ids: list[int] = []
+    caps: set[int | None] = set()
+    offset = 0
+    while True:
+        page = await service.archive.search(query, limit=5, offset=offset)
+        ids += [post.id for post in page.posts]
+        caps.add(page.capped_at)
+        if offset + 5 >= page.total:
+            return ids, caps
+        offset += 5
+
+
+@pytest.mark.parametrize("batch", [search.BATCH_PER_STORY, 1], ids=["batch", "small-batches"])
+@pytest.mark.parametrize("query", ["agent", "agent vendor", "智能体", "vendor 智能体平台"])
+async def test_an_uncounted_search_pages_the_same_stories_as_a_counted_one(
+    service_for: OpenService, monkeypatch: pytest.MonkeyPatch, query: str, batch: int
+) -> None:
+    service = await service_for([])
+    await _archive_of_stories(service)
+    counted, counted_caps = await _every_page(service, query)
+    monkeypatch.setattr(search, "MATCH_CAP", 12)
+    monkeypatch.setattr(search, "BATCH_PER_STORY", batch)  # 1: most pages read on, batch by batch
+    walked, walked_caps = await _every_page(service, query)
+    assert counted_caps == {None} and walked_caps == {12}
+    assert len(counted) == len(set(counted)) > 12  # every story once, none twice
+    assert walked == counted
+    beyond = await service.archive.search(query, limit=5, offset=len(counted))
+    assert beyond.posts == [] and beyond.total == len(counted)
+
+
+async def test_a_search_too_common_to_count_says_so_and_pages_to_the_end(
+    bot_api: FakeBotAPI, archive: OpenArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await archive(pricing_archive(datetime.now(UTC)))
+    async with running_bot(bot_api, service):
+        counted = await say(bot_api, CHAT, "/search AI")
+        monkeypatch.setattr(search, "MATCH_CAP", 4)
+        pages = [await say(bot_api, CHAT, "/search AI")]
+        while "▶" in buttons(pages[-1]).values():
+            forward = next(data for data, label in buttons(pages[-1]).items() if label == "▶")
+            edits = len(bot_api.calls_of("editMessageText"))
+            await press(bot_api, CHAT, latest(bot_api)["message_id"], forward)
+            await edited(bot_api, edits)
+            pages.append(latest(bot_api))
+        chinese = await say(bot_api, CHAT, "/search AI", language_code="zh-hans")
+    assert counted["text"].startswith("<b>Search “AI”</b>: 1–5 of 13")
+    assert pages[0]["text"].startswith(
+        "<b>Search “AI”</b>: 1–5, newest first (more than 4 posts match)"
+    )
+    assert [page["text"].split("\n", 1)[0] for page in pages[1:]] == [
+        "<b>Search “AI”</b>: 6–10, newest first (more than 4 posts match)",
+        "<b>Search “AI”</b>: 11–13, newest first (more than 4 posts match)",
+    ]
+    assert "◀" in buttons(pages[-1]).values()
+    assert chinese["text"].startswith("<b>搜索“AI”</b>：第 1–5 条，最新在前（匹配的文章超过 4 篇）")
+    # The same thirteen stories, in the same order, as the search that counted them.
+    assert pages[0]["text"].split("\n", 1)[1][:200] == counted["text"].split("\n", 1)[1][:200]
