@@ -137,7 +137,10 @@ async def _hits(url: str) -> None:
     service = await TrendService.open(url)
     try:
         for label, query in _queries(service).items():
-            print(f"  {label}: {getattr(await query(service), 'total', '?')} stories in all")
+            page = await query(service)
+            capped_at = getattr(page, "capped_at", None)
+            counted = f"more than {capped_at:,}" if capped_at else f"{getattr(page, 'total', '?')}"
+            print(f"  {label}: {counted} in all")
     finally:
         await service.close()
 

@@ -70,12 +70,12 @@ def render_trend_page(
         return text(language, "trend_empty")
     header = text(
         language,
-        "trend_header",
+        "trend_header" if page.capped_at is None else "trend_header_many",
         number=page.trend.number,
         name=escape(page.trend.name(language)),
         first=page.offset + 1,
         last=page.offset + len(page.posts),
-        total=page.total,
+        total=page.total if page.capped_at is None else f"{page.capped_at:,}",
         period=text(language, "period_days", days=days) if days else "",
     )
     stories = [

@@ -76,9 +76,9 @@ async def test_upgrading_a_filled_database_keeps_every_post_tag_and_band(
                 for table in ("posts", "post_trends", "post_bands", "feeds")
             ]
             member = await session.scalar(text("SELECT cluster_id FROM posts WHERE id = 2"))
-            found, total = await search_posts(session, "Orbis", limit=5)
+            searched = await search_posts(session, "Orbis", limit=5)
             # /trend 1 counts the story once (migration 0009 marks the member's tag).
-            trend_page, trend_total = await newest_by_trend(session, 1, limit=5)
+            listed = await newest_by_trend(session, 1, limit=5)
             # The same page through a second feed is now allowed: the story's coverage.
             await session.execute(
                 text(
@@ -94,5 +94,6 @@ async def test_upgrading_a_filled_database_keeps_every_post_tag_and_band(
         await db.close()
     assert counts == [2, 2, 2, 2]
     assert member == 1
-    assert total == 1 and found[0].id == 1 and len(found[0].members) == 2
-    assert trend_total == 1 and [post.id for post in trend_page] == [1]
+    assert searched.total == 1 and searched.posts[0].id == 1
+    assert len(searched.posts[0].members) == 2
+    assert listed.total == 1 and [post.id for post in listed.posts] == [1]

@@ -16,6 +16,7 @@ from tests.support.archives import pricing_archive
 from tests.support.bot import running_bot
 from tests.support.chat import CHAT, buttons, edited, latest, press, say
 from trends.service import TrendService
+from trends.store import archive as store_archive
 from trends.store import search
 from trends.store.schema import FeedRow, PostRow
 
@@ -113,3 +114,31 @@ async def test_a_search_too_common_to_count_says_so_and_pages_to_the_end(
     assert chinese["text"].startswith("<b>搜索“AI”</b>：第 1–5 条，最新在前（匹配的文章超过 4 篇）")
     # The same thirteen stories, in the same order, as the search that counted them.
     assert pages[0]["text"].split("\n", 1)[1][:200] == counted["text"].split("\n", 1)[1][:200]
+
+
+async def test_a_trend_too_big_to_count_says_so_and_pages_to_the_end(
+    bot_api: FakeBotAPI, archive: OpenArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await archive(pricing_archive(datetime.now(UTC)))
+    async with running_bot(bot_api, service):
+        counted = await say(bot_api, CHAT, "/trend 6")
+        monkeypatch.setattr(store_archive, "TREND_COUNT_CAP", 4)
+        pages = [await say(bot_api, CHAT, "/trend 6")]
+        while "▶" in buttons(pages[-1]).values():
+            forward = next(data for data, label in buttons(pages[-1]).items() if label == "▶")
+            edits = len(bot_api.calls_of("editMessageText"))
+            await press(bot_api, CHAT, latest(bot_api)["message_id"], forward)
+            await edited(bot_api, edits)
+            pages.append(latest(bot_api))
+        week = await say(bot_api, CHAT, "/trend 6 7d")  # six this week: over the cap too
+        chinese = await say(bot_api, CHAT, "/trend 6", language_code="zh-hans")
+    assert counted["text"].startswith("<b>6. Outcome-based pricing</b>: newest 1–5 of 12")
+    assert [page["text"].split("\n", 1)[0] for page in pages] == [
+        "<b>6. Outcome-based pricing</b>: newest 1–5 of more than 4",
+        "<b>6. Outcome-based pricing</b>: newest 6–10 of more than 4",
+        "<b>6. Outcome-based pricing</b>: newest 11–12 of more than 4",
+    ]
+    assert week["text"].startswith("<b>6. Outcome-based pricing</b>: newest 1–5 of more than 4")
+    assert "最新第 1–5 篇，共 4 多篇" in chinese["text"]
+    # The same twelve stories, in the same order, as the page that counted them.
+    assert pages[0]["text"].split("\n", 1)[1] == counted["text"].split("\n", 1)[1]

@@ -56,10 +56,14 @@ class WeeklyHistory:
 
 @dataclass(frozen=True, slots=True)
 class TrendPage:
+    """A page of a trend's stories. When it has more than `capped_at` they are not all
+    counted, and `total` only says whether another page follows."""
+
     trend: Trend
     posts: list[StoredPost]
     total: int
     offset: int
+    capped_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +96,10 @@ class ArchiveService:
         """A page of the trend's newest posts, over the last `days` or all time."""
         since = clock.utcnow() - timedelta(days=days) if days else None
         async with self.db.new_session() as session:
-            found, total = await archive.newest_by_trend(
+            found = await archive.newest_by_trend(
                 session, trend.number, limit=limit, offset=offset, since=since
             )
-        return TrendPage(trend=trend, posts=found, total=total, offset=offset)
+        return TrendPage(trend, found.posts, found.total, offset, capped_at=found.capped_at)
 
     async def stats(self, now: datetime | None = None) -> Stats:
         """Subscribers, posts this week, feed health and the last broadcast, for /stats."""

@@ -40,12 +40,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trends.models import StoredPost
-from trends.store.archive import load_posts
+from trends.store.archive import Found, load_posts
 from trends.store.schema import PostRow
 from trends.strings import CJK, search_tokens
 
-__all__ = ["BATCH_PER_STORY", "MATCH_CAP", "Found", "search_posts", "search_terms"]
+__all__ = ["BATCH_PER_STORY", "MATCH_CAP", "search_posts", "search_terms"]
 
 MATCH_CAP = 1000  # matches counted before a search says "more than" and stops counting
 BATCH_PER_STORY = 8  # posts read, per story a page still needs, before reading on
@@ -62,17 +61,6 @@ def search_terms(query: str) -> list[str]:
         if word.lower() not in (term.lower() for term in terms):
             terms.append(word)
     return terms[:_MAX_TERMS]
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A page of stories, and how many stories match in all. When more than `capped_at`
-    posts match they are not counted, and `total` only tells whether a page follows this
-    one (it is one more than the stories up to the end of this page)."""
-
-    posts: list[StoredPost]
-    total: int
-    capped_at: int | None = None
 
 
 async def search_posts(session: AsyncSession, query: str, *, limit: int, offset: int = 0) -> Found:
