@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +49,7 @@ __all__ = ["BATCH_PER_STORY", "MATCH_CAP", "search_posts", "search_terms"]
 
 MATCH_CAP = 1000  # matches counted before a search says "more than" and stops counting
 BATCH_PER_STORY = 8  # posts read, per story a page still needs, before reading on
+_POSTGRES_WINDOWS = (timedelta(hours=6), timedelta(days=2), timedelta(days=16))
 _MAX_TERMS = 8
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 _CHINESE = re.compile(f"[{CJK}]+")
@@ -130,23 +132,47 @@ async def _walk_newest(
     growing as they find fewer stories than the page needs."""
     wanted = offset + limit + 1  # one more: is there a next page?
     stories: dict[int, None] = {}  # insertion-ordered: newest first
-    batch, after = BATCH_PER_STORY * wanted, None
-    while len(stories) < wanted:
-        statement = select(PostRow.id, PostRow.cluster_id, PostRow.published_at).where(condition)
-        if after is not None:
-            statement = statement.where(tuple_(PostRow.published_at, PostRow.id) < after)
-        rows = (
-            await session.execute(
-                statement.order_by(PostRow.published_at.desc(), PostRow.id.desc()).limit(batch)
+    after = None
+    for since in await _windows(session):
+        batch = BATCH_PER_STORY * wanted
+        while len(stories) < wanted:
+            statement = select(PostRow.id, PostRow.cluster_id, PostRow.published_at).where(
+                condition
             )
-        ).all()
-        for row in rows:
-            stories.setdefault(row.cluster_id or row.id)
-        if len(rows) < batch:
+            if since is not None:
+                statement = statement.where(PostRow.published_at >= since)
+            if after is not None:
+                statement = statement.where(tuple_(PostRow.published_at, PostRow.id) < after)
+            rows = (
+                await session.execute(
+                    statement.order_by(PostRow.published_at.desc(), PostRow.id.desc()).limit(batch)
+                )
+            ).all()
+            for row in rows:
+                stories.setdefault(row.cluster_id or row.id)
+            if rows:
+                after = (rows[-1].published_at, rows[-1].id)
+            if len(rows) < batch:
+                break  # this window is read to its start
+            batch *= 2
+        if len(stories) >= wanted:
             break
-        after, batch = (rows[-1].published_at, rows[-1].id), batch * 2
     ordered = list(stories)
     return ordered[offset : offset + limit], len(ordered) > offset + limit
+
+
+async def _windows(session: AsyncSession) -> list[datetime | None]:
+    """How far back each pass of the walk reads: on PostgreSQL the last hours, days and
+    weeks before the newest post, then all time. There a post's words are only checked in
+    its row, so a walk over the dates index reads every post it passes; limited to a window
+    the planner intersects the token and date indexes and reads only matching rows.
+    SQLite checks the token index's matches without reading a row: one pass."""
+    if session.get_bind().dialect.name != "postgresql":
+        return [None]
+    newest = await session.scalar(select(func.max(PostRow.published_at)))
+    if newest is None:
+        return [None]
+    return [*(newest - back for back in _POSTGRES_WINDOWS), None]
 
 
 @dataclass(slots=True)
