@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from tests.conftest import OpenArchive, OpenService
 from tests.fakes.bot_api import FakeBotAPI
@@ -142,3 +143,33 @@ async def test_a_trend_too_big_to_count_says_so_and_pages_to_the_end(
     assert "最新第 1–5 篇，共 4 多篇" in chinese["text"]
     # The same twelve stories, in the same order, as the page that counted them.
     assert pages[0]["text"].split("\n", 1)[1] == counted["text"].split("\n", 1)[1]
+
+
+async def test_an_uncounted_search_reads_the_dates_index_in_order_not_every_match(
+    database_url: str, service_for: OpenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite, started from the token index's matches the walk would sort all of them
+    (tens of thousands for a common word) before its first page."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's plan for a table this small says nothing of a large one")
+    service = await service_for([])
+    await _archive_of_stories(service)
+    monkeypatch.setattr(search, "MATCH_CAP", 12)
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        statements.append((statement, parameters))
+
+    engine = service.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = await service.archive.search("agent", limit=5)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.capped_at == 12
+    walk, parameters = next((s, p) for s, p in statements if "ORDER BY posts.published_at" in s)
+    async with service.db.engine.connect() as connection:
+        plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {walk}", parameters)).all()
+    steps = "\n".join(str(row[-1]) for row in plan)
+    assert "SCAN posts USING INDEX ix_posts_published" in steps, steps
+    assert "TEMP B-TREE" not in steps, steps
