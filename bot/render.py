@@ -68,14 +68,15 @@ def render_trend_page(
                 return f"{empty} {text(language, 'trend_try_all_time', number=number)}"
             return empty
         return text(language, "trend_empty")
+    key, total = _counted("trend_header", page.total, page.capped_at)
     header = text(
         language,
-        "trend_header" if page.capped_at is None else "trend_header_many",
+        key,
         number=page.trend.number,
         name=escape(page.trend.name(language)),
         first=page.offset + 1,
         last=page.offset + len(page.posts),
-        total=page.total if page.capped_at is None else f"{page.capped_at:,}",
+        total=total,
         period=text(language, "period_days", days=days) if days else "",
     )
     stories = [
@@ -91,13 +92,14 @@ def render_search_page(page: SearchPage, language: str) -> str:
     query = escape(page.query)
     if not page.posts:
         return text(language, "search_empty", query=query)
+    key, total = _counted("search_header", page.total, page.capped_at)
     header = text(
         language,
-        "search_header" if page.capped_at is None else "search_header_many",
+        key,
         query=query,
         first=page.offset + 1,
         last=page.offset + len(page.posts),
-        total=page.total if page.capped_at is None else f"{page.capped_at:,}",
+        total=total,
     )
     stories = [
         _story_block(DigestStory.of(post), language, marker=f"{index}.")
@@ -240,6 +242,12 @@ def digest_caption(digest: Digest, language: str, *, cadence: str = "weekly") ->
     """The caption of the digest's chart: which digest, and how to read the chart."""
     weeks = max((len(section.weekly) for section in digest.sections), default=0) or 2
     return f"{_digest_title(language, cadence)}\n{text(language, 'digest_chart', weeks=weeks)}"
+
+
+def _counted(key: str, total: int, capped_at: int | None) -> tuple[str, int | str]:
+    """A page header's message and count: "of 12", or "of more than 1,000" when the
+    archive stopped counting at `capped_at`."""
+    return (key, total) if capped_at is None else (f"{key}_many", f"{capped_at:,}")
 
 
 def _digest_title(language: str, cadence: str) -> str:

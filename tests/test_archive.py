@@ -6,17 +6,25 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
 
 from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
 from tests.support.archives import pricing_archive
 from tests.support.bot import running_bot
-from tests.support.chat import CHAT, buttons, edited, latest, png_size, press, say
+from tests.support.chat import (
+    CHAT,
+    buttons,
+    edited,
+    latest,
+    numbered_titles,
+    png_size,
+    press,
+    say,
+)
+from tests.support.sql import recorded_statements
 from trends.service import TrendService
 
 
@@ -28,10 +36,6 @@ async def service(archive: OpenArchive) -> TrendService:
 @pytest.fixture
 async def empty_service(archive: OpenArchive) -> TrendService:
     return await archive()
-
-
-def numbered_titles(html: str) -> list[str]:
-    return re.findall(r"^\d+\. <a href=\"[^\"]*\"><b>([^<]*)</b>", html, re.MULTILINE)
 
 
 def page_arrows(message: dict) -> set[str]:
@@ -236,17 +240,8 @@ async def test_searches_use_the_token_index(
     """What /search runs, explained: an index, not a scan of every post, for short and long
     words in English and Chinese; on SQLite the matches' stories come from a narrow index,
     not from the posts' rows (close to a second per common word at a million posts, cold)."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        statements.append((statement, parameters))
-
-    engine = service.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(service.db.engine.sync_engine) as statements:
         page = await service.archive.search(query)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert page.total >= 1
     grouped, parameters = next((s, p) for s, p in statements if "GROUP BY" in s)
     async with service.db.engine.connect() as connection:

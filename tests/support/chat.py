@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
 
 from tests.fakes.bot_api import FakeBotAPI
 
-__all__ = ["CHAT", "bot_messages", "buttons", "edited", "latest", "png_size", "press", "say"]
+__all__ = [
+    "CHAT",
+    "bot_messages",
+    "buttons",
+    "edited",
+    "latest",
+    "numbered_titles",
+    "png_size",
+    "press",
+    "say",
+]
 
 CHAT = 5151
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -46,6 +57,11 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
         for row in markup.get("inline_keyboard", [])
         for button in row
     }
+
+
+def numbered_titles(html: str) -> list[str]:
+    """The titles of a page's numbered stories ("1. <a href=…><b>title</b>"), in order."""
+    return re.findall(r"^\d+\. <a href=\"[^\"]*\"><b>([^<]*)</b>", html, re.MULTILINE)
 
 
 def latest(bot_api: FakeBotAPI, chat: int = CHAT) -> dict[str, Any]:

@@ -73,9 +73,9 @@ async def search_posts(session: AsyncSession, query: str, *, limit: int, offset:
     lookup = _Lookup.of(terms)
     postgres = session.get_bind().dialect.name == "postgresql"
     if lookup.tokens and await _matches_reach(session, lookup, MATCH_CAP, postgres=postgres):
-        ids, more = await _walk_newest(
-            session, lookup.condition(postgres=postgres, walking=True), limit, offset
-        )
+        condition = lookup.condition(postgres=postgres, walking=True)
+        windows: list[datetime | None] = await _windows(session) if postgres else [None]
+        ids, more = await _walk_newest(session, condition, windows, limit, offset)
         found = await load_posts(session, ids)
         return Found(found, offset + len(found) + more, capped_at=MATCH_CAP)
     story = func.coalesce(PostRow.cluster_id, PostRow.id)
@@ -110,22 +110,17 @@ async def _matches_reach(
 
     Tokens alone: on SQLite this reads the start of the token index's lists and no post.
     """
-    matches: Select[Any]
-    if postgres:
-        matches = select(PostRow.id).where(lookup.token_condition(postgres=True))
-    else:
-        matches = (
-            select(literal_column("rowid"))
-            .select_from(text("posts_tokens"))
-            .where(text("posts_tokens MATCH :tokens"))
-            .params(tokens=lookup.fts_query())
-        )
-    reached = await session.scalar(select(func.count()).select_from(matches.limit(cap).subquery()))
+    matches = lookup.token_matches(postgres=postgres).limit(cap)
+    reached = await session.scalar(select(func.count()).select_from(matches.subquery()))
     return int(reached or 0) >= cap
 
 
 async def _walk_newest(
-    session: AsyncSession, condition: ColumnElement[bool], limit: int, offset: int
+    session: AsyncSession,
+    condition: ColumnElement[bool],
+    windows: list[datetime | None],
+    limit: int,
+    offset: int,
 ) -> tuple[list[int], bool]:
     """The stories from `offset` to `offset + limit` among the matching posts, newest
     first, and whether any story follows: read from the newest post back, in batches
@@ -133,7 +128,7 @@ async def _walk_newest(
     wanted = offset + limit + 1  # one more: is there a next page?
     stories: dict[int, None] = {}  # insertion-ordered: newest first
     after = None
-    for since in await _windows(session):
+    for since in windows:
         batch = BATCH_PER_STORY * wanted
         while len(stories) < wanted:
             statement = select(PostRow.id, PostRow.cluster_id, PostRow.published_at).where(
@@ -162,13 +157,11 @@ async def _walk_newest(
 
 
 async def _windows(session: AsyncSession) -> list[datetime | None]:
-    """How far back each pass of the walk reads: on PostgreSQL the last hours, days and
+    """How far back each pass of a walk on PostgreSQL reads: the last hours, days and
     weeks before the newest post, then all time. There a post's words are only checked in
     its row, so a walk over the dates index reads every post it passes; limited to a window
     the planner intersects the token and date indexes and reads only matching rows.
-    SQLite checks the token index's matches without reading a row: one pass."""
-    if session.get_bind().dialect.name != "postgresql":
-        return [None]
+    (SQLite checks the token index's matches without reading a row: it walks in one pass.)"""
     newest = await session.scalar(select(func.max(PostRow.published_at)))
     if newest is None:
         return [None]
@@ -207,26 +200,35 @@ class _Lookup:
 
     def token_condition(self, *, postgres: bool, walking: bool = False) -> ColumnElement[bool]:
         if postgres:
-            # Migration 0007's index expression, literally, so the planner uses the index.
-            # Tokens are letters, digits and Chinese characters only: nothing to escape.
-            vector = func.array_to_tsvector(
-                func.string_to_array(PostRow.search_tokens, literal_column("' '"))
-            )
-            wanted = " & ".join(
-                f"'{token}'" + (":*" if prefix else "") for token, prefix in self.tokens.items()
-            )
-            return vector.op("@@")(cast(wanted, TSQUERY))
-        matches: Select[Any] = select(literal_column("rowid")).select_from(text("posts_tokens"))
+            return self._tsquery_match()
         post_id = PostRow.id + 0 if walking else PostRow.id  # "+ 0": not looked up by id
-        return post_id.in_(
-            matches.where(text("posts_tokens MATCH :tokens")).params(tokens=self.fts_query())
-        )
+        return post_id.in_(self.token_matches(postgres=False))
 
-    def fts_query(self) -> str:
-        """The tokens as an FTS5 query: each a quoted string, a prefix query when `*`."""
-        return " ".join(
+    def token_matches(self, *, postgres: bool) -> Select[Any]:
+        """The ids of the posts whose tokens match: on SQLite from the FTS5 table alone."""
+        if postgres:
+            return select(PostRow.id).where(self._tsquery_match())
+        wanted = " ".join(
             f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()
         )
+        return (
+            select(literal_column("rowid"))
+            .select_from(text("posts_tokens"))
+            .where(text("posts_tokens MATCH :tokens"))
+            .params(tokens=wanted)
+        )
+
+    def _tsquery_match(self) -> ColumnElement[bool]:
+        """PostgreSQL: the tokens, all of them, in the post's token vector."""
+        # Migration 0007's index expression, literally, so the planner uses the index.
+        # Tokens are letters, digits and Chinese characters only: nothing to escape.
+        vector = func.array_to_tsvector(
+            func.string_to_array(PostRow.search_tokens, literal_column("' '"))
+        )
+        wanted = " & ".join(
+            f"'{token}'" + (":*" if prefix else "") for token, prefix in self.tokens.items()
+        )
+        return vector.op("@@")(cast(wanted, TSQUERY))
 
 
 def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:
