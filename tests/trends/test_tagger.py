@@ -244,3 +244,33 @@ def test_a_fold_never_trains_on_unscored_posts_of_the_outlet_it_tests(
     # Each outlet's trend-5 posts share a word with no other outlet: only the wire feed
     # it tests could teach "zorblax", so a fold that never sees that outlet misses them all.
     assert learned.per_trend[5][1] == 0.0
+
+
+def test_thresholds_rise_until_few_posts_about_nothing_get_a_trend() -> None:
+    # Each trend's cut alone tags 6% of the posts about none of the ten, different posts:
+    # a subscriber would see 12% wrongly tagged. The cuts rise, where that costs the least
+    # F1, until at most the budget's share does.
+    from trends.ingest import train as training
+
+    none_posts, tagged = 100, 20
+    n = none_posts + 2 * tagged
+    probs = np.zeros((n, 2))
+    y = np.zeros((n, 2))
+    probs[0:6, 0] = 0.55  # trend 0's false alarms sit below every real post of trend 0
+    probs[6:12, 1] = 0.55  # trend 1's sit among its real posts: raising its cut loses some
+    probs[none_posts : none_posts + tagged, 0] = 0.9
+    probs[none_posts + tagged :, 1] = np.linspace(0.5, 0.9, tagged)
+    y[none_posts : none_posts + tagged, 0] = 1
+    y[none_posts + tagged :, 1] = 1
+    none = np.arange(n) < none_posts
+    known = np.ones((n, 2), dtype=bool)
+    cuts = np.array([0.5, 0.5])
+
+    raised = training._within_budget(cuts, probs, y, known, none)
+
+    alarmed = (probs[none] >= raised).any(1).mean()
+    assert alarmed <= training.FALSE_ALARM_BUDGET
+    assert (raised >= cuts).all()
+    assert raised[0] > 0.55  # the cheap trend gave up its false alarms
+    assert raised[1] == cuts[1]  # and the one that would lose real posts kept its cut
+    assert (probs[~none, 0][y[~none, 0] > 0] >= raised[0]).all()  # no real post was lost

@@ -41,6 +41,11 @@ CLASS_WEIGHT_POWER = 0.25
 # A threshold is chosen to maximise F1 less this times the share of posts about none of
 # the ten that it tags: tagging a post about nothing is what subscribers notice most.
 FALSE_ALARM_PENALTY = 3.0
+# Each trend's penalty sees only its own false alarms; a subscriber sees them all at once.
+# After the cuts are chosen, they are raised, cheapest F1 first, until at most this share of
+# the out-of-fold posts about none of the ten gets any trend.
+FALSE_ALARM_BUDGET = 0.09
+_THRESHOLD_STEP = 0.02
 
 
 @dataclass(slots=True)
@@ -178,7 +183,7 @@ def _best_threshold(prob: np.ndarray, y: np.ndarray, none: np.ndarray) -> float:
     Ties go to the higher cut: fewer false alarms.
     """
     best, best_f = 0.5, -np.inf
-    for t in np.arange(MIN_THRESHOLD, 0.91, 0.02):
+    for t in np.arange(MIN_THRESHOLD, 0.91, _THRESHOLD_STEP):
         pred = prob >= t
         tp = float((pred & (y > 0)).sum())
         f = 2 * tp / (pred.sum() + (y > 0).sum()) if pred.sum() + (y > 0).sum() else 0.0
@@ -210,6 +215,7 @@ def _calibrate(
     # Posts about none of the ten, as far as is known (a reader's flag says nothing of them).
     none = (y.sum(1) == 0) & (mask.min(1) > 0)
     mask = mask * real[:, None]
+    probs = np.zeros(y.shape)
     for j in range(k):
         # The model never tags a post the AI gate stops: such posts say nothing of its
         # calibration, and count as untagged when the threshold is chosen.
@@ -221,7 +227,46 @@ def _calibrate(
             prob[m.lex[:, j] <= 0] = 0.0  # nor one the lexicon must name and does not
         ok = mask[:, j] > 0
         t[j] = _best_threshold(prob[ok], y[ok, j], none[ok])
-    return a, b, t
+        probs[:, j] = prob
+    return a, b, _within_budget(t, probs, y, mask > 0, none & (real > 0))
+
+
+def _within_budget(
+    thresholds: np.ndarray, probs: np.ndarray, y: np.ndarray, known: np.ndarray, none: np.ndarray
+) -> np.ndarray:
+    """`thresholds` raised, one step at a time where it costs the least F1 per false alarm
+    removed, until at most FALSE_ALARM_BUDGET of the `none` posts get any trend."""
+    t = thresholds.copy()
+    if not none.any():
+        return t
+
+    def f1(j: int, cut: float) -> float:
+        ok = known[:, j]
+        pred, gold = probs[ok, j] >= cut, y[ok, j] > 0
+        total = pred.sum() + gold.sum()
+        return 2 * float((pred & gold).sum()) / total if total else 0.0
+
+    def alarms(cuts: np.ndarray) -> int:
+        return int((probs[none] >= cuts).any(1).sum())
+
+    while alarms(t) > FALSE_ALARM_BUDGET * none.sum():
+        best, best_cost = -1, np.inf
+        for j in range(len(t)):
+            if t[j] + _THRESHOLD_STEP > 1.0:
+                continue
+            raised = t.copy()
+            raised[j] += _THRESHOLD_STEP
+            removed = alarms(t) - alarms(raised)
+            if removed:
+                cost = (f1(j, t[j]) - f1(j, raised[j])) / removed
+                if cost < best_cost:
+                    best, best_cost = j, cost
+        if best < 0:  # no single step removes an alarm: raise the most alarming trend
+            best = int(np.argmax((probs[none] >= t).sum(0)))
+            if t[best] + _THRESHOLD_STEP > 1.0:
+                break
+        t[best] += _THRESHOLD_STEP
+    return t
 
 
 def _targets(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
