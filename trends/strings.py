@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CJK", "ELLIPSIS", "clip", "fold_zh", "has_cjk", "search_tokens"]
+__all__ = ["CJK", "ELLIPSIS", "RUN_BREAK", "clip", "fold_zh", "has_cjk", "search_tokens"]
 
 ELLIPSIS = "…"
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han ideographs, for regex classes
 _CJK_RE = re.compile(f"[{CJK}]")
 _CJK_RUN = re.compile(f"[{CJK}]{{2,}}")
+# A token no query has (a private-use character: a word to SQLite's unicode61 tokenizer).
+RUN_BREAK = "\ue000"
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 # Traditional → simplified for the characters the lexicon uses: pairs of (traditional,
 # simplified); a small table rather than a dictionary download.
@@ -60,20 +62,23 @@ def fold_zh(text: str) -> str:
 
 
 def search_tokens(*texts: str) -> str:
-    """The words /search looks a post up by, space-separated, each once: every Latin word
-    in lower case ("ai", "agents", "5g") and every pair of adjacent Chinese characters
-    ("模型"), which stand in for words in a language written without spaces.
+    """The words /search looks a post up by, space-separated: every Latin word in lower
+    case, once ("ai", "agents", "5g"), then every pair of adjacent Chinese characters, in
+    order ("模型"), which stand in for words in a language written without spaces.
 
-    A Latin search word is found as a word or a word's beginning ("agent" finds "agents");
-    a Chinese term of two characters is in a text exactly when it is one of its pairs, and
-    a longer one only if all its pairs are (then checked as a substring).
+    A Latin search word is found as a word or a word's beginning ("agent" finds "agents").
+    A Chinese term of two characters is in a text exactly when it is one of its pairs; a
+    longer one exactly when its pairs follow each other in one run of Chinese characters.
+    So the pairs keep their order and repeats, and RUN_BREAK stands between two runs, that
+    the last pair of one and the first of the next never read as one longer term.
     """
-    found: dict[str, None] = {}
+    latin: dict[str, None] = {}
+    runs: list[str] = []
     for text in texts:
-        for word in _LATIN_WORD.findall(text.lower()):
-            found[word] = None
+        latin.update(dict.fromkeys(_LATIN_WORD.findall(text.lower())))
         if not text.isascii():
-            for run in _CJK_RUN.findall(text):
-                for start in range(len(run) - 1):
-                    found[run[start : start + 2]] = None
-    return " ".join(found)
+            runs.extend(
+                " ".join(run[start : start + 2] for start in range(len(run) - 1))
+                for run in _CJK_RUN.findall(text)
+            )
+    return " ".join([*latin, *([f" {RUN_BREAK} ".join(runs)] if runs else [])])

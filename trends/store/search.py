@@ -6,8 +6,10 @@ written without spaces. Both databases index them as whole tokens: an FTS5 table
 unicode61 tokenizer on SQLite, a GIN index over them as a tsvector on PostgreSQL; neither
 depends on the database's locale. A Latin search word is found as a word or the start of
 one ("agent" finds "agents"; "AI" and other words of one or two characters only whole); a
-Chinese term through its pairs, then as a substring. A term with no token to look up (one
-Chinese character, punctuation) is matched by a LIKE scan.
+Chinese term through its pairs: on SQLite, whose index keeps their order (migration 0011),
+as those pairs in a row; on PostgreSQL, whose vector does not, as the pairs, then as a
+substring. A term with no token to look up (one Chinese character, punctuation) is matched
+by a LIKE scan.
 
 Results are stories, not copies: a match on a later report of a story returns the story's
 first report, once. They come newest first, so pages stay stable while posts arrive.
@@ -43,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trends.store.archive import Found, load_posts
 from trends.store.schema import PostRow
-from trends.strings import CJK, search_tokens
+from trends.strings import CJK, RUN_BREAK, search_tokens
 
 __all__ = ["BATCH_PER_STORY", "MATCH_CAP", "search_posts", "search_terms"]
 
@@ -170,30 +172,37 @@ async def _windows(session: AsyncSession) -> list[datetime | None]:
 
 @dataclass(slots=True)
 class _Lookup:
-    """What a query looks up: tokens (each whole, or as a prefix) in the token index, and
-    terms that must also be checked as substrings of title or summary."""
+    """What a query looks up: tokens (each whole, or as a prefix) in the token index,
+    Chinese terms of three characters or more (as their pairs in a row, where the index
+    keeps the pairs' order), and terms that must be checked as substrings of title or
+    summary."""
 
     tokens: dict[str, bool] = field(default_factory=dict)  # token -> match as a prefix
+    phrases: dict[str, str] = field(default_factory=dict)  # Chinese term -> its pairs
     substrings: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, terms: list[str]) -> _Lookup:
         lookup = cls()
         for term in terms:
-            found = search_tokens(term).split()
+            found = [token for token in search_tokens(term).split() if token != RUN_BREAK]
             if _LATIN_WORD.fullmatch(term):
                 lookup.tokens[term.lower()] = len(term) > _WHOLE_WORD_CHARS
                 continue
             for token in found:  # Chinese pairs whole; Latin words of a mixed term begun
                 lookup.tokens[token] = lookup.tokens.get(token, False) or not _CHINESE.match(token)
-            if not (_CHINESE.fullmatch(term) and len(term) == 2):
+            if not _CHINESE.fullmatch(term) or len(term) == 1:
                 lookup.substrings.append(term)
+            elif len(term) > 2:
+                lookup.phrases[term] = " ".join(found)
         return lookup
 
     def condition(self, *, postgres: bool, walking: bool = False) -> ColumnElement[bool]:
         """Every term matched. `walking`: for a scan in published_at order, which must not
         start from the token index's matches (SQLite would, then sort them all)."""
-        conditions = [_contains(term, ilike=postgres) for term in self.substrings]
+        # PostgreSQL's token vector keeps no order: a Chinese term is read in the rows.
+        substrings = [*self.substrings, *self.phrases] if postgres else self.substrings
+        conditions = [_contains(term, ilike=postgres) for term in substrings]
         if self.tokens:
             conditions.append(self.token_condition(postgres=postgres, walking=walking))
         return and_(*conditions)
@@ -209,7 +218,8 @@ class _Lookup:
         if postgres:
             return select(PostRow.id).where(self._tsquery_match())
         wanted = " ".join(
-            f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()
+            [f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()]
+            + [f'"{pairs}"' for pairs in self.phrases.values()]  # the pairs next to each other
         )
         return (
             select(literal_column("rowid"))
