@@ -170,3 +170,33 @@ async def test_an_uncounted_search_reads_the_dates_index_in_order_not_every_matc
     steps = "\n".join(str(row[-1]) for row in plan)
     assert "SCAN posts USING INDEX ix_posts_published" in steps, steps
     assert "TEMP B-TREE" not in steps, steps
+
+
+async def test_on_postgresql_a_word_its_statistics_call_common_is_not_counted(
+    database_url: str, service_for: OpenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting to the cap reads that many posts on PostgreSQL (a tenth of a second from a
+    cold disk): a word its statistics put in many times more posts skips the count, and
+    reads the same pages; a word they do not call common, or two words, are counted."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts from its token index alone")
+    service = await service_for([])
+    await _archive_of_stories(service)
+    counted, _ = await _every_page(service, "agent")
+    async with service.db.engine.begin() as connection:
+        await connection.exec_driver_sql("ANALYZE posts")  # what autovacuum does as posts arrive
+    monkeypatch.setattr(search, "MATCH_CAP", 12)  # "agent": 160 posts, 10x the cap and more
+    with recorded_statements(service.db.engine.sync_engine) as statements:
+        walked, caps = await _every_page(service, "agent")
+    assert caps == {12} and walked == counted
+    assert not any("count(" in statement for statement, _ in statements)
+
+    monkeypatch.setattr(search, "ESTIMATE_MARGIN", 1)  # "agent" 160 and "pricing" 80: both >= 12
+    with recorded_statements(service.db.engine.sync_engine) as statements:
+        common_pairs = await service.archive.search("智能体平台", limit=5)  # 48 posts
+        rare = await service.archive.search("w17", limit=5)  # w17, w170 ... w179: 11 posts
+        together = await service.archive.search("agent pricing", limit=5)  # never together
+    assert common_pairs.capped_at == 12
+    assert rare.capped_at is None and rare.total == 11
+    assert together.capped_at is None and together.total == 0
+    assert sum("count(" in statement for statement, _ in statements) >= 3
