@@ -11,6 +11,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,23 @@ def shared_dir() -> Path:
 def corpus_dir(shared_dir: Path) -> Path:
     """Real feed samples and their notes: ``corpus/feeds/*``, ``corpus/SOURCES.md``."""
     return shared_dir / "corpus"
+
+
+# -- the clock -----------------------------------------------------------------------
+
+# A Monday, hours before the default digest slot (09:00 UTC): the week's posts are all still
+# to be sent, in the digest due that same morning.
+MONDAY_BEFORE_THE_SLOT = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock_now(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """trendbot's clock stopped at one moment, so what is "this week" does not depend on
+    the day the tests run: MONDAY_BEFORE_THE_SLOT, or what a test parametrizes `clock_now`
+    with (indirect=True). Request it before any fixture that polls or subscribes."""
+    moment: datetime = getattr(request, "param", MONDAY_BEFORE_THE_SLOT)
+    monkeypatch.setattr("trends.clock.utcnow", lambda: moment)
+    return moment
 
 
 # -- fake servers ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import BOT_COMMANDS
-from tests.conftest import OpenArchive
+from tests.conftest import MONDAY_BEFORE_THE_SLOT, OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.feed_server import FeedServer
 from tests.support.archives import pricing_desk_feed
@@ -19,10 +19,12 @@ CHAT = 4242
 
 
 @pytest.fixture
-async def service(archive: OpenArchive, feed_server: FeedServer) -> TrendService:
+async def service(
+    archive: OpenArchive, feed_server: FeedServer, clock_now: datetime
+) -> TrendService:
     """A service whose archive holds real corpus feeds and a fresh outcome-pricing feed."""
     return await archive(
-        {"/pricing.xml": pricing_desk_feed(datetime.now(UTC))},
+        {"/pricing.xml": pricing_desk_feed(clock_now)},
         urls=[
             feed_server.url("/feeds/openai_research_fulltext_2026-08-18.rss.xml"),
             feed_server.url("/feeds/anthropic_news_fulltext_2026-08-14.rss.xml"),
@@ -107,14 +109,24 @@ async def test_feed_text_is_escaped(bot_api: FakeBotAPI, service: TrendService) 
     assert set(re.findall(r"</?([a-z]+)", reply)) <= {"b", "a", "i", "code"}
 
 
+@pytest.mark.parametrize(
+    "clock_now",
+    [
+        MONDAY_BEFORE_THE_SLOT,  # the slot is hours away, that same morning
+        datetime(2027, 6, 17, 18, 0, tzinfo=UTC),  # a Thursday evening, months later
+        datetime(2027, 10, 31, 23, 59, tzinfo=UTC),  # a Sunday night, as Europe's clocks went back
+    ],
+    indirect=True,
+)
 async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     async with running_bot(bot_api, service):
         reply = await ask(bot_api, "/subscribe")
-    assert "Subscribed" in reply
-    # Time passes to the next Monday 09:00 UTC, the default digest slot.
-    next_monday = next_weekly_slot()
+    assert "Subscribed. Your digest arrives every Monday at 09:00 (UTC)." in reply
+    # Time passes to that Monday 09:00 UTC: not a minute before, then once.
+    next_monday = next_weekly_slot(clock_now)
+    assert await send_digests_now(bot_api, service, next_monday - timedelta(minutes=10)) == {}
     before = len(bot_api.messages(CHAT))
     assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1}
     digest = [text_of(m) for m in bot_api.messages(CHAT)[before:]]
@@ -126,12 +138,14 @@ async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(
     assert len(bot_api.messages(CHAT)) == before + len(digest)
 
 
-async def test_unsubscribe_stops_digests(bot_api: FakeBotAPI, service: TrendService) -> None:
+async def test_unsubscribe_stops_digests(
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
+) -> None:
     async with running_bot(bot_api, service):
         await ask(bot_api, "/subscribe")
         reply = await ask(bot_api, "/unsubscribe")
     assert "Unsubscribed" in reply
-    now = datetime.now(UTC) + timedelta(days=8)
+    now = clock_now + timedelta(days=8)
     before = len(bot_api.messages(CHAT))
     assert await send_digests_now(bot_api, service, now) == {}
     assert len(bot_api.messages(CHAT)) == before

@@ -24,8 +24,8 @@ OTHER_USER = 888
 
 
 @pytest.fixture
-async def service(archive: OpenArchive) -> TrendService:
-    return await archive(pricing_archive(datetime.now(UTC)))
+async def service(archive: OpenArchive, clock_now: datetime) -> TrendService:
+    return await archive(pricing_archive(clock_now))
 
 
 async def digest_reply(bot_api: FakeBotAPI, command: str = "/digest", **options) -> list[dict]:
@@ -75,11 +75,10 @@ async def test_digest_in_chinese(bot_api: FakeBotAPI, service: TrendService) -> 
 
 
 async def test_scheduled_digest_sends_the_chart_first_and_only_once(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     await service.subscribers.subscribe(CHAT, "private")
-    monday = datetime.now(UTC) + timedelta(days=7 - datetime.now(UTC).weekday())
-    now = monday.replace(hour=9, minute=5)
+    now = next_weekly_slot(clock_now)
     assert await send_digests_now(bot_api, service, now) == {"sent": 1}
     assert await send_digests_now(bot_api, service, now) == {}
     chart, *parts = bot_api.messages(CHAT)
@@ -88,28 +87,28 @@ async def test_scheduled_digest_sends_the_chart_first_and_only_once(
 
 
 async def test_a_chart_that_meets_a_5xx_is_retried_and_sent_once(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     await service.subscribers.subscribe(CHAT, "private")
     bot_api.fail_next("sendPhoto", 502, "Bad Gateway")
-    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {"sent": 1}
+    assert await send_digests_now(bot_api, service, next_weekly_slot(clock_now)) == {"sent": 1}
     chart, *parts = bot_api.messages(CHAT)
     assert "photo" in chart and "weekly digest" in chart["caption"]
     assert parts and all("text" in part for part in parts)  # one chart, then the text
 
 
 async def test_a_migrated_group_gets_its_chart_and_its_text_in_the_new_chat(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     group, supergroup = -4001, -1004001
     await service.subscribers.subscribe(group, "group")
     bot_api.migrate_chat(group, supergroup)
-    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {"sent": 1}
+    assert await send_digests_now(bot_api, service, next_weekly_slot(clock_now)) == {"sent": 1}
     chart, *parts = bot_api.messages(supergroup)
     assert "photo" in chart and parts and all("text" in part for part in parts)
     assert bot_api.messages(group) == []
     # The next tick finds the digest recorded as sent, chart included: nothing twice.
-    assert await send_digests_now(bot_api, service, next_weekly_slot()) == {}
+    assert await send_digests_now(bot_api, service, next_weekly_slot(clock_now)) == {}
     assert len(bot_api.messages(supergroup)) == 1 + len(parts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -21,8 +21,8 @@ TOPIC = 77
 
 
 @pytest.fixture
-async def service(archive: OpenArchive) -> TrendService:
-    return await archive(desk_archive([*STRONG_PRICING, COMPUTE], datetime.now(UTC)))
+async def service(archive: OpenArchive, clock_now: datetime) -> TrendService:
+    return await archive(desk_archive([*STRONG_PRICING, COMPUTE], clock_now))
 
 
 def in_group(chat: int, user: int, **options: object) -> dict:
@@ -87,7 +87,7 @@ async def test_other_bots_commands_in_a_group_are_left_alone(
 
 
 async def test_route_in_a_forum_topic_sends_that_trends_section_there(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     topic = forum_topic(bot_api)
     async with running_bot(bot_api, service):
@@ -102,7 +102,7 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
     assert routed.get("message_thread_id") == TOPIC
     assert "6. Outcome-based pricing → topic 77" in listed["text"]
 
-    next_monday = next_weekly_slot()
+    next_monday = next_weekly_slot(clock_now)
     before = len(bot_api.messages(FORUM))
     assert (await send_digests_now(bot_api, service, next_monday))["sent"] == 2
     sent = bot_api.messages(FORUM)[before:]
@@ -121,13 +121,13 @@ async def test_route_in_a_forum_topic_sends_that_trends_section_there(
 
 
 async def test_a_topic_part_that_failed_is_sent_with_the_next_run(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     topic = forum_topic(bot_api)
     async with running_bot(bot_api, service):
         await say(bot_api, FORUM, "/route pricing", **topic)
         await say(bot_api, FORUM, "/subscribe", **topic)
-    next_monday = next_weekly_slot()
+    next_monday = next_weekly_slot(clock_now)
     bot_api.fail_next(
         "sendMessage", 400, "Bad Request: wrong topic", chat_id=FORUM, thread_id=TOPIC
     )

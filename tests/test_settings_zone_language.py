@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import OpenArchive
 from tests.fakes.bot_api import FakeBotAPI
 from tests.support.archives import STRONG_PRICING, desk_archive
-from tests.support.bot import running_bot
+from tests.support.bot import running_bot, send_digests_now
 from tests.support.chat import bot_messages, buttons, press, say
 from trends.preferences import SettingsChange
 from trends.service import TrendService
@@ -18,8 +18,8 @@ CHAT = 6160
 
 
 @pytest.fixture
-async def service(archive: OpenArchive) -> TrendService:
-    return await archive(desk_archive(STRONG_PRICING[:1], datetime.now(UTC)))
+async def service(archive: OpenArchive, clock_now: datetime) -> TrendService:
+    return await archive(desk_archive(STRONG_PRICING[:1], clock_now))
 
 
 async def settings_message(bot_api: FakeBotAPI, **options: object) -> int:
@@ -32,7 +32,7 @@ def shown(bot_api: FakeBotAPI, message_id: int) -> str:
 
 
 async def test_time_zone_button_moves_the_digest_to_local_time(
-    bot_api: FakeBotAPI, service: TrendService
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime
 ) -> None:
     async with running_bot(bot_api, service):
         await say(bot_api, CHAT, "/subscribe")
@@ -43,11 +43,37 @@ async def test_time_zone_button_moves_the_digest_to_local_time(
         answer = await press(bot_api, CHAT, message_id, "s:timezone:Asia/Shanghai")
     assert answer["text"] == "Time zone: Asia/Shanghai"
     assert "Time zone</b>: Asia/Shanghai" in shown(bot_api, message_id)
-    # Monday 09:00 in Shanghai is Monday 01:00 UTC.
-    now = datetime.now(UTC)
-    monday = (now + timedelta(days=7 - now.weekday())).replace(second=0, microsecond=0)
+    # Monday 09:00 in Shanghai is Monday 01:00 UTC: half an hour after the clock's 00:30.
+    monday = clock_now.replace(hour=0, minute=0)
     assert not await service.digests.due(monday.replace(hour=0, minute=55))
     assert len(await service.digests.due(monday.replace(hour=1, minute=5))) == 1
+
+
+@pytest.mark.parametrize(
+    ("clock_now", "slot_utc"),
+    [
+        # A winter Monday: 09:00 in London is 09:00 UTC.
+        (datetime(2026, 12, 7, 0, 30, tzinfo=UTC), datetime(2026, 12, 7, 9, tzinfo=UTC)),
+        # The Saturday before the clocks go forward: that Monday's 09:00 BST is 08:00 UTC.
+        (datetime(2027, 3, 27, 12, tzinfo=UTC), datetime(2027, 3, 29, 8, tzinfo=UTC)),
+    ],
+    indirect=["clock_now"],
+)
+async def test_a_london_digest_follows_the_clocks_across_summer_time(
+    bot_api: FakeBotAPI, service: TrendService, clock_now: datetime, slot_utc: datetime
+) -> None:
+    async with running_bot(bot_api, service):
+        await say(bot_api, CHAT, "/subscribe")
+        reply = await say(bot_api, CHAT, "/timezone Europe/London")
+    assert "Monday at 09:00 (Europe/London)" in reply["text"]
+    minutes = timedelta(minutes=5)
+    assert not await service.digests.due(slot_utc - minutes)
+    (due,) = await service.digests.due(slot_utc + minutes)
+    assert due.slot == slot_utc
+    assert await send_digests_now(bot_api, service, slot_utc + minutes) == {"sent": 1}
+    assert "Outcome-based pricing" in "\n".join(
+        m.get("text", "") for m in bot_messages(bot_api, CHAT)
+    )
 
 
 async def test_timezone_command_accepts_any_iana_zone(

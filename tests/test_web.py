@@ -250,7 +250,9 @@ async def test_polling_mode_serves_health_and_metrics_on_loopback_and_counts_the
             bot_api.push_text(CHAT, "/subscribe")
             await bot_api.wait_for_message(CHAT)
             # The scheduler's own digest tick, at the next digest time.
-            result = await digest_tick(application.bot, service, settings, next_weekly_slot())
+            result = await digest_tick(
+                application.bot, service, settings, next_weekly_slot(datetime.now(UTC))
+            )
             assert result.count("sent") == 1
             _, _, later = await get(f"{base}/metrics")
             assert metric(later, "trendbot_deliveries_total", outcome="sent") - metric(

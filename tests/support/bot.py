@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from telegram.ext import Application
 
@@ -12,6 +12,7 @@ from bot.app import build_application
 from bot.broadcast import digest_tick
 from config.settings import load_settings
 from tests.fakes.bot_api import FakeBotAPI
+from trends.delivery.periods import WEEK
 from trends.service import TrendService
 
 TOKEN = "123456:TEST-TOKEN"
@@ -45,10 +46,13 @@ async def running_bot(
             await application.stop()
 
 
-def next_weekly_slot() -> datetime:
-    """Just after next week's default digest slot, Monday 09:00 UTC."""
-    now = datetime.now(UTC)
-    return (now + timedelta(days=7 - now.weekday())).replace(hour=9, minute=5)
+def next_weekly_slot(now: datetime) -> datetime:
+    """Five minutes past the first default digest slot (Monday 09:00 UTC) after `now`."""
+    monday = (now - timedelta(days=now.weekday())).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    slot = monday if monday > now else monday + WEEK
+    return slot + timedelta(minutes=5)
 
 
 async def send_digests_now(bot_api: FakeBotAPI, service: TrendService, now: datetime) -> dict:
