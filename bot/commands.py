@@ -64,7 +64,14 @@ async def subscribe(update: Update, context: TrendContext) -> None:
         hour=settings.digest_hour,
     )
     key = "subscribed" if changed else "already_subscribed"
-    await reply(update, text(language, key, schedule=schedule, timezone=settings.timezone))
+    # The date of the first digest, in the chat's zone: what the scheduler will keep to.
+    first = ""
+    if (slot := service.digests.next_slot(settings)) is not None:
+        day = text(language, f"weekday_{slot.weekday()}")
+        first = text(language, f"{key}_next", date=f"{slot:%Y-%m-%d}", day=day)
+    await reply(
+        update, text(language, key, schedule=schedule, timezone=settings.timezone, next=first)
+    )
 
 
 async def unsubscribe(update: Update, context: TrendContext) -> None:

@@ -46,10 +46,14 @@ _EN = {
         "/feedback: readers' “wrong trend?” answers"
     ),
     "subscribed": (
-        "Subscribed. Your digest arrives {schedule} ({timezone}). "
+        "Subscribed. Your digest arrives {schedule} ({timezone}){next}. "
         "/settings changes what and when; /unsubscribe stops it."
     ),
-    "already_subscribed": "You are already subscribed. Your digest arrives {schedule} ({timezone}).",
+    "already_subscribed": (
+        "You are already subscribed. Your digest arrives {schedule} ({timezone}){next}."
+    ),
+    "subscribed_next": ", the first on {day} {date}",
+    "already_subscribed_next": ", the next on {day} {date}",
     "schedule_weekly": "every {day} at {hour:02d}:00",
     "schedule_daily": "every day at {hour:02d}:00",
     "schedule_off": "never while it is off in /settings",
@@ -314,8 +318,10 @@ _ZH = {
         "/stats：订阅者、本周文章、订阅源状态、上次推送\n"
         "/feedback：读者的“分类不对？”反馈"
     ),
-    "subscribed": "订阅成功。简报将于{schedule}送达（{timezone}）。/settings 可修改内容和时间，/unsubscribe 可退订。",
-    "already_subscribed": "你已订阅。简报将于{schedule}送达（{timezone}）。",
+    "subscribed": "订阅成功。简报将于{schedule}送达（{timezone}）{next}。/settings 可修改内容和时间，/unsubscribe 可退订。",
+    "already_subscribed": "你已订阅。简报将于{schedule}送达（{timezone}）{next}。",
+    "subscribed_next": "，首期 {date}（{day}）",
+    "already_subscribed_next": "，下一期 {date}（{day}）",
     "schedule_weekly": "每{day} {hour:02d}:00",
     "schedule_daily": "每天 {hour:02d}:00",
     "schedule_off": "在 /settings 中重新开启后",

@@ -123,9 +123,12 @@ async def test_subscribe_then_the_weekly_digest_arrives_exactly_once(
 ) -> None:
     async with running_bot(bot_api, service):
         reply = await ask(bot_api, "/subscribe")
-    assert "Subscribed. Your digest arrives every Monday at 09:00 (UTC)." in reply
-    # Time passes to that Monday 09:00 UTC: not a minute before, then once.
+    # Time passes to the Monday 09:00 UTC that /subscribe named: not a minute before, then once.
     next_monday = next_weekly_slot(clock_now)
+    assert (
+        "Subscribed. Your digest arrives every Monday at 09:00 (UTC), "
+        f"the first on Monday {next_monday:%Y-%m-%d}." in reply
+    )
     assert await send_digests_now(bot_api, service, next_monday - timedelta(minutes=10)) == {}
     before = len(bot_api.messages(CHAT))
     assert await send_digests_now(bot_api, service, next_monday) == {"sent": 1}

@@ -10,7 +10,7 @@ from bot.broadcast import broadcast
 from tests.fakes.bot_api import FakeBotAPI
 from tests.support.bot import running_bot
 from tests.support.delivery import backdate_subscribers, subscribe
-from trends.delivery.periods import digest_slot
+from trends.delivery.periods import digest_slot, next_digest_slot
 from trends.service import TrendService
 
 BERLIN = "Europe/Berlin"  # clocks go forward on 2027-03-28 and back on 2027-10-31
@@ -57,6 +57,30 @@ def test_digest_slot_is_local_time_across_dst(
 ) -> None:
     slot = digest_slot(utc(now), cadence, 0, hour, BERLIN)
     assert slot is not None and slot.astimezone(UTC) == utc(expected)
+
+
+@pytest.mark.parametrize(
+    ("now", "cadence", "hour", "expected"),
+    [
+        ("2027-03-22T09:00", "weekly", 9, "2027-03-29T07:00"),  # into summer time
+        ("2027-10-25T07:30", "weekly", 9, "2027-11-01T08:00"),  # out of it
+        ("2027-03-27T01:30", "daily", 2, "2027-03-28T01:00"),  # 02:00 does not exist
+        ("2027-10-30T00:30", "daily", 2, "2027-10-31T00:00"),  # 02:00 happens twice
+        ("2026-12-07T00:30", "weekly", 9, "2026-12-07T08:00"),  # hours before the slot
+    ],
+)
+def test_the_next_digest_is_the_first_slot_the_schedule_reaches(
+    now: str, cadence: str, hour: int, expected: str
+) -> None:
+    # What /subscribe announces: the moment the scheduler's current period next changes.
+    moment = utc(now)
+    upcoming = next_digest_slot(moment, cadence, 0, hour, BERLIN)
+    assert upcoming is not None and upcoming.astimezone(UTC) == utc(expected)
+    assert digest_slot(upcoming, cadence, 0, hour, BERLIN) == upcoming
+    just_before = upcoming - timedelta(minutes=1)
+    assert digest_slot(just_before, cadence, 0, hour, BERLIN) == digest_slot(
+        moment, cadence, 0, hour, BERLIN
+    )
 
 
 DAILY, WEEKLY = 6001, 6002

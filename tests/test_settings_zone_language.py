@@ -65,7 +65,9 @@ async def test_a_london_digest_follows_the_clocks_across_summer_time(
     async with running_bot(bot_api, service):
         await say(bot_api, CHAT, "/subscribe")
         reply = await say(bot_api, CHAT, "/timezone Europe/London")
+        again = await say(bot_api, CHAT, "/subscribe", language_code="zh")
     assert "Monday at 09:00 (Europe/London)" in reply["text"]
+    assert f"每周一 09:00送达（Europe/London），下一期 {slot_utc:%Y-%m-%d}（周一）" in again["text"]
     minutes = timedelta(minutes=5)
     assert not await service.digests.due(slot_utc - minutes)
     (due,) = await service.digests.due(slot_utc + minutes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["DAY", "WEEK", "digest_key", "digest_slot", "window"]
+__all__ = ["DAY", "WEEK", "digest_key", "digest_slot", "next_digest_slot", "window"]
 
 WEEK = timedelta(days=7)  # a weekly digest, and what "this week" means everywhere
 DAY = timedelta(days=1)  # a daily digest covers the day since the one before
@@ -41,3 +41,15 @@ def digest_slot(
         slot -= timedelta(days=7 if cadence == "weekly" else 1)
     # Re-resolve the wall-clock time in its zone so a DST change doesn't shift the hour.
     return slot.replace(tzinfo=None).replace(tzinfo=ZoneInfo(timezone))
+
+
+def next_digest_slot(
+    now: datetime, cadence: str, weekday: int, hour: int, timezone: str
+) -> datetime | None:
+    """The first digest time after `now`: the slot after `digest_slot`'s, a week or a day
+    later on the wall clock (so across a DST change it keeps its local hour)."""
+    latest = digest_slot(now, cadence, weekday, hour, timezone)
+    if latest is None:
+        return None
+    wall = latest.replace(tzinfo=None) + timedelta(days=7 if cadence == "weekly" else 1)
+    return wall.replace(tzinfo=ZoneInfo(timezone))

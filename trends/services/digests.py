@@ -9,6 +9,7 @@ from trends import clock
 from trends.delivery import periods
 from trends.delivery.digest import build_digest
 from trends.models import Digest
+from trends.preferences import ChatSettings
 from trends.services.archive import HISTORY_WEEKS, WeeklyHistory
 from trends.store import archive, deliveries, subscribers
 from trends.store.db import Database
@@ -74,6 +75,13 @@ class DigestsService:
             counts=counts,
             previous_counts=previous,
             weekly_counts=weekly,
+        )
+
+    def next_slot(self, chat: ChatSettings, now: datetime | None = None) -> datetime | None:
+        """When `chat`'s next digest is due, in its own zone; None while it is off. A chat
+        subscribing now is owed no earlier one (`due`), so this is its first."""
+        return periods.next_digest_slot(
+            now or clock.utcnow(), chat.cadence, chat.digest_day, chat.digest_hour, chat.timezone
         )
 
     async def due(self, now: datetime | None = None) -> list[DueDigest]:
