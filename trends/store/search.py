@@ -25,6 +25,7 @@ MATCH_CAP posts or more is not counted at all.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -128,28 +129,31 @@ async def _matches_reach(
 
 
 async def _statistics_say_reached(session: AsyncSession, lookup: _Lookup, cap: int) -> bool:
-    """PostgreSQL: whether ANALYZE's statistics of the token vector (its commonest tokens
-    and the share of posts each is in, migration 0012) put a one-token query's matches at
-    ESTIMATE_MARGIN times `cap` or more. A token they do not list counts as rare, so a rare
-    word is always counted; a prefix counts as its commonest listed word. Two tokens are
-    always counted: how often they meet is not in the statistics ("agent" and 模型 are each
+    """PostgreSQL: whether the planner, from ANALYZE's statistics of the token vector (its
+    commonest tokens and the share of posts each is in, migration 0012), puts a one-token
+    query's matches at ESTIMATE_MARGIN times `cap` or more. Asking the planner (EXPLAIN)
+    rather than reading pg_stats loads those statistics once: the walk's plan needs them
+    too. A token they do not list gets a small estimate, so a rare word is always counted,
+    and so is every word before the posts were first analysed. Two tokens are always
+    counted: how often they meet is not in the statistics ("agent" and 模型 are each
     common, rarely together)."""
     if len(lookup.tokens) != 1 or lookup.substrings or lookup.phrases:
         return False
-    [(token, prefix)] = lookup.tokens.items()
-    listed = await session.scalar(
-        text(
-            "SELECT max(s.freq) FROM pg_stats,"
-            " unnest(most_common_elems::text::text[], most_common_elem_freqs) AS s(elem, freq)"
-            " WHERE schemaname = current_schema() AND tablename = 'ix_posts_search_tokens'"
-            " AND (s.elem = :token OR (:prefix AND starts_with(s.elem, :token)))"
-        ),
-        {"token": token, "prefix": prefix},
+    analysed = await session.scalar(
+        text("SELECT reltuples > 0 FROM pg_class WHERE oid = CAST('posts' AS regclass)")
     )
-    posts = await session.scalar(
-        text("SELECT reltuples FROM pg_class WHERE oid = CAST('posts' AS regclass)")
+    if not analysed:
+        return False
+    matches = lookup.token_matches(postgres=True).compile(dialect=session.get_bind().dialect)
+    connection = await session.connection()
+    explained = await connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {matches}",
+        tuple(matches.params[name] for name in matches.positiontup or ()),
     )
-    return float(posts or 0) * float(listed or 0) >= ESTIMATE_MARGIN * cap
+    plan = explained.scalar()
+    if isinstance(plan, str):  # the driver may hand JSON over as text
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"]) >= ESTIMATE_MARGIN * cap
 
 
 async def _walk_newest(
