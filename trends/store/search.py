@@ -150,7 +150,7 @@ async def _statistics_say_reached(session: AsyncSession, lookup: _Lookup, cap: i
         f"EXPLAIN (FORMAT JSON) {matches}",
         tuple(matches.params[name] for name in matches.positiontup or ()),
     )
-    plan = explained.scalar()
+    plan = explained.scalar_one()
     if isinstance(plan, str):  # the driver may hand JSON over as text
         plan = json.loads(plan)
     return float(plan[0]["Plan"]["Plan Rows"]) >= ESTIMATE_MARGIN * cap
