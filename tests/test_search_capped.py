@@ -177,15 +177,27 @@ async def test_on_postgresql_a_word_its_statistics_call_common_is_not_counted(
 ) -> None:
     """Counting to the cap reads that many posts on PostgreSQL (a tenth of a second from a
     cold disk): a word its statistics put in many times more posts skips the count, and
-    reads the same pages; a word they do not call common, or two words, are counted."""
+    reads the same pages; a word they do not call common, two words, or any word before
+    the posts were first analysed, are counted."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite counts from its token index alone")
     service = await service_for([])
+    async with service.db.engine.begin() as connection:  # analysed when this test says
+        await connection.exec_driver_sql("ALTER TABLE posts SET (autovacuum_enabled = false)")
     await _archive_of_stories(service)
     counted, _ = await _every_page(service, "agent")
+    # Never analysed, the planner guesses (and never fewer than one post): not trusted.
+    margin = search.ESTIMATE_MARGIN
+    monkeypatch.setattr(search, "MATCH_CAP", 1)
+    monkeypatch.setattr(search, "ESTIMATE_MARGIN", 1)
+    with recorded_statements(service.db.engine.sync_engine) as statements:
+        never_analysed = await service.archive.search("agent", limit=5)
+    assert never_analysed.capped_at == 1
+    assert any("count(" in statement for statement, _ in statements)
     async with service.db.engine.begin() as connection:
         await connection.exec_driver_sql("ANALYZE posts")  # what autovacuum does as posts arrive
     monkeypatch.setattr(search, "MATCH_CAP", 12)  # "agent": 160 posts, 10x the cap and more
+    monkeypatch.setattr(search, "ESTIMATE_MARGIN", margin)
     with recorded_statements(service.db.engine.sync_engine) as statements:
         walked, caps = await _every_page(service, "agent")
     assert caps == {12} and walked == counted

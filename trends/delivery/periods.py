@@ -38,9 +38,8 @@ def digest_slot(
     if cadence == "weekly":
         slot -= timedelta(days=(slot.weekday() - weekday) % 7)
     if slot > local_now:
-        slot -= timedelta(days=7 if cadence == "weekly" else 1)
-    # Re-resolve the wall-clock time in its zone so a DST change doesn't shift the hour.
-    return slot.replace(tzinfo=None).replace(tzinfo=ZoneInfo(timezone))
+        slot -= window(cadence)
+    return _on_the_wall_clock(slot.replace(tzinfo=None), timezone)
 
 
 def next_digest_slot(
@@ -51,5 +50,11 @@ def next_digest_slot(
     latest = digest_slot(now, cadence, weekday, hour, timezone)
     if latest is None:
         return None
-    wall = latest.replace(tzinfo=None) + timedelta(days=7 if cadence == "weekly" else 1)
-    return wall.replace(tzinfo=ZoneInfo(timezone))
+    return _on_the_wall_clock(latest.replace(tzinfo=None) + window(cadence), timezone)
+
+
+def _on_the_wall_clock(local: datetime, timezone: str) -> datetime:
+    """A local date and hour resolved in its zone afresh, so a DST change between it and
+    the moment it was counted from doesn't shift the hour (fold=0: a repeated hour counts
+    at its first pass)."""
+    return local.replace(tzinfo=ZoneInfo(timezone))

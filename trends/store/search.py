@@ -25,7 +25,6 @@ MATCH_CAP posts or more is not counted at all.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,9 +149,7 @@ async def _statistics_say_reached(session: AsyncSession, lookup: _Lookup, cap: i
         f"EXPLAIN (FORMAT JSON) {matches}",
         tuple(matches.params[name] for name in matches.positiontup or ()),
     )
-    plan = explained.scalar_one()
-    if isinstance(plan, str):  # the driver may hand JSON over as text
-        plan = json.loads(plan)
+    plan = explained.scalar_one()  # the engine decodes PostgreSQL's JSON
     return float(plan[0]["Plan"]["Plan Rows"]) >= ESTIMATE_MARGIN * cap
 
 
