@@ -12,7 +12,8 @@ bot's handlers make, page size and all:
 Warm: the same query repeated on an open service (p50 and p95 over `--runs`). Cold: the
 first query after the database's files are evicted from the OS page cache
 (posix_fadvise DONTNEED) and the service reopened; on PostgreSQL the server is restarted
-too, so its shared buffers are empty (p50 and p95 over `--cold-runs`). PostgreSQL's
+too, so its shared buffers are empty (p50 and p95 over `--cold-runs`); and again with one
+service kept open across those restarts, as a running bot meets a cold database. PostgreSQL's
 tables are vacuumed after the fill, as autovacuum would have done to an archive that grew.
 """
 
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from archive import WORDS, _post  # bench/archive.py: the same synthetic posts
@@ -127,6 +128,30 @@ async def _cold(url: str, runs: int, make_cold: Callable[[], None]) -> dict[str,
     return times
 
 
+async def _cold_running(
+    url: str, runs: int, make_cold: Callable[[], None]
+) -> dict[str, list[float]]:
+    """Cold data, running bot: one service stays open while the server restarts with empty
+    caches; it reconnects (a `SELECT 1`, untimed) and then the query is timed, with
+    SQLAlchemy's statements compiled already."""
+    times: dict[str, list[float]] = {}
+    service = await TrendService.open(url)
+    try:
+        queries = _queries(service)
+        for query in queries.values():
+            await query(service)
+        for _ in range(runs):
+            for label, query in queries.items():
+                make_cold()
+                await service.db.engine.dispose()  # the pool's connections died with the server
+                async with service.db.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                times.setdefault(label, []).append(await _timed(query, service))
+    finally:
+        await service.close()
+    return times
+
+
 def _report(database: str, warm: dict[str, list[float]], cold: dict[str, list[float]]) -> None:
     for label in warm:
         print(f"{database:10} {label:32} warm {_percentiles(warm[label])}"
@@ -200,6 +225,10 @@ async def _postgresql(count: int, runs: int, cold_runs: int, now: datetime) -> N
 
         cold = await _cold(url, cold_runs, restart_cold)
         _report("PostgreSQL", warm, cold)
+        running = await _cold_running(url, cold_runs, restart_cold)
+        print("PostgreSQL, cold data with the bot running (reconnected, statements compiled):")
+        for label, times in running.items():
+            print(f"  {label:32s} cold {_percentiles(times)}")
 
 
 if __name__ == "__main__":
