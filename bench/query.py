@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from archive import WORDS, _post  # bench/archive.py: the same synthetic posts
@@ -43,6 +43,7 @@ from machine import cpu_name  # bench/machine.py: scripts run from bench/
 from bot.paging import PAGE_SIZE
 from tests.fakes.postgres import postgres_cluster
 from trends.service import TrendService
+from trends.store import health as store_health
 from trends.store.schema import FeedRow, PostRow, PostTrendRow
 
 Query = Callable[[TrendService], Awaitable[object]]
@@ -132,8 +133,8 @@ async def _cold_running(
     url: str, runs: int, make_cold: Callable[[], None]
 ) -> dict[str, list[float]]:
     """Cold data, running bot: one service stays open while the server restarts with empty
-    caches; it reconnects (a `SELECT 1`, untimed) and then the query is timed, with
-    SQLAlchemy's statements compiled already."""
+    caches; its health check (what /healthz asks, untimed) reconnects it, and then the
+    query is timed, with SQLAlchemy's statements compiled already."""
     times: dict[str, list[float]] = {}
     service = await TrendService.open(url)
     try:
@@ -143,19 +144,21 @@ async def _cold_running(
         for _ in range(runs):
             for label, query in queries.items():
                 make_cold()
-                await service.db.engine.dispose()  # the pool's connections died with the server
-                async with service.db.engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                if not (checked := await store_health.check(service.db)).reachable:
+                    raise SystemExit(f"PostgreSQL did not come back: {checked.error}")
                 times.setdefault(label, []).append(await _timed(query, service))
     finally:
         await service.close()
     return times
 
 
-def _report(database: str, warm: dict[str, list[float]], cold: dict[str, list[float]]) -> None:
-    for label in warm:
-        print(f"{database:10} {label:32} warm {_percentiles(warm[label])}"
-              f"  | cold {_percentiles(cold[label])}")  # fmt: skip
+def _report(database: str, columns: dict[str, dict[str, list[float]]]) -> None:
+    """One line a query: p50 and p95 of each column of times (warm, cold ...)."""
+    for label in next(iter(columns.values())):
+        figures = "  | ".join(
+            f"{name} {_percentiles(times[label])}" for name, times in columns.items()
+        )
+        print(f"{database:10} {label:32} {figures}")
 
 
 async def _hits(url: str) -> None:
@@ -195,7 +198,7 @@ async def _sqlite(count: int, runs: int, cold_runs: int, now: datetime) -> None:
         await _hits(sqlite)
         warm = await _warm(sqlite, runs)
         cold = await _cold(sqlite, cold_runs, lambda: _evict(folder))
-        _report("SQLite", warm, cold)
+        _report("SQLite", {"warm": warm, "cold": cold})
 
 
 async def _postgresql(count: int, runs: int, cold_runs: int, now: datetime) -> None:
@@ -224,11 +227,8 @@ async def _postgresql(count: int, runs: int, cold_runs: int, now: datetime) -> N
             cluster.start_server()
 
         cold = await _cold(url, cold_runs, restart_cold)
-        _report("PostgreSQL", warm, cold)
         running = await _cold_running(url, cold_runs, restart_cold)
-        print("PostgreSQL, cold data with the bot running (reconnected, statements compiled):")
-        for label, times in running.items():
-            print(f"  {label:32s} cold {_percentiles(times)}")
+        _report("PostgreSQL", {"warm": warm, "cold": cold, "cold, bot running": running})
 
 
 if __name__ == "__main__":

@@ -35,11 +35,13 @@ def digest_slot(
     local_now = now.astimezone(ZoneInfo(timezone))
     # fold=0: when the clocks go back, the hour that happens twice counts at its first pass.
     slot = local_now.replace(hour=hour, minute=0, second=0, microsecond=0, fold=0)
+    # Arithmetic on a datetime in one zone moves its wall clock: days earlier is the same
+    # local hour, whatever the offset was then (it is worked out from the new date).
     if cadence == "weekly":
         slot -= timedelta(days=(slot.weekday() - weekday) % 7)
     if slot > local_now:
         slot -= window(cadence)
-    return _on_the_wall_clock(slot.replace(tzinfo=None), timezone)
+    return slot
 
 
 def next_digest_slot(
@@ -50,11 +52,4 @@ def next_digest_slot(
     latest = digest_slot(now, cadence, weekday, hour, timezone)
     if latest is None:
         return None
-    return _on_the_wall_clock(latest.replace(tzinfo=None) + window(cadence), timezone)
-
-
-def _on_the_wall_clock(local: datetime, timezone: str) -> datetime:
-    """A local date and hour resolved in its zone afresh, so a DST change between it and
-    the moment it was counted from doesn't shift the hour (fold=0: a repeated hour counts
-    at its first pass)."""
-    return local.replace(tzinfo=ZoneInfo(timezone))
+    return latest + window(cadence)
