@@ -6,8 +6,9 @@ written without spaces. Both databases index them as whole tokens: an FTS5 table
 unicode61 tokenizer on SQLite, a GIN index over them as a tsvector on PostgreSQL; neither
 depends on the database's locale. A Latin search word is found as a word or the start of
 one ("agent" finds "agents"; "AI" and other words of one or two characters only whole); a
-Chinese term through its pairs: on SQLite, whose index keeps their order (migration 0011),
-as those pairs in a row; on PostgreSQL, whose vector does not, as the pairs, then as a
+Chinese term of three characters or more through its pairs: on SQLite, whose index keeps
+their order (migration 0011), as those pairs in a row; on PostgreSQL, whose vector does not,
+through a second index of each post's runs of three characters (migration 0013), then as a
 substring. A term with no token to look up (one Chinese character, punctuation) is matched
 by a LIKE scan.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -245,14 +247,14 @@ class _Lookup:
 
     def token_condition(self, *, postgres: bool, walking: bool = False) -> ColumnElement[bool]:
         if postgres:
-            return self._tsquery_match()
+            return self._postgres_match()
         post_id = PostRow.id + 0 if walking else PostRow.id  # "+ 0": not looked up by id
         return post_id.in_(self.token_matches(postgres=False))
 
     def token_matches(self, *, postgres: bool) -> Select[Any]:
         """The ids of the posts whose tokens match: on SQLite from the FTS5 table alone."""
         if postgres:
-            return select(PostRow.id).where(self._tsquery_match())
+            return select(PostRow.id).where(self._postgres_match())
         wanted = " ".join(
             [f'"{token}"' + ("*" if prefix else "") for token, prefix in self.tokens.items()]
             + [f'"{pairs}"' for pairs in self.phrases.values()]  # the pairs next to each other
@@ -264,17 +266,35 @@ class _Lookup:
             .params(tokens=wanted)
         )
 
-    def _tsquery_match(self) -> ColumnElement[bool]:
-        """PostgreSQL: the tokens, all of them, in the post's token vector."""
-        # Migration 0007's index expression, literally, so the planner uses the index.
-        # Tokens are letters, digits and Chinese characters only: nothing to escape.
-        vector = func.array_to_tsvector(
-            func.string_to_array(PostRow.search_tokens, literal_column("' '"))
-        )
-        wanted = " & ".join(
-            f"'{token}'" + (":*" if prefix else "") for token, prefix in self.tokens.items()
-        )
-        return vector.op("@@")(cast(wanted, TSQUERY))
+    def _postgres_match(self) -> ColumnElement[bool]:
+        """PostgreSQL: the tokens, all of them, in the post's token vector; a Chinese term of
+        three characters or more by its runs of three in the post's triples instead of its
+        pairs (they meet in far fewer posts than the pairs do)."""
+        # Migrations 0007's and 0013's index expressions, literally, so the planner uses the
+        # indexes. Tokens are letters, digits and Chinese characters only: nothing to escape.
+        in_phrases = {pair for pairs in self.phrases.values() for pair in pairs.split()}
+        tokens = {token: prefix for token, prefix in self.tokens.items() if token not in in_phrases}
+        triples = {  # as trendbot_cjk_triples makes them of a post's pairs
+            first + second[-1]: False
+            for pairs in self.phrases.values()
+            for first, second in pairwise(pairs.split())
+        }
+        conditions = []
+        if tokens:
+            vector = func.array_to_tsvector(
+                func.string_to_array(PostRow.search_tokens, literal_column("' '"))
+            )
+            conditions.append(vector.op("@@")(_tsquery(tokens)))
+        if triples:
+            vector = func.trendbot_cjk_triples(PostRow.search_tokens)
+            conditions.append(vector.op("@@")(_tsquery(triples)))
+        return and_(*conditions)
+
+
+def _tsquery(tokens: dict[str, bool]) -> ColumnElement[Any]:
+    """Every token (a prefix where marked), as a PostgreSQL text search query."""
+    wanted = " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in tokens.items())
+    return cast(wanted, TSQUERY)
 
 
 def _contains(term: str, *, ilike: bool = False) -> ColumnElement[bool]:
