@@ -20,14 +20,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from trends.strings import search_tokens
+from trends.store.migrations.fill import fill_search_tokens
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-_BATCH = 5000
 _SQLITE_TOKENS = (
     "CREATE VIRTUAL TABLE posts_tokens USING fts5("
     "search_tokens, content='posts', content_rowid='id', tokenize='unicode61')",
@@ -52,7 +51,7 @@ _FTS_TRIGGERS = ("posts_fts_update", "posts_fts_delete", "posts_fts_insert")
 
 def upgrade() -> None:
     op.add_column("posts", sa.Column("search_tokens", sa.Text(), nullable=True))
-    _fill_stored_posts()
+    fill_search_tokens(op.get_bind())
     if op.get_bind().dialect.name == "sqlite":
         for trigger in _FTS_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
@@ -64,34 +63,6 @@ def upgrade() -> None:
         for name in _TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
         op.execute(_POSTGRES_INDEX)
-
-
-def _fill_stored_posts() -> None:
-    connection = op.get_bind()
-    posts = sa.table(
-        "posts",
-        sa.column("id", sa.Integer),
-        sa.column("title", sa.Text),
-        sa.column("summary", sa.Text),
-        sa.column("search_tokens", sa.Text),
-    )
-    last = 0
-    while rows := connection.execute(
-        sa.select(posts.c.id, posts.c.title, posts.c.summary)
-        .where(posts.c.id > last)
-        .order_by(posts.c.id)
-        .limit(_BATCH)
-    ).all():
-        connection.execute(
-            posts.update()
-            .where(posts.c.id == sa.bindparam("post_id"))
-            .values(search_tokens=sa.bindparam("tokens")),
-            [
-                {"post_id": id_, "tokens": search_tokens(title, summary)}
-                for id_, title, summary in rows
-            ],
-        )
-        last = rows[-1][0]
 
 
 def downgrade() -> None:

@@ -17,17 +17,15 @@ in the rows, so its posts are left as they are: rewriting every row would buy it
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from trends.strings import search_tokens
+from trends.store.migrations.fill import fill_search_tokens
 
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-_BATCH = 5000
 _UPDATE_TRIGGER = (
     "CREATE TRIGGER posts_tokens_update AFTER UPDATE OF search_tokens ON posts BEGIN "
     "INSERT INTO posts_tokens(posts_tokens, rowid, search_tokens) "
@@ -40,37 +38,9 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     op.execute("DROP TRIGGER IF EXISTS posts_tokens_update")
-    _fill_stored_posts()
+    fill_search_tokens(op.get_bind())
     op.execute(_UPDATE_TRIGGER)
     op.execute("INSERT INTO posts_tokens(posts_tokens) VALUES ('rebuild')")
-
-
-def _fill_stored_posts() -> None:
-    connection = op.get_bind()
-    posts = sa.table(
-        "posts",
-        sa.column("id", sa.Integer),
-        sa.column("title", sa.Text),
-        sa.column("summary", sa.Text),
-        sa.column("search_tokens", sa.Text),
-    )
-    last = 0
-    while rows := connection.execute(
-        sa.select(posts.c.id, posts.c.title, posts.c.summary)
-        .where(posts.c.id > last)
-        .order_by(posts.c.id)
-        .limit(_BATCH)
-    ).all():
-        connection.execute(
-            posts.update()
-            .where(posts.c.id == sa.bindparam("post_id"))
-            .values(search_tokens=sa.bindparam("tokens")),
-            [
-                {"post_id": id_, "tokens": search_tokens(title or "", summary or "")}
-                for id_, title, summary in rows
-            ],
-        )
-        last = rows[-1][0]
 
 
 def downgrade() -> None:

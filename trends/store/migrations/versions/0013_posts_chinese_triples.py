@@ -18,17 +18,15 @@ SQLite answers such a term as a phrase of its token index and needs none of this
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from trends.strings import search_tokens
+from trends.store.migrations.fill import fill_search_tokens
 
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-_BATCH = 5000
 # Each pair of the ordered tokens with the next one, where they overlap by a character
 # ("智能" "能模" -> "智能模"); Latin words and the break between runs take no part. Tokens
 # all ASCII (an English post) are not split at all (an insert's cost, on bench/query.py's
@@ -55,41 +53,9 @@ _INDEX = (
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    _fill_stored_posts()
+    fill_search_tokens(op.get_bind())
     op.execute(_FUNCTION)
     op.execute(_INDEX)
-
-
-def _fill_stored_posts() -> None:
-    """Tokens in order for the posts stored before revision 0011; the rest stay."""
-    connection = op.get_bind()
-    posts = sa.table(
-        "posts",
-        sa.column("id", sa.Integer),
-        sa.column("title", sa.Text),
-        sa.column("summary", sa.Text),
-        sa.column("search_tokens", sa.Text),
-    )
-    last = 0
-    while rows := connection.execute(
-        sa.select(posts.c.id, posts.c.title, posts.c.summary, posts.c.search_tokens)
-        .where(posts.c.id > last)
-        .order_by(posts.c.id)
-        .limit(_BATCH)
-    ).all():
-        changed = [
-            {"post_id": id_, "tokens": tokens}
-            for id_, title, summary, stored in rows
-            if (tokens := search_tokens(title or "", summary or "")) != stored
-        ]
-        if changed:
-            connection.execute(
-                posts.update()
-                .where(posts.c.id == sa.bindparam("post_id"))
-                .values(search_tokens=sa.bindparam("tokens")),
-                changed,
-            )
-        last = rows[-1][0]
 
 
 def downgrade() -> None:
