@@ -309,8 +309,9 @@ def _story_block(
     if why is not None and why.matched:
         # Readers see why a post sits under a trend: the words that made the tag.
         terms = ", ".join(escape(term) for term in why.matched[:_MAX_WHY_TERMS])
-        # Scores are the tagger's calibrated probabilities (0 to 1).
-        likely = f"{min(max(why.score, 0.0), 1.0):.0%}"
+        # Scores are the tagger's calibrated probabilities (0 to 1). Shown from 1% to
+        # 99%: a tagger right on most held-out posts is never certain of one.
+        likely = f"{min(max(why.score, 0.01), 0.99):.0%}"
         lines.append(text(language, "why_tagged", terms=terms, score=likely))
     if wrong_trend is not None:
         lines.append(text(language, "wrong_hint", post=story.post_id, trend=wrong_trend))

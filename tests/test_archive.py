@@ -268,7 +268,8 @@ async def test_why_this_trend_gives_the_tagger_s_probability(
     async with running_bot(bot_api, service):
         page = await say(bot_api, CHAT, "/trend 6")
     reasons = re.findall(r"Why this trend: [^<]*\((\d{1,3})% likely\)", page["text"])
-    assert reasons and all(0 < int(percent) <= 100 for percent in reasons)
+    # A probability, and never certainty: the tagger is wrong on some posts it is sure of.
+    assert reasons and all(0 < int(percent) < 100 for percent in reasons)
 
 
 async def test_a_search_that_is_cut_says_what_it_searched_for(

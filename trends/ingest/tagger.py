@@ -304,7 +304,12 @@ def _why(model: Model, f: Features, k: int) -> tuple[str, ...]:
     """Words of the post that pushed trend k up most: lexicon terms, then top tokens."""
     out: list[str] = []
     if model.lex_w[k, k] > 0 and f.lex[k] > 0:
-        out.extend(f.lex_terms.get(TRENDS[k], [])[:3])
+        out.extend(_distinct_terms(f.lex_terms.get(TRENDS[k], []))[:3])
+    # A word a listed term already says ("per" after "per resolved", "saas" after "SaaS")
+    # would only repeat it to the reader.
+    said = {word for term in out for word in _EN_WORD.findall(term.lower())} | {
+        term.lower() for term in out
+    }
     contrib = f.value * model.text_w[f.index, k]
     # Only words that weighed at least a quarter of the strongest one: a long tail of
     # slightly positive words ("per", "never") explains nothing to a reader.
@@ -313,9 +318,24 @@ def _why(model: Model, f: Features, k: int) -> tuple[str, ...]:
         if contrib[j] < floor or len(out) >= MAX_MATCHED:
             break
         word = f.words.get(int(f.index[j]))
-        if word and word not in out:
+        if word and word not in said:
             out.append(word)
+            said.add(word)
     return tuple(out)
+
+
+def _distinct_terms(terms: list[str]) -> list[str]:
+    """Lexicon terms, strongest first, less those a longer one of them contains ("agent"
+    beside "AI agent", "SaaS" beside "saas"): one reason named once."""
+    lowered = [term.lower() for term in terms]
+    kept: list[str] = []
+    for term, low in zip(terms, lowered, strict=True):
+        inside = any(
+            low != other and f" {low} " in f" {other.replace('-', ' ')} " for other in lowered
+        )
+        if not inside and low not in (t.lower() for t in kept):
+            kept.append(term)
+    return kept
 
 
 def load_model(path: Path | None = None) -> Model:
