@@ -318,9 +318,8 @@ def _why(model: Model, f: Features, k: int) -> tuple[str, ...]:
         if contrib[j] < floor or len(out) >= MAX_MATCHED:
             break
         word = f.words.get(int(f.index[j]))
-        if word and word not in said:
+        if word and word not in said:  # a word has one bucket: it comes at most once
             out.append(word)
-            said.add(word)
     return tuple(out)
 
 
