@@ -100,23 +100,31 @@ def collect(posts: list) -> tuple[list[Record], np.ndarray, list[tuple[int, int]
 
 
 def replay(records: list[Record], scores: np.ndarray, threshold: float) -> list[int]:
-    """Each report's story under the given pair scores, as StoryIndex.join decides."""
-    story: list[int] = []
+    """Each report's story under the given pair scores, as StoryIndex.join decides: a report
+    joins every story it is accepted by, and those merge into the earliest."""
+    merged: dict[int, int] = {}
+
+    def story_of(report: int) -> int:
+        while report in merged:
+            report = merged[report]
+        return report
+
     for i, record in enumerate(records):
         if record.forced is not None:
-            story.append(story[record.forced])
+            merged[i] = story_of(record.forced)
             continue
-        best, strength = None, 0.0
-        for earlier, value in record.copies:
-            if best is None or value > strength:
-                best, strength = earlier, value
-        for earlier, row in zip(record.others, record.rows, strict=True):
-            value = scores[row]
-            if value >= threshold and (best is None or value > strength):
-                best, strength = earlier, value
-        # Candidates come oldest first and a tie keeps the first, as in join.
-        story.append(i if best is None else story[best])
-    return story
+        accepted = {story_of(earlier) for earlier, _ in record.copies}
+        accepted |= {
+            story_of(earlier)
+            for earlier, row in zip(record.others, record.rows, strict=True)
+            if scores[row] >= threshold
+        }
+        if accepted:
+            first = min(accepted)
+            for other in accepted - {first}:
+                merged[other] = first
+            merged[i] = first
+    return [story_of(i) for i in range(len(records))]
 
 
 def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -357,3 +357,100 @@ async def test_analyze_tells_the_same_stories_as_ingest(service: TrendService) -
     }
     (story,) = (await service.archive.trend_page(_trend(service, 1))).posts
     assert len(story.members) == 1 + sum(1 for first in analyzed.values() if first == LAB_LINK)
+
+
+# Three outlets on one launch, polled in this order: the lab's post and the Chinese report
+# share too little to link on their own (the report names the price and the round, not the
+# model); the wire story, polled last, matches each of them, and so makes them one story.
+BRIDGED = (
+    Outlet(
+        "/vela-lab.xml",
+        "Aurora Blog",
+        "en",
+        (
+            Item(
+                "Introducing Vela 3, our agentic model",
+                "Today we are releasing Vela 3, a model built for agents that plan and use tools.",
+                "https://aurora.example.com/blog/vela-3",
+                30,
+            ),
+        ),
+    ),
+    Outlet(
+        "/vela-zh.xml",
+        "星河日报",
+        "zh",
+        (
+            Item(
+                "Aurora 新模型订阅每月 20 美元，融资 4 亿美元",
+                "Aurora 今天公布新模型的价格：每月 20 美元；公司同时完成 4 亿美元融资。",
+                "https://xinghe.example.cn/news/aurora",
+                27,
+            ),
+        ),
+    ),
+    Outlet(
+        "/vela-wire.xml",
+        "The Wire",
+        "en",
+        (
+            Item(
+                "Aurora launches Vela 3, sold at $20 a month after a $400M round",
+                "Aurora released Vela 3 on Tuesday, an agentic model sold at $20 a month, "
+                "days after raising $400 million.",
+                "https://wire.example.org/aurora-vela-3",
+                25,
+            ),
+        ),
+    ),
+)
+
+
+# The same, with the Chinese report and the wire's in one aggregator's feed: the merge
+# happens within one batch, into the story stored by the earlier poll.
+BRIDGED_IN_ONE_BATCH = (
+    BRIDGED[0],
+    Outlet("/vela-aggregator.xml", "AI Roundup", "en", BRIDGED[1].items + BRIDGED[2].items),
+)
+
+
+@pytest.mark.parametrize("outlets", [BRIDGED, BRIDGED_IN_ONE_BATCH], ids=["polls", "batch"])
+async def test_a_report_that_matches_two_stories_makes_them_one(
+    database_url: str, feed_server: FeedServer, tmp_path: Path, outlets: tuple[Outlet, ...]
+) -> None:
+    service = await open_outlets(database_url, feed_server, tmp_path / "vela.yaml", outlets)
+    try:
+        page = await service.archive.search("Vela")
+        (story,) = page.posts  # the lab's post and the wire's, once
+        assert page.total == 1
+        assert story.link == "https://aurora.example.com/blog/vela-3"  # first published
+        assert [member.link for member in story.members] == [
+            item.link for outlet in BRIDGED for item in outlet.items
+        ]
+        # /story on the Chinese report, which led a story of its own until the wire's came.
+        chinese = story.members[1]
+        merged = await service.archive.story(chinese.post_id)
+        assert merged is not None and merged.id == story.id
+        assert len((await service.archive.search("Aurora")).posts) == 1
+    finally:
+        await service.close()
+    now = datetime.now(UTC)
+    items = [item for outlet in BRIDGED for item in outlet.items]
+    lines = [
+        json.dumps(
+            {
+                "id": item.link,
+                "title": item.title,
+                "summary": item.body,
+                "link": item.link,
+                "published": (now - timedelta(hours=item.hours_old)).isoformat(),
+            }
+        )
+        for item in items
+    ]
+    first = items[0].link
+    assert [answer["duplicate_of"] for answer in analyze_lines(lines, service.themes)] == [
+        None,
+        first,
+        first,
+    ]

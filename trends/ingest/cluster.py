@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -17,7 +18,7 @@ from trends.ingest import story_index
 from trends.models import Post
 from trends.store.posts import StoredCandidates
 
-__all__ = ["Prepared", "clusters", "distinct"]
+__all__ = ["Clusters", "Prepared", "clusters", "distinct"]
 
 Prepared = tuple[Post, np.ndarray | None]  # a post and its MinHash signature
 
@@ -35,13 +36,23 @@ def distinct(prepared: list[Prepared]) -> list[Prepared]:
     return fresh
 
 
+@dataclass(frozen=True, slots=True)
+class Clusters:
+    """What the dedup stage decided for a batch."""
+
+    # Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
+    found: list[int | None]
+    # Stored stories a post of the batch showed to be part of an earlier stored story.
+    merged: dict[int, int]
+
+
 def clusters(
     reports: list[story_index.Member],
     lookups: list[story_index.Lookups],
     stored: StoredCandidates,
     copies: Mapping[int, int] | None = None,
-) -> list[int | None]:
-    """Each post's cluster: a stored post's id, -(i + 1) for post i of this batch, or None.
+) -> Clusters:
+    """Each post's cluster, and the stored stories the batch merges.
 
     `copies` maps a post of the batch that another feed stored already (same link or
     content) to that post's story: it joins it as coverage, whatever the matcher says.
@@ -63,16 +74,20 @@ def clusters(
             candidate.minhash,
         )
         index.add(earlier, keys_of.get(candidate.post_id, ()))
-    found: list[int | None] = []
+    stories: list[int] = []
     for position, (report, lookup) in enumerate(zip(reports, lookups, strict=True)):
-        cluster = (copies or {}).get(position) or index.join(report, lookup)
-        found.append(cluster)
+        copied = (copies or {}).get(position)
         itself = -(position + 1)
-        story = itself if cluster is None else cluster
+        cluster = index.story(copied) if copied else index.join(report, lookup)
+        stories.append(itself if cluster is None else cluster)
         index.add(
-            dataclasses.replace(report, ident=itself, story=story), story_index.member_keys(report)
+            dataclasses.replace(report, ident=itself, story=stories[-1]),
+            story_index.member_keys(report),
         )
-    return found
+    # A later post may have merged a post's story into an earlier one: resolve at the end.
+    found = [index.story(story) for story in stories]
+    merged = {story: index.story(story) for story in index.merged if story > 0}
+    return Clusters([None if story == -(i + 1) else story for i, story in enumerate(found)], merged)
 
 
 # A stored post is a candidate of many batches of a poll (the names of the day it shares):

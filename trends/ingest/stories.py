@@ -330,8 +330,8 @@ def _contained(a: frozenset[str], b: frozenset[str], least: int = 1) -> float:
 # those feeds as negatives; bench/dedup.py prints the result.
 # fmt: off
 WEIGHTS = (
-    -3.69, -0.06, 1.09, 0.23, 1.43, 1.10, -0.17, -0.11, -0.39, -0.92,
-    1.45, 0.23, 0.65, 0.57, 1.34, -0.52, 0.07, -0.62, 0.91, 1.28,
+    -3.66, -0.06, 0.93, 0.18, 1.48, 1.05, -0.18, -0.11, -0.37, -0.93,
+    1.56, 0.20, 0.76, 0.54, 1.41, -0.49, 0.10, -0.60, 0.90, 1.25,
 )
 # fmt: on
 THRESHOLD = 1.5  # log-odds: the line that keeps dev look-alikes at most 5% merged

@@ -1,5 +1,6 @@
 """Stories over many reports: each report a `Member`, candidates found by their keys in a
-`StoryIndex`, joined to the strongest earlier story `stories.score` accepts.
+`StoryIndex`, joined to the stories `stories.score` accepts. A report two stories accept
+is evidence they tell one event: they merge into the earlier one.
 
 Ingest fills the index with stored candidates then a feed's batch; `trendbot analyze` and
 `bench/dedup.py` fill it with their input through `find_duplicates`. Same rule, same order.
@@ -124,6 +125,12 @@ def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> flo
     return decided if decided >= THRESHOLD else None
 
 
+def _first(story: int) -> tuple[bool, int]:
+    """Which of several stories came first: a stored post's (ident > 0, lowest first), then
+    the input's or the batch's (ident i >= 0 in analyze, -(i + 1) in a batch)."""
+    return story < 0, abs(story)
+
+
 class _Frequency(Mapping[str, int]):
     """A value's report count in the window, summed over its day keys when first asked."""
 
@@ -150,13 +157,22 @@ class StoryIndex:
     """Earlier reports by key: the one rule behind ingest and `trendbot analyze`.
 
     Ingest fills it with the stored posts its lookup keys found, then with the batch being
-    stored; analyze with the input so far. `join` picks the strongest earlier report
-    (the earliest indexed on a tie) and returns its story.
+    stored; analyze with the input so far. `join` returns the story of the earlier reports
+    the score accepts; when they belong to several stories, those merge into the first
+    (`merged`, `story`).
     """
 
     _by_key: dict[int, list[int]] = field(default_factory=dict)
     _members: list[Member] = field(default_factory=list)
     _unheld: dict[int, int] = field(default_factory=dict)
+    # A story that a later report showed to be part of another -> that story.
+    merged: dict[int, int] = field(default_factory=dict)
+
+    def story(self, story: int) -> int:
+        """The story `story` is now part of: itself, unless a join merged it."""
+        while story in self.merged:
+            story = self.merged[story]
+        return story
 
     def add(self, report: Member, keys: Iterable[int]) -> None:
         position = len(self._members)
@@ -204,17 +220,24 @@ class StoryIndex:
         return sorted(chosen)
 
     def join(self, report: Member, lookups: Lookups) -> int | None:
-        """The story (its first member's ident) the report belongs to, if any."""
-        positions = self._candidates(lookups)
+        """The story (its first member's ident) the report belongs to, if any.
+
+        Reports of one event are not all alike: a launch post and a Chinese write-up may
+        each match a third report and not each other. When the report is accepted by
+        members of several stories, they are one story: all merge into the first (`_first`).
+        """
         frequency = self.frequency(lookups)
-        best: Member | None = None
-        best_strength = 0.0
-        for position in positions:
-            earlier = self._members[position]
-            strength = _strength(report, earlier, frequency)
-            if strength is not None and (best is None or strength > best_strength):
-                best, best_strength = earlier, strength
-        return None if best is None else best.story
+        accepted = {
+            self.story(earlier.story)
+            for earlier in map(self._members.__getitem__, self._candidates(lookups))
+            if _strength(report, earlier, frequency) is not None
+        }
+        if not accepted:
+            return None
+        first = min(accepted, key=_first)
+        for other in accepted - {first}:
+            self.merged[other] = first
+        return first
 
 
 def find_duplicates(
@@ -225,13 +248,13 @@ def find_duplicates(
 
     In order: same canonical link; same content hash (only with a body: equal bare titles
     like "Team update" are not one story); then `StoryIndex.join` on the title and summary,
-    exactly as ingest decides.
+    exactly as ingest decides. A later item that merges two stories makes the second's
+    items duplicates of the first's.
     """
     by_link: dict[str, int] = {}
     by_hash: dict[str, int] = {}
     index = StoryIndex()
     stories: list[int] = []
-    result: list[int | None] = []
     for i, (title, text, link) in enumerate(items):
         url = dedup.canonical_url(link) if link else ""
         found = by_link.setdefault(url, i) if url else i
@@ -239,7 +262,6 @@ def find_duplicates(
             found = by_hash.setdefault(dedup.content_hash(title, text), i)
         if found != i:
             stories.append(stories[found])
-            result.append(stories[found])
             continue
         report = member(
             i,
@@ -256,5 +278,5 @@ def find_duplicates(
             Member(i, stories[i], report.outlet, title, report.signature, report.features),
             member_keys(report),
         )
-        result.append(story)
-    return result
+    resolved = [index.story(story) for story in stories]
+    return [None if story == i else story for i, story in enumerate(resolved)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, TextClause, insert, or_, select, text
+from sqlalchemy import Table, TextClause, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ __all__ = [
     "insert_posts",
     "known_among",
     "lock_story_writes",
+    "merge_stories",
     "stored_enrichment",
     "stories_of_copies",
 ]
@@ -355,3 +356,17 @@ async def insert_posts(
     if bands:
         await session.execute(insert(_BANDS), bands)
     return ids
+
+
+async def merge_stories(session: AsyncSession, merged: dict[int, int]) -> None:
+    """Make each stored story `merged` names part of the earlier story it maps to: its
+    first report and its members join that story, and it no longer leads in /trend."""
+    for story, into in merged.items():
+        await session.execute(
+            update(PostRow)
+            .where(or_(PostRow.id == story, PostRow.cluster_id == story))
+            .values(cluster_id=into)
+        )
+        await session.execute(
+            update(PostTrendRow).where(PostTrendRow.post_id == story).values(story_lead=False)
+        )
