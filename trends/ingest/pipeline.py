@@ -228,10 +228,10 @@ async def _store(
     members: StoryMembers | None = None,
 ) -> tuple[int, int]:
     """Store posts not seen before, in the caller's transaction: a report of a stored story
-    joins it (a report two stories accept merges them), a page another feed stored joins
-    that page's story as coverage. A few batched
-    statements: first reports, then copies of a first report of the same batch (an
-    aggregator links the FT and Reuters on one news); a post stored meanwhile is skipped."""
+    joins it (one two stories accept merges them), a page another feed stored joins that
+    page's story as coverage. A few batched statements: first reports, then copies of a
+    first report of the same batch (an aggregator links the FT and Reuters on one news); a
+    post stored meanwhile is skipped."""
     fresh = cluster.distinct(prepared)
     duplicates = len(prepared) - len(fresh)
     if not fresh:
@@ -251,7 +251,6 @@ async def _store(
     )
     copies = await post_store.stories_of_copies(session, feed_id, [post for post, _ in fresh])
     decided = await asyncio.to_thread(cluster.clusters, reports, lookups, stored, copies)
-    clusters = decided.found
     rows = [
         post_store.NewPost(
             post=post,
@@ -260,13 +259,12 @@ async def _store(
             band_keys=story_index.member_keys(report),
             in_digests=_reaches_digests(post, now, first_fetch),
         )
-        for (post, signature), report, found in zip(fresh, reports, clusters, strict=True)
+        for (post, signature), report, found in zip(fresh, reports, decided.found, strict=True)
     ]
-    stored_rows = await _insert_in_order(session, feed_id, rows, clusters, now)
+    stored_rows = await _insert_in_order(session, feed_id, rows, decided.found, now)
     await post_store.merge_stories(session, decided.merged)
-    duplicates += len(rows) - len(stored_rows)
     clustered = sum(1 for row in stored_rows if row.cluster_id is not None)
-    return len(stored_rows) - clustered, duplicates + clustered
+    return len(stored_rows) - clustered, duplicates + len(rows) - len(stored_rows) + clustered
 
 
 async def _insert_in_order(
