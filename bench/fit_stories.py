@@ -43,7 +43,7 @@ class Record:
     """What the matcher saw when report `i` arrived."""
 
     forced: int | None  # an earlier report with the same link or content: joins it regardless
-    copies: list[tuple[int, float]]  # (earlier report, MinHash strength)
+    copies: list[int]  # earlier reports it copies (MinHash): joined whatever the weights
     others: list[int]  # earlier reports scored by the weights, rows of `features`
     rows: list[int]
 
@@ -83,7 +83,7 @@ def collect(posts: list) -> tuple[list[Record], np.ndarray, list[tuple[int, int]
             if report.signature is not None and earlier.signature is not None:
                 similar = dedup.similarity(report.signature, earlier.signature)
                 if dedup.same_story(similar, report.title, earlier.title):
-                    record.copies.append((earlier.ident, 100.0 + similar))
+                    record.copies.append(earlier.ident)
                     continue
             a, b = report.features, earlier.features
             if a.roundup or b.roundup:  # score() keeps digests out of every story
@@ -113,7 +113,7 @@ def replay(records: list[Record], scores: np.ndarray, threshold: float) -> list[
         if record.forced is not None:
             merged[i] = story_of(record.forced)
             continue
-        accepted = {story_of(earlier) for earlier, _ in record.copies}
+        accepted = {story_of(earlier) for earlier in record.copies}
         accepted |= {
             story_of(earlier)
             for earlier, row in zip(record.others, record.rows, strict=True)

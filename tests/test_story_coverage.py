@@ -331,9 +331,9 @@ def _trend(service: TrendService, number: int) -> Trend:
     return found
 
 
-async def test_analyze_tells_the_same_stories_as_ingest(service: TrendService) -> None:
+def duplicates_analyzed(service: TrendService, items: list[Item]) -> dict[str, str | None]:
+    """`trendbot analyze` on the items as JSON lines: each link's `duplicate_of`."""
     now = datetime.now(UTC)
-    items = [item for outlet in OUTLETS for item in outlet.items]  # in the order polled
     lines = [
         json.dumps(
             {
@@ -346,8 +346,12 @@ async def test_analyze_tells_the_same_stories_as_ingest(service: TrendService) -
         )
         for item in items
     ]
-    answers = analyze_lines(lines, service.themes)
-    analyzed = {answer["id"]: answer["duplicate_of"] for answer in answers}
+    return {answer["id"]: answer["duplicate_of"] for answer in analyze_lines(lines, service.themes)}
+
+
+async def test_analyze_tells_the_same_stories_as_ingest(service: TrendService) -> None:
+    items = [item for outlet in OUTLETS for item in outlet.items]  # in the order polled
+    analyzed = duplicates_analyzed(service, items)
     assert analyzed == {
         LAB_LINK: None,
         WIRE_LINK: LAB_LINK,
@@ -383,7 +387,8 @@ BRIDGED = (
         (
             Item(
                 "Aurora 新模型订阅每月 20 美元，融资 4 亿美元",
-                "Aurora 今天公布新模型的价格：每月 20 美元；公司同时完成 4 亿美元融资。",
+                "Aurora 今天公布新模型的价格：每月 20 美元；公司同时完成 4 亿美元融资。"
+                "新模型面向多智能体协作，智能体之间可以分工、交易，组成智能体经济。",
                 "https://xinghe.example.cn/news/aurora",
                 27,
             ),
@@ -432,25 +437,14 @@ async def test_a_report_that_matches_two_stories_makes_them_one(
         merged = await service.archive.story(chinese.post_id)
         assert merged is not None and merged.id == story.id
         assert len((await service.archive.search("Aurora")).posts) == 1
+        # Both led a story on agents (trend 2); /trend 2 now lists the merged story once.
+        (listed,) = (await service.archive.trend_page(_trend(service, 2))).posts
+        assert listed.id == story.id and len(listed.members) == 3
     finally:
         await service.close()
-    now = datetime.now(UTC)
-    items = [item for outlet in BRIDGED for item in outlet.items]
-    lines = [
-        json.dumps(
-            {
-                "id": item.link,
-                "title": item.title,
-                "summary": item.body,
-                "link": item.link,
-                "published": (now - timedelta(hours=item.hours_old)).isoformat(),
-            }
-        )
-        for item in items
-    ]
-    first = items[0].link
-    assert [answer["duplicate_of"] for answer in analyze_lines(lines, service.themes)] == [
-        None,
-        first,
-        first,
-    ]
+    lab, chinese_report, wire = (item for outlet in BRIDGED for item in outlet.items)
+    assert duplicates_analyzed(service, [lab, chinese_report, wire]) == {
+        lab.link: None,
+        chinese_report.link: lab.link,
+        wire.link: lab.link,
+    }

@@ -108,21 +108,19 @@ def member_lookups(report: Member) -> Lookups:
     return Lookups(tuple(bands), window_keys(report.features))
 
 
-def _strength(new: Member, earlier: Member, frequency: Mapping[str, int]) -> float | None:
-    """How strongly `new` joins `earlier`'s story, or None if it does not.
+def _accepts(new: Member, earlier: Member, frequency: Mapping[str, int]) -> bool:
+    """Whether `new` tells `earlier`'s story: a copy (MinHash), or a report the score accepts.
 
-    A copy (MinHash) outranks any independent report. One outlet never tells one story
-    twice under two links, so its look-alikes (successive system cards, "Team update",
-    yearly events, a leak and the launch) stay apart.
+    One outlet never tells one story twice under two links, so its look-alikes (successive
+    system cards, "Team update", yearly events, a leak and the launch) stay apart.
     """
     if new.outlet and new.outlet == earlier.outlet:
-        return None
+        return False
     if new.signature is not None and earlier.signature is not None:
         similar = dedup.similarity(new.signature, earlier.signature)
         if dedup.same_story(similar, new.title, earlier.title):
-            return 100.0 + similar
-    decided = score(new.features, earlier.features, frequency)
-    return decided if decided >= THRESHOLD else None
+            return True
+    return score(new.features, earlier.features, frequency) >= THRESHOLD
 
 
 def _first(story: int) -> tuple[bool, int]:
@@ -230,7 +228,7 @@ class StoryIndex:
         accepted = {
             self.story(earlier.story)
             for earlier in map(self._members.__getitem__, self._candidates(lookups))
-            if _strength(report, earlier, frequency) is not None
+            if _accepts(report, earlier, frequency)
         }
         if not accepted:
             return None
