@@ -343,7 +343,7 @@ async def test_a_busy_day_of_one_name_still_links_its_story_as_analyze_does(
     assert ingested == analyzed
     assert ingested[canonical_url(second[2])] == canonical_url(first[2])
     # What ingest read for it: a busy key's newest posts and a count that stops, a quiet
-    # key's every post, each once (three keys go in one statement padded to four).
+    # key's every post, each once.
     async with service.db.new_session() as session:
         holders: dict[int, list[int]] = {}
         for key, post_id in await session.execute(

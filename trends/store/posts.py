@@ -3,14 +3,14 @@ the stored posts a new one may join. The reads behind /trend and digests: `store
 
 from __future__ import annotations
 
-import functools
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, TextClause, insert, or_, select, text, update
+from sqlalchemy import Table, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -186,41 +186,41 @@ class StoredCandidates:
     count_by_key: dict[int, int]
 
 
-_KEYS_PER_QUERY = 256  # SQLite allows 500 SELECTs in one compound
+# The lookup keys travel as one parameter (a JSON array on SQLite, an array on PostgreSQL)
+# and each is read by an index seek of the primary key (band_key, post_id), newest first:
+# one short statement whatever the number of keys, where one SELECT per key in a compound
+# statement cost three times as much, most of it building and binding the statement.
+_NEWEST = {
+    # A key's rows from its `per_key`-th newest post on: its newest `per_key`, or all it has.
+    "sqlite": text(
+        "SELECT k.value AS band_key, b.post_id FROM json_each(:keys) AS k "
+        "JOIN post_bands AS b ON b.band_key = k.value AND b.post_id >= coalesce(("
+        "SELECT p.post_id FROM post_bands AS p WHERE p.band_key = k.value "
+        "ORDER BY p.post_id DESC LIMIT 1 OFFSET :per_key - 1), 0)"
+    ),
+    "postgresql": text(
+        "SELECT k.band_key, b.post_id FROM unnest(CAST(:keys AS BIGINT[])) AS k(band_key) "
+        "CROSS JOIN LATERAL (SELECT p.post_id FROM post_bands AS p "
+        "WHERE p.band_key = k.band_key ORDER BY p.post_id DESC LIMIT :per_key) AS b"
+    ),
+}
+_COUNT = {
+    "sqlite": text(
+        "SELECT k.value AS band_key, (SELECT count(*) FROM (SELECT 1 FROM post_bands AS p "
+        "WHERE p.band_key = k.value LIMIT :counted)) AS posts FROM json_each(:keys) AS k"
+    ),
+    "postgresql": text(
+        "SELECT k.band_key, (SELECT count(*) FROM (SELECT 1 FROM post_bands AS p "
+        "WHERE p.band_key = k.band_key LIMIT :counted) AS counted) AS posts "
+        "FROM unnest(CAST(:keys AS BIGINT[])) AS k(band_key)"
+    ),
+}
 
 
-def _key_chunks(keys: list[int]) -> Iterator[dict[str, int]]:
-    """`keys` as the parameters of `_each_key` statements, :k0, :k1 ..., a power of two of
-    them at a time: a statement of a few hundred SELECTs takes longer to prepare than to
-    run, and so only a handful of statements recur, each prepared once per connection. A
-    chunk is padded with its last key; its rows then come more than once."""
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
-        size = 1 << max(len(chunk) - 1, 0).bit_length()
-        chunk += chunk[-1:] * (size - len(chunk))
-        yield {f"k{i}": key for i, key in enumerate(chunk)}
-
-
-@functools.cache
-def _each_key(keys: int, select_one: str, limit: int) -> TextClause:
-    """`select_one` for each of `keys` bound keys (:k0, :k1 ...), as one statement."""
-    return text(
-        " UNION ALL ".join(
-            f"SELECT * FROM ({select_one.format(key=f':k{i}', limit=limit)}) AS k{i}"
-            for i in range(keys)
-        )
-    )
-
-
-# Both read an index range of the primary key (band_key, post_id), newest first.
-_NEWEST = (
-    "SELECT band_key, post_id FROM post_bands WHERE band_key = {key} "
-    "ORDER BY post_id DESC LIMIT {limit}"
-)
-_COUNT = (
-    "SELECT CAST({key} AS BIGINT) AS band_key, count(*) AS posts "
-    "FROM (SELECT 1 FROM post_bands WHERE band_key = {key} LIMIT {limit}) AS counted"
-)
+def _keys_param(dialect: str, keys: Iterable[int]) -> str | list[int]:
+    """Keys as the one `:keys` parameter of `_NEWEST` and `_COUNT` in `dialect`."""
+    unique = sorted(set(keys))
+    return json.dumps(unique) if dialect == "sqlite" else unique
 
 
 async def candidates_by_band(
@@ -233,17 +233,19 @@ async def candidates_by_band(
     every headline of a busy day weighs little). A lookup costs the same however large
     the archive grows.
     """
-    found: dict[int, set[int]] = defaultdict(set)
-    for chunk in _key_chunks(list(band_keys)):
-        query = _each_key(len(chunk), _NEWEST, per_key)
-        for key, post_id in await session.execute(query, chunk):
-            found[key].add(post_id)
+    dialect = session.get_bind().dialect.name
+    found: dict[int, list[int]] = defaultdict(list)
+    keys = _keys_param(dialect, band_keys)
+    if keys:
+        rows = await session.execute(_NEWEST[dialect], {"keys": keys, "per_key": per_key})
+        for key, post_id in rows:
+            found[key].append(post_id)
     newest = {key: sorted(post_ids) for key, post_ids in found.items()}
     counts = {key: len(post_ids) for key, post_ids in newest.items()}
-    busy = [key for key, count in counts.items() if count >= per_key]
-    for chunk in _key_chunks(busy):
-        query = _each_key(len(chunk), _COUNT, counted)
-        for key, count in await session.execute(query, chunk):
+    if busy := [key for key, count in counts.items() if count >= per_key]:
+        query = _COUNT[dialect]
+        params = {"keys": _keys_param(dialect, busy), "counted": counted}
+        for key, count in await session.execute(query, params):
             counts[key] = count
     ids = sorted({post_id for post_ids in newest.values() for post_id in post_ids})
     candidates: list[Candidate] = []
