@@ -82,7 +82,7 @@ def clusters(
         stories.append(itself if cluster is None else cluster)
         index.add(
             dataclasses.replace(report, ident=itself, story=stories[-1]),
-            story_index.member_keys(report),
+            lookup.own(),
         )
     # A later post may have merged a post's story into an earlier one: resolve at the end.
     found = [index.story(story) for story in stories]

@@ -256,10 +256,10 @@ async def _store(
             post=post,
             cluster_id=found if found is None or found > 0 else None,
             minhash=signature.tobytes() if signature is not None else None,
-            band_keys=story_index.member_keys(report),
+            band_keys=lookup.own(),
             in_digests=_reaches_digests(post, now, first_fetch),
         )
-        for (post, signature), report, found in zip(fresh, reports, decided.found, strict=True)
+        for (post, signature), lookup, found in zip(fresh, lookups, decided.found, strict=True)
     ]
     stored_rows = await _insert_in_order(session, feed_id, rows, decided.found, now)
     await post_store.merge_stories(session, decided.merged)

@@ -26,13 +26,13 @@ from trends.strings import CJK as _CJK
 
 __all__ = [
     "ALIASES",
+    "OWN_DAY",
     "THRESHOLD",
     "WEIGHTS",
     "WINDOW",
     "Features",
     "features",
     "lookup_keys",
-    "own_keys",
     "pair_features",
     "same_story",
     "score",
@@ -368,19 +368,18 @@ def _key_values(f: Features) -> set[tuple[str, str]]:
     return values
 
 
-def own_keys(f: Features) -> list[int]:
-    """Keys to index a report under: one per name, model, figure and title word, on its day.
-
-    The day is in the key, so a lookup reads the reports of a few days that share a name,
-    however large the archive. Undated reports count as one day.
-    """
-    day = f.day or 0
-    return sorted({_key(kind, value, day) for kind, value in _key_values(f)})
+# Where a value's own day is among its `window_keys`: a report is indexed under that key.
+OWN_DAY = WINDOW.days
 
 
 def window_keys(f: Features) -> dict[str, tuple[int, ...]]:
     """For each name, model, figure and title word ("e:nvidia"), its keys on each day of the
-    window: what a lookup reads, grouped so the index can count each value's reports."""
+    window: what a lookup reads, grouped so the index can count each value's reports.
+
+    The day is in the key, so a lookup reads the reports of a few days that share a name,
+    however large the archive; the report itself is indexed under its own day's key
+    (`OWN_DAY`). Undated reports count as one day.
+    """
     day = f.day or 0
     days = range(day - WINDOW.days, day + WINDOW.days + 1)
     return {

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from trends.ingest import dedup
-from trends.ingest.stories import THRESHOLD, Features, features, own_keys, score, window_keys
+from trends.ingest.stories import OWN_DAY, THRESHOLD, Features, features, score, window_keys
 from trends.ingest.summarise import summarise
 
 __all__ = [
@@ -81,8 +81,7 @@ def member(
 
 def member_keys(report: Member) -> list[int]:
     """Keys a report is indexed under: its MinHash bands and its names of the day."""
-    bands = dedup.band_keys(report.signature) if report.signature is not None else []
-    return bands + own_keys(report.features)
+    return member_lookups(report).own()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +99,11 @@ class Lookups:
         yield from self.bands
         for keys in self.by_value.values():
             yield from keys
+
+    def own(self) -> list[int]:
+        """The keys the report itself is indexed under (`member_keys`): its MinHash bands and
+        each value on the report's own day."""
+        return [*self.bands, *(keys[OWN_DAY] for keys in self.by_value.values())]
 
 
 def member_lookups(report: Member) -> Lookups:
@@ -270,11 +274,12 @@ def find_duplicates(
             published=published[i] if published is not None else None,
             signature=dedup.story_signature(title, text),
         )
-        story = index.join(report, member_lookups(report))
+        lookups = member_lookups(report)
+        story = index.join(report, lookups)
         stories.append(i if story is None else story)
         index.add(
             Member(i, stories[i], report.outlet, title, report.signature, report.features),
-            member_keys(report),
+            lookups.own(),
         )
     resolved = [index.story(story) for story in stories]
     return [None if story == i else story for i, story in enumerate(resolved)]
