@@ -29,7 +29,7 @@ from dedup import SHARED, _dev_posts, _jsonl  # bench/dedup.py: scripts run from
 
 from trends.ingest import dedup
 from trends.ingest.stories import WINDOW, pair_features
-from trends.ingest.story_index import Member, StoryIndex, member, member_keys, member_lookups
+from trends.ingest.story_index import Member, StoryIndex, member, member_lookups
 from trends.ingest.summarise import summarise
 
 CANDIDATE_LABELS = Path(__file__).resolve().parent / "data" / "candidate_pairs.jsonl"
@@ -95,7 +95,7 @@ def collect(posts: list) -> tuple[list[Record], np.ndarray, list[tuple[int, int]
             features.append(pair_features(a, b, frequency))
             pairs.append((i, earlier.ident))
         records.append(record)
-        index.add(dataclasses.replace(report, story=i), member_keys(report))
+        index.add(dataclasses.replace(report, story=i), lookups.own())
     return records, np.array(features), pairs
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from trends.ingest.stories import features, same_story
-from trends.ingest.story_index import find_duplicates
+from trends.ingest.story_index import (
+    StoryIndex,
+    find_duplicates,
+    member,
+    member_keys,
+    member_lookups,
+)
 from trends.ingest.story_words import CONCEPTS
 
 DAY = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
@@ -170,3 +176,26 @@ def test_a_model_version_before_a_comma_or_full_stop_is_still_that_model() -> No
     assert with_comma.models == with_stop.models == {"lumen 2"}
     # A figure with a thousands separator is still no version: "Cuts 9,000" names no model.
     assert features("Halcyon Cuts 9,000 jobs", "", DAY).models == frozenset()
+
+
+def test_a_report_is_found_from_every_day_of_the_window_and_not_beyond() -> None:
+    # Ingest and analyze index a report under its lookups' own keys, the benchmarks under
+    # member_keys: either way a report 4 days later finds it and one 5 days later does not.
+    def report(ident: int, published: datetime):
+        return member(
+            ident,
+            None,
+            title=NVIDIA_EN[0],
+            summary=NVIDIA_EN[1],
+            canonical_link=f"https://outlet{ident}.example/rubin",
+            published=published,
+            signature=None,
+        )
+
+    stored = report(1, DAY)
+    assert sorted(member_lookups(stored).own()) == sorted(member_keys(stored))
+    index = StoryIndex()
+    index.add(stored, member_lookups(stored).own())
+    for days, found in [(-4, 1), (0, 1), (4, 1), (5, 0), (-5, 0)]:
+        probe = member_lookups(report(2, DAY + timedelta(days=days)))
+        assert index.candidate_count(probe) == found, days

@@ -245,7 +245,7 @@ async def _store(
     await post_store.lock_story_writes(session)  # other workers' stories first (PostgreSQL)
     stored = await post_store.candidates_by_band(
         session,
-        {key for post_keys in lookups for key in post_keys},
+        (key for post_keys in lookups for key in post_keys),  # the store drops repeats
         per_key=story_index.MAX_PER_KEY,
         counted=story_index.MAX_COUNTED,
     )

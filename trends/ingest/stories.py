@@ -26,7 +26,6 @@ from trends.strings import CJK as _CJK
 
 __all__ = [
     "ALIASES",
-    "OWN_DAY",
     "THRESHOLD",
     "WEIGHTS",
     "WINDOW",
@@ -368,20 +367,16 @@ def _key_values(f: Features) -> set[tuple[str, str]]:
     return values
 
 
-# Where a value's own day is among its `window_keys`: a report is indexed under that key.
-OWN_DAY = WINDOW.days
-
-
-def window_keys(f: Features) -> dict[str, tuple[int, ...]]:
-    """For each name, model, figure and title word ("e:nvidia"), its keys on each day of the
-    window: what a lookup reads, grouped so the index can count each value's reports.
+def window_keys(f: Features, reach: int = WINDOW.days) -> dict[str, tuple[int, ...]]:
+    """For each name, model, figure and title word ("e:nvidia"), its keys on each day from
+    `reach` days before the report's to as many after: what a lookup reads, grouped so the
+    index can count each value's reports. With `reach` 0, the keys a report is indexed under.
 
     The day is in the key, so a lookup reads the reports of a few days that share a name,
-    however large the archive; the report itself is indexed under its own day's key
-    (`OWN_DAY`). Undated reports count as one day.
+    however large the archive. Undated reports count as one day.
     """
     day = f.day or 0
-    days = range(day - WINDOW.days, day + WINDOW.days + 1)
+    days = range(day - reach, day + reach + 1)
     return {
         f"{kind}:{value}": tuple(_key(kind, value, d) for d in days)
         for kind, value in _key_values(f)

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from trends.ingest import dedup
-from trends.ingest.stories import OWN_DAY, THRESHOLD, Features, features, score, window_keys
+from trends.ingest.stories import THRESHOLD, WINDOW, Features, features, score, window_keys
 from trends.ingest.summarise import summarise
 
 __all__ = [
@@ -80,8 +80,9 @@ def member(
 
 
 def member_keys(report: Member) -> list[int]:
-    """Keys a report is indexed under: its MinHash bands and its names of the day."""
-    return member_lookups(report).own()
+    """Keys a report is indexed under: its MinHash bands and its names of the day (where
+    its `member_lookups` are at hand, their `own()` is the same, worked out already)."""
+    return _lookups(report, reach=0).own()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +103,18 @@ class Lookups:
 
     def own(self) -> list[int]:
         """The keys the report itself is indexed under (`member_keys`): its MinHash bands and
-        each value on the report's own day."""
-        return [*self.bands, *(keys[OWN_DAY] for keys in self.by_value.values())]
+        each value on the report's own day, the middle of the days its keys span."""
+        return [*self.bands, *(keys[len(keys) // 2] for keys in self.by_value.values())]
 
 
 def member_lookups(report: Member) -> Lookups:
     """Keys to find a report's candidates by: its MinHash bands and names in the window."""
+    return _lookups(report, reach=WINDOW.days)
+
+
+def _lookups(report: Member, *, reach: int) -> Lookups:
     bands = dedup.band_keys(report.signature) if report.signature is not None else []
-    return Lookups(tuple(bands), window_keys(report.features))
+    return Lookups(tuple(bands), window_keys(report.features, reach))
 
 
 def _accepts(new: Member, earlier: Member, frequency: Mapping[str, int]) -> bool:

@@ -217,10 +217,9 @@ _COUNT = {
 }
 
 
-def _keys_param(dialect: str, keys: Iterable[int]) -> str | list[int]:
+def _keys_param(dialect: str, keys: list[int]) -> str | list[int]:
     """Keys as the one `:keys` parameter of `_NEWEST` and `_COUNT` in `dialect`."""
-    unique = sorted(set(keys))
-    return json.dumps(unique) if dialect == "sqlite" else unique
+    return json.dumps(keys) if dialect == "sqlite" else keys
 
 
 async def candidates_by_band(
@@ -235,9 +234,9 @@ async def candidates_by_band(
     """
     dialect = session.get_bind().dialect.name
     found: dict[int, list[int]] = defaultdict(list)
-    keys = _keys_param(dialect, band_keys)
-    if keys:
-        rows = await session.execute(_NEWEST[dialect], {"keys": keys, "per_key": per_key})
+    if keys := sorted(set(band_keys)):  # in index order, each once
+        params = {"keys": _keys_param(dialect, keys), "per_key": per_key}
+        rows = await session.execute(_NEWEST[dialect], params)
         for key, post_id in rows:
             found[key].append(post_id)
     newest = {key: sorted(post_ids) for key, post_ids in found.items()}
